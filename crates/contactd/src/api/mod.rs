@@ -1,0 +1,156 @@
+//! The HTTP API: the router, one module per resource, and the extractors they share.
+
+mod auth;
+mod contact;
+mod conversation;
+mod extract;
+mod health;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::MatchedPath;
+use axum::http::{header, HeaderValue, Request};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::domain::api_key::KeyHash;
+use crate::domain::time::Timestamp;
+use crate::error::ApiError;
+use crate::store::Store;
+
+/// How often a key's `last_used_at` is written at most: once a minute is enough for
+/// operators and keeps reads from turning into writes.
+const KEY_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub body_limit: usize,
+    key_touches: Arc<Mutex<HashMap<KeyHash, Instant>>>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, body_limit: usize) -> AppState {
+        AppState {
+            store,
+            body_limit,
+            key_touches: Arc::default(),
+        }
+    }
+
+    /// Records that a key was used, in the background and at most once a minute.
+    fn note_key_use(&self, hash: KeyHash) {
+        let now = Instant::now();
+        {
+            let mut touches = self.key_touches.lock().unwrap_or_else(|e| e.into_inner());
+            match touches.get(&hash) {
+                Some(last) if now.duration_since(*last) < KEY_TOUCH_INTERVAL => return,
+                _ => touches.insert(hash, now),
+            };
+        }
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_key(hash, Timestamp::now()).await {
+                tracing::warn!(error = %e, "could not record key use");
+            }
+        });
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/v2/contact", post(contact::create))
+        .route(
+            "/v2/contact/{ref}",
+            get(contact::get)
+                .put(contact::update)
+                .delete(contact::delete),
+        )
+        .route(
+            "/v2/contact/{ref}/conversations",
+            get(conversation::list_for_contact),
+        )
+        .route("/v2/conversation", post(conversation::create))
+        .route(
+            "/v2/conversation/{id}",
+            get(conversation::get).put(conversation::update),
+        )
+        .route(
+            "/v2/conversation/{id}/messages",
+            get(conversation::list_messages).post(conversation::create_message),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    .on_request(())
+                    .on_response(
+                        |res: &axum::http::Response<_>,
+                         latency: Duration,
+                         _span: &tracing::Span| {
+                            tracing::info!(
+                                status = res.status().as_u16(),
+                                latency_us = latency.as_micros() as u64,
+                                "request"
+                            );
+                        },
+                    )
+                    .on_failure(()),
+            )
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            ))
+            .layer(CatchPanicLayer::custom(on_panic)),
+    )
+}
+
+/// The log span of a request names its route pattern, never the path itself: a path can
+/// hold a phone number or an email.
+fn request_span<B>(req: &Request<B>) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!("http", method = %req.method(), route, request_id)
+}
+
+fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found_route()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

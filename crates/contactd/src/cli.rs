@@ -1,0 +1,178 @@
+//! The `contactd` command line: `serve` and the `keys` administration commands.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{Config, DatabaseArgs};
+use crate::domain::tenant::Mode;
+use crate::startup::{issue_key, Application};
+use crate::store;
+use crate::telemetry;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "contactd",
+    version,
+    about = "Self-hosted contacts service for customer messaging"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(Config),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create a key (and its workspace if needed); prints the key alone on the last line.
+    Create {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long, value_enum, default_value_t = KeyMode::Test)]
+        mode: KeyMode,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List keys: prefix, workspace, mode, created, last used. Never the secret.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke the key with this prefix; its next request is refused.
+    Revoke {
+        prefix: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum KeyMode {
+    Test,
+    Live,
+}
+
+impl From<KeyMode> for Mode {
+    fn from(m: KeyMode) -> Mode {
+        match m {
+            KeyMode::Test => Mode::Test,
+            KeyMode::Live => Mode::Live,
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(config) => serve(config).await,
+        Command::Keys(command) => keys(command).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    telemetry::init();
+    let app = Application::build(config).await?;
+    let addr = app.local_addr();
+    if app.store().count_keys().await? == 0 {
+        let key = app.create_key("default", "test").await?;
+        print_first_key(&key, addr);
+    }
+    tracing::info!(%addr, "contactd is ready");
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+fn print_first_key(key: &str, addr: std::net::SocketAddr) {
+    println!("contactd: created workspace \"default\" with its first API key (shown only once):");
+    println!();
+    println!("    {key}");
+    println!();
+    println!("Try it:");
+    println!(
+        "    curl -X POST http://{addr}/v2/contact -H \"X-API-Key: {key}\" \
+         -H \"Content-Type: application/json\" \
+         -d '{{\"phone\": \"+14155550123\", \"first_name\": \"Ada\"}}'"
+    );
+    println!();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Create {
+            workspace,
+            mode,
+            database,
+        } => {
+            let store = store::open(&database.url).await?;
+            let key = issue_key(store.as_ref(), &workspace, mode.into()).await;
+            store.close().await;
+            let key = key?;
+            println!(
+                "Created a {} key for workspace \"{}\":",
+                Mode::from(mode),
+                workspace.trim()
+            );
+            println!("{key}");
+        }
+        KeysCommand::List { database } => {
+            let store = store::open(&database.url).await?;
+            let keys = store.list_keys().await;
+            store.close().await;
+            println!(
+                "{:<18} {:<20} {:<5} {:<28} {:<28} status",
+                "prefix", "workspace", "mode", "created", "last used"
+            );
+            for k in keys? {
+                println!(
+                    "{:<18} {:<20} {:<5} {:<28} {:<28} {}",
+                    k.prefix,
+                    k.workspace,
+                    k.mode,
+                    k.created_at.to_string(),
+                    k.last_used_at.map_or("never".to_owned(), |t| t.to_string()),
+                    if k.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    }
+                );
+            }
+        }
+        KeysCommand::Revoke { prefix, database } => {
+            let store = store::open(&database.url).await?;
+            let revoked = store.revoke_key(prefix.trim()).await;
+            store.close().await;
+            match revoked? {
+                0 => anyhow::bail!("no active key has the prefix {prefix}"),
+                n => println!("Revoked {n} key(s) with prefix {prefix}"),
+            }
+        }
+    }
+    Ok(())
+}

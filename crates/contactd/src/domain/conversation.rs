@@ -1,0 +1,325 @@
+//! Conversations with a contact and their messages, and list paging.
+
+use serde_json::{Map, Value};
+
+use super::contact::Channel;
+use super::ids::{ContactId, ConversationId, MessageId};
+use super::input::{self, Body, Field};
+use super::refs::ContactRef;
+use super::time::Timestamp;
+use super::FieldError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversationStatus {
+    Open,
+    Closed,
+    Archived,
+}
+
+impl ConversationStatus {
+    pub const ALL: [&'static str; 3] = ["open", "closed", "archived"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Open => "open",
+            ConversationStatus::Closed => "closed",
+            ConversationStatus::Archived => "archived",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ConversationStatus> {
+        match s {
+            "open" => Some(ConversationStatus::Open),
+            "closed" => Some(ConversationStatus::Closed),
+            "archived" => Some(ConversationStatus::Archived),
+            _ => None,
+        }
+    }
+
+    fn from_json(field: &str, value: Value) -> Result<ConversationStatus, FieldError> {
+        input::one_of(field, value, &Self::ALL, Self::parse)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    const ALL: [&'static str; 2] = ["inbound", "outbound"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Direction> {
+        match s {
+            "inbound" => Some(Direction::Inbound),
+            "outbound" => Some(Direction::Outbound),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub contact_id: ContactId,
+    pub channel: Channel,
+    pub status: ConversationStatus,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_message_at: Option<Timestamp>,
+    pub message_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub direction: Direction,
+    pub text: String,
+    pub created_at: Timestamp,
+}
+
+/// A validated `POST /v2/conversation`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConversation {
+    pub contact: ContactRef,
+    pub channel: Channel,
+    pub status: ConversationStatus,
+}
+
+const CONVERSATION_READ_ONLY: [&str; 6] = [
+    "id",
+    "created_at",
+    "updated_at",
+    "last_message_at",
+    "message_count",
+    "messages",
+];
+
+impl NewConversation {
+    pub fn from_json(body: Map<String, Value>) -> Result<NewConversation, FieldError> {
+        let mut body = Body::new(
+            body,
+            &["contact_id", "channel", "status"],
+            &CONVERSATION_READ_ONLY,
+        )?;
+        let contact = match body.take("contact_id") {
+            Field::Value(v) => {
+                ContactRef::parse(&input::string("contact_id", v)?).map_err(|e| FieldError {
+                    field: "contact_id".into(),
+                    ..e
+                })?
+            }
+            _ => return Err(required("contact_id", "a contact id, phone or email")),
+        };
+        let channel = match body.take("channel") {
+            Field::Value(v) => Channel::from_json("channel", v)?,
+            _ => return Err(required("channel", &Channel::ALL.join(", "))),
+        };
+        let status = match body.take("status") {
+            Field::Absent => ConversationStatus::Open,
+            Field::Null => return Err(required("status", &ConversationStatus::ALL.join(", "))),
+            Field::Value(v) => ConversationStatus::from_json("status", v)?,
+        };
+        Ok(NewConversation {
+            contact,
+            channel,
+            status,
+        })
+    }
+}
+
+/// A validated `PUT /v2/conversation/{id}`: only the status can change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationPatch {
+    pub status: Option<ConversationStatus>,
+}
+
+impl ConversationPatch {
+    pub fn from_json(body: Map<String, Value>) -> Result<ConversationPatch, FieldError> {
+        let mut read_only = CONVERSATION_READ_ONLY.to_vec();
+        read_only.extend(["contact_id", "channel"]);
+        let mut body = Body::new(body, &["status"], &read_only)?;
+        let status = match body.take("status") {
+            Field::Absent => None,
+            Field::Null => return Err(required("status", &ConversationStatus::ALL.join(", "))),
+            Field::Value(v) => Some(ConversationStatus::from_json("status", v)?),
+        };
+        Ok(ConversationPatch { status })
+    }
+
+    /// The conversation after this patch, or None when nothing changes.
+    pub fn apply(&self, current: &Conversation) -> Option<Conversation> {
+        let status = self.status.filter(|s| *s != current.status)?;
+        Some(Conversation {
+            status,
+            updated_at: Timestamp::now_after(current.updated_at),
+            ..current.clone()
+        })
+    }
+}
+
+/// A validated `POST /v2/conversation/{id}/messages`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    pub direction: Direction,
+    pub text: String,
+}
+
+impl NewMessage {
+    pub const MAX_TEXT_CHARS: usize = 65_536;
+
+    pub fn from_json(body: Map<String, Value>) -> Result<NewMessage, FieldError> {
+        let mut body = Body::new(
+            body,
+            &["direction", "text"],
+            &["id", "conversation_id", "created_at"],
+        )?;
+        let direction = match body.take("direction") {
+            Field::Value(v) => input::one_of("direction", v, &Direction::ALL, Direction::parse)?,
+            _ => return Err(required("direction", "inbound, outbound")),
+        };
+        let text = match body.take("text") {
+            Field::Value(v) => input::string("text", v)?,
+            _ => return Err(required("text", "a non-empty string")),
+        };
+        if text.trim().is_empty() {
+            return Err(FieldError::new("text", "text must not be empty")
+                .received(text)
+                .expected("a non-empty string"));
+        }
+        if text.chars().count() > Self::MAX_TEXT_CHARS {
+            return Err(FieldError::new("text", "text is too long")
+                .expected(format!("at most {} characters", Self::MAX_TEXT_CHARS)));
+        }
+        Ok(NewMessage { direction, text })
+    }
+}
+
+fn required(field: &str, expected: &str) -> FieldError {
+    FieldError::new(field, format!("{field} is required")).expected(expected)
+}
+
+/// Offset paging: `limit` 1–100 (default 20), `offset` ≥ 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: u32,
+    pub offset: u64,
+}
+
+impl Page {
+    pub const DEFAULT_LIMIT: u32 = 20;
+    pub const MAX_LIMIT: u32 = 100;
+
+    pub fn parse(limit: Option<&str>, offset: Option<&str>) -> Result<Page, FieldError> {
+        let limit = match limit {
+            None => Self::DEFAULT_LIMIT,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=Self::MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    FieldError::new("limit", "limit must be an integer from 1 to 100")
+                        .received(input::truncate(raw, 100))
+                        .expected("an integer from 1 to 100")
+                })?,
+        };
+        let offset = match offset {
+            None => 0,
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|n| i64::try_from(*n).is_ok())
+                .ok_or_else(|| {
+                    FieldError::new("offset", "offset must be a non-negative integer")
+                        .received(input::truncate(raw, 100))
+                        .expected("an integer >= 0")
+                })?,
+        };
+        Ok(Page { limit, offset })
+    }
+}
+
+/// One page of a list and the total number of items matching the filters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: Page,
+}
+
+/// Filters of a contact's conversation list.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ConversationFilter {
+    pub status: Option<ConversationStatus>,
+    pub channel: Option<Channel>,
+}
+
+impl ConversationFilter {
+    pub fn parse(status: Option<&str>, channel: Option<&str>) -> Result<Self, FieldError> {
+        let status = status
+            .map(|s| {
+                input::one_of(
+                    "status",
+                    Value::from(s),
+                    &ConversationStatus::ALL,
+                    ConversationStatus::parse,
+                )
+            })
+            .transpose()?;
+        let channel = channel
+            .map(|s| input::one_of("channel", Value::from(s), &Channel::ALL, Channel::parse))
+            .transpose()?;
+        Ok(ConversationFilter { status, channel })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_bounds() {
+        assert_eq!(
+            Page::parse(None, None),
+            Ok(Page {
+                limit: 20,
+                offset: 0
+            })
+        );
+        assert_eq!(
+            Page::parse(Some("100"), Some("5")),
+            Ok(Page {
+                limit: 100,
+                offset: 5
+            })
+        );
+        for bad in ["0", "101", "abc", "-1", "", "1.5"] {
+            assert!(Page::parse(Some(bad), None).is_err(), "{bad}");
+        }
+        for bad in ["-1", "x", "", "99999999999999999999"] {
+            assert!(Page::parse(None, Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn filters_reject_unknown_values() {
+        assert!(ConversationFilter::parse(Some("bogus"), None).is_err());
+        assert!(ConversationFilter::parse(None, Some("fax")).is_err());
+        assert_eq!(
+            ConversationFilter::parse(Some("open"), Some("sms")),
+            Ok(ConversationFilter {
+                status: Some(ConversationStatus::Open),
+                channel: Some(Channel::Sms)
+            })
+        );
+    }
+}

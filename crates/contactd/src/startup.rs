@@ -1,0 +1,81 @@
+//! Builds the application once, for `contactd serve` and for the tests alike.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState};
+use crate::config::Config;
+use crate::domain::api_key;
+use crate::domain::tenant::Mode;
+use crate::store::{self, Store};
+
+pub struct Application {
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    config: Config,
+}
+
+impl Application {
+    /// Opens (creating and migrating) the database and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let store = store::open(&config.database.url).await?;
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        Ok(Application {
+            listener,
+            store,
+            config,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// Creates the workspace if needed and a new key for it; returns the secret.
+    pub async fn create_key(&self, workspace: &str, mode: &str) -> anyhow::Result<String> {
+        let mode = Mode::parse(mode).context("mode must be live or test")?;
+        issue_key(self.store.as_ref(), workspace, mode).await
+    }
+
+    /// Serves until `shutdown` resolves, lets requests in flight finish, then commits
+    /// queued writes and closes the database.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = AppState::new(self.store.clone(), self.config.body_limit);
+        let served = axum::serve(self.listener, api::router(state))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        self.store.close().await;
+        served.context("server error")
+    }
+}
+
+/// Creates the workspace if needed and a new key for it; returns the secret, which is
+/// stored nowhere (only its hash is).
+pub async fn issue_key(store: &dyn Store, workspace: &str, mode: Mode) -> anyhow::Result<String> {
+    let workspace = workspace.trim();
+    anyhow::ensure!(
+        !workspace.is_empty(),
+        "the workspace name must not be empty"
+    );
+    let key = api_key::generate(mode);
+    store
+        .insert_key(workspace, mode, &key.prefix, key.hash)
+        .await
+        .context("cannot store the key")?;
+    Ok(key.secret)
+}

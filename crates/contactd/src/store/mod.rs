@@ -1,0 +1,161 @@
+//! Storage: one interface, one module per backend.
+//!
+//! The HTTP layer depends on these traits only. Each backend keeps the same rules:
+//! tenant (workspace + mode) on every row and leading every key, uniqueness of phone and
+//! email per tenant enforced by the database, every write atomic, a contact's delete
+//! cascading to its conversations and messages in the same transaction.
+
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::api_key::KeyHash;
+use crate::domain::contact::{Contact, ContactPatch, NewContact};
+use crate::domain::conversation::{
+    Conversation, ConversationFilter, ConversationPatch, Listing, Message, NewConversation,
+    NewMessage, Page,
+};
+use crate::domain::ids::{ContactId, ConversationId};
+use crate::domain::refs::ContactRef;
+use crate::domain::tenant::{Mode, Tenant};
+use crate::domain::time::Timestamp;
+use crate::domain::FieldError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Contact,
+    Conversation,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0:?} not found")]
+    NotFound(Entity),
+    /// A unique identifier (`phone` or `email`) is already used by another contact.
+    #[error("duplicate {field}")]
+    Duplicate {
+        field: &'static str,
+        existing_contact_id: ContactId,
+    },
+    /// A domain rule failed on the stored state (e.g. merged metadata over its limit).
+    #[error(transparent)]
+    Invalid(FieldError),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait ContactStore: Send + Sync {
+    async fn create_contact(&self, tenant: &Tenant, new: NewContact) -> StoreResult<Contact>;
+    async fn get_contact(&self, tenant: &Tenant, contact: &ContactRef) -> StoreResult<Contact>;
+    /// Applies the patch to the current state inside one transaction, so concurrent
+    /// updates of one contact never lose each other's changes.
+    async fn update_contact(
+        &self,
+        tenant: &Tenant,
+        contact: &ContactRef,
+        patch: ContactPatch,
+    ) -> StoreResult<Contact>;
+    /// Erases the contact with its conversations and messages; returns it as it was.
+    async fn delete_contact(&self, tenant: &Tenant, contact: &ContactRef) -> StoreResult<Contact>;
+}
+
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    async fn create_conversation(
+        &self,
+        tenant: &Tenant,
+        new: NewConversation,
+    ) -> StoreResult<Conversation>;
+    async fn get_conversation(
+        &self,
+        tenant: &Tenant,
+        id: &ConversationId,
+    ) -> StoreResult<Conversation>;
+    async fn update_conversation(
+        &self,
+        tenant: &Tenant,
+        id: &ConversationId,
+        patch: ConversationPatch,
+    ) -> StoreResult<Conversation>;
+    /// A contact's conversations, newest first.
+    async fn list_conversations(
+        &self,
+        tenant: &Tenant,
+        contact: &ContactRef,
+        filter: ConversationFilter,
+        page: Page,
+    ) -> StoreResult<Listing<Conversation>>;
+    /// Adds a message and, in the same transaction, updates the conversation's counters
+    /// and, for an outbound message, the contact's `last_contacted`.
+    async fn create_message(
+        &self,
+        tenant: &Tenant,
+        conversation: &ConversationId,
+        new: NewMessage,
+    ) -> StoreResult<Message>;
+    /// A conversation's messages, oldest first.
+    async fn list_messages(
+        &self,
+        tenant: &Tenant,
+        conversation: &ConversationId,
+        page: Page,
+    ) -> StoreResult<Listing<Message>>;
+}
+
+/// What `keys list` shows of a key: never its secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyInfo {
+    pub prefix: String,
+    pub workspace: String,
+    pub mode: Mode,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Stores a key's hash for the named workspace, creating the workspace if needed.
+    async fn insert_key(
+        &self,
+        workspace: &str,
+        mode: Mode,
+        prefix: &str,
+        hash: KeyHash,
+    ) -> StoreResult<()>;
+    /// The tenant of an active (not revoked) key.
+    async fn tenant_for_key(&self, hash: KeyHash) -> StoreResult<Option<Tenant>>;
+    async fn touch_key(&self, hash: KeyHash, at: Timestamp) -> StoreResult<()>;
+    async fn list_keys(&self) -> StoreResult<Vec<KeyInfo>>;
+    /// Revokes the keys with this prefix; returns how many were revoked.
+    async fn revoke_key(&self, prefix: &str) -> StoreResult<u64>;
+    /// Counts keys, revoked ones included.
+    async fn count_keys(&self) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait Store: ContactStore + ConversationStore + KeyStore {
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Finishes queued writes and closes the database.
+    async fn close(&self);
+}
+
+/// Opens the backend named by the URL's scheme, creating and migrating the database.
+pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(path) = sqlite::path_from_url(url) {
+        let store = sqlite::SqliteStore::open(&path).await?;
+        return Ok(Arc::new(store));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        anyhow::bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL");
+    }
+    anyhow::bail!("unsupported database URL; expected sqlite://PATH")
+}

@@ -1,0 +1,265 @@
+//! Contacts in SQLite.
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::{Map, Value};
+
+use super::{corrupt, SqliteStore};
+use crate::domain::contact::{Channel, Contact, ContactPatch, ContactStatus, NewContact};
+use crate::domain::email::Email;
+use crate::domain::ids::ContactId;
+use crate::domain::phone::Phone;
+use crate::domain::refs::ContactRef;
+use crate::domain::tenant::Tenant;
+use crate::domain::time::Timestamp;
+use crate::store::{ContactStore, Entity, StoreError, StoreResult};
+
+const COLUMNS: &str = "id, phone, email, first_name, last_name, preferred_channel, metadata, \
+                       status, created_at, updated_at, last_contacted";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<Contact>> {
+    let id: String = row.get(0)?;
+    let phone: Option<String> = row.get(1)?;
+    let email: Option<String> = row.get(2)?;
+    let channel: Option<String> = row.get(5)?;
+    let metadata: String = row.get(6)?;
+    let status: String = row.get(7)?;
+    let first_name = row.get(3)?;
+    let last_name = row.get(4)?;
+    let created_at = Timestamp::from_micros(row.get(8)?);
+    let updated_at = Timestamp::from_micros(row.get(9)?);
+    let last_contacted = row.get::<_, Option<i64>>(10)?.map(Timestamp::from_micros);
+    Ok((|| {
+        Ok(Contact {
+            id: ContactId::parse(&id).ok_or_else(|| corrupt("contact id"))?,
+            phone: phone
+                .map(|p| Phone::parse("phone", &p).map_err(|_| corrupt("phone")))
+                .transpose()?,
+            email: email
+                .map(|e| Email::parse("email", &e).map_err(|_| corrupt("email")))
+                .transpose()?,
+            first_name,
+            last_name,
+            preferred_channel: channel
+                .map(|c| Channel::parse(&c).ok_or_else(|| corrupt("channel")))
+                .transpose()?,
+            metadata: serde_json::from_str::<Map<String, Value>>(&metadata)
+                .map_err(|_| corrupt("metadata"))?,
+            status: ContactStatus::parse_settable(&status).ok_or_else(|| corrupt("status"))?,
+            created_at,
+            updated_at,
+            last_contacted,
+        })
+    })())
+}
+
+/// The contact a ref names in this tenant, if any.
+pub(super) fn find(
+    conn: &Connection,
+    tenant: &Tenant,
+    contact: &ContactRef,
+) -> StoreResult<Option<Contact>> {
+    let (column, key) = match contact {
+        ContactRef::Id(id) => ("id", id.as_str().to_owned()),
+        ContactRef::Phone(phone) => ("phone", phone.as_str().to_owned()),
+        ContactRef::Email(email) => ("email_key", email.normalized()),
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM contacts WHERE workspace_id = ?1 AND mode = ?2 AND {column} = ?3"
+    );
+    let found = conn
+        .prepare_cached(&sql)?
+        .query_row(
+            params![tenant.workspace_id, tenant.mode.as_str(), key],
+            from_row,
+        )
+        .optional()?;
+    found.transpose()
+}
+
+pub(super) fn get(
+    conn: &Connection,
+    tenant: &Tenant,
+    contact: &ContactRef,
+) -> StoreResult<Contact> {
+    find(conn, tenant, contact)?.ok_or(StoreError::NotFound(Entity::Contact))
+}
+
+/// Another contact of the tenant that already holds this contact's phone or email.
+fn conflict(
+    conn: &Connection,
+    tenant: &Tenant,
+    contact: &Contact,
+) -> StoreResult<Option<StoreError>> {
+    let candidates = [
+        ("phone", contact.phone.clone().map(ContactRef::Phone)),
+        ("email", contact.email.clone().map(ContactRef::Email)),
+    ];
+    for (field, candidate) in candidates {
+        let Some(candidate) = candidate else { continue };
+        if let Some(existing) = find(conn, tenant, &candidate)? {
+            if existing.id != contact.id {
+                return Ok(Some(StoreError::Duplicate {
+                    field,
+                    existing_contact_id: existing.id,
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Maps a unique-index violation to `Duplicate` naming the contact that holds the value.
+/// The check before each write gives the same answer; this is the database's own word
+/// for it, should another process write between the check and the write.
+fn on_unique_violation(
+    conn: &Connection,
+    tenant: &Tenant,
+    contact: &Contact,
+    error: rusqlite::Error,
+) -> StoreError {
+    if error.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) {
+        if let Ok(Some(duplicate)) = conflict(conn, tenant, contact) {
+            return duplicate;
+        }
+    }
+    error.into()
+}
+
+fn insert(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
+    if let Some(duplicate) = conflict(conn, tenant, c)? {
+        return Err(duplicate);
+    }
+    conn.prepare_cached(
+        "INSERT INTO contacts (workspace_id, mode, id, phone, email, email_key, first_name, \
+         last_name, preferred_channel, metadata, status, created_at, updated_at, last_contacted) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        tenant.workspace_id,
+        tenant.mode.as_str(),
+        c.id.as_str(),
+        c.phone.as_ref().map(Phone::as_str),
+        c.email.as_ref().map(Email::as_str),
+        c.email.as_ref().map(Email::normalized),
+        c.first_name,
+        c.last_name,
+        c.preferred_channel.map(Channel::as_str),
+        Value::Object(c.metadata.clone()).to_string(),
+        c.status.as_str(),
+        c.created_at.as_micros(),
+        c.updated_at.as_micros(),
+        c.last_contacted.map(Timestamp::as_micros),
+    ])
+    .map_err(|e| on_unique_violation(conn, tenant, c, e))?;
+    Ok(())
+}
+
+fn update(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
+    if let Some(duplicate) = conflict(conn, tenant, c)? {
+        return Err(duplicate);
+    }
+    conn.prepare_cached(
+        "UPDATE contacts SET phone = ?4, email = ?5, email_key = ?6, first_name = ?7, \
+         last_name = ?8, preferred_channel = ?9, metadata = ?10, status = ?11, \
+         updated_at = ?12, last_contacted = ?13 \
+         WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
+    )?
+    .execute(params![
+        tenant.workspace_id,
+        tenant.mode.as_str(),
+        c.id.as_str(),
+        c.phone.as_ref().map(Phone::as_str),
+        c.email.as_ref().map(Email::as_str),
+        c.email.as_ref().map(Email::normalized),
+        c.first_name,
+        c.last_name,
+        c.preferred_channel.map(Channel::as_str),
+        Value::Object(c.metadata.clone()).to_string(),
+        c.status.as_str(),
+        c.updated_at.as_micros(),
+        c.last_contacted.map(Timestamp::as_micros),
+    ])
+    .map_err(|e| on_unique_violation(conn, tenant, c, e))?;
+    Ok(())
+}
+
+/// Records an outbound message's time on its contact.
+pub(super) fn mark_contacted(
+    conn: &Connection,
+    tenant: &Tenant,
+    id: &ContactId,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let contact = get(conn, tenant, &ContactRef::Id(id.clone()))?;
+    let next = Contact {
+        last_contacted: Some(at),
+        updated_at: Timestamp::now_after(contact.updated_at).max(at),
+        ..contact
+    };
+    update(conn, tenant, &next)
+}
+
+#[async_trait]
+impl ContactStore for SqliteStore {
+    async fn create_contact(&self, tenant: &Tenant, new: NewContact) -> StoreResult<Contact> {
+        let tenant = tenant.clone();
+        self.writer
+            .run(move |conn| {
+                let contact = new.into_contact(ContactId::generate(), Timestamp::now());
+                insert(conn, &tenant, &contact)?;
+                Ok(contact)
+            })
+            .await
+    }
+
+    async fn get_contact(&self, tenant: &Tenant, contact: &ContactRef) -> StoreResult<Contact> {
+        let (tenant, contact) = (tenant.clone(), contact.clone());
+        self.readers
+            .run(move |conn| get(conn, &tenant, &contact))
+            .await
+    }
+
+    async fn update_contact(
+        &self,
+        tenant: &Tenant,
+        contact: &ContactRef,
+        patch: ContactPatch,
+    ) -> StoreResult<Contact> {
+        let (tenant, contact) = (tenant.clone(), contact.clone());
+        self.writer
+            .run(move |conn| {
+                let current = get(conn, &tenant, &contact)?;
+                match patch.apply(&current).map_err(StoreError::Invalid)? {
+                    None => Ok(current),
+                    Some(next) => {
+                        update(conn, &tenant, &next)?;
+                        Ok(next)
+                    }
+                }
+            })
+            .await
+    }
+
+    async fn delete_contact(&self, tenant: &Tenant, contact: &ContactRef) -> StoreResult<Contact> {
+        let (tenant, contact) = (tenant.clone(), contact.clone());
+        self.writer
+            .run(move |conn| {
+                let current = get(conn, &tenant, &contact)?;
+                // Conversations and messages go by ON DELETE CASCADE, in this transaction.
+                conn.prepare_cached(
+                    "DELETE FROM contacts WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
+                )?
+                .execute(params![
+                    tenant.workspace_id,
+                    tenant.mode.as_str(),
+                    current.id.as_str()
+                ])?;
+                Ok(Contact {
+                    status: ContactStatus::Deleted,
+                    ..current
+                })
+            })
+            .await
+    }
+}

@@ -1,0 +1,335 @@
+//! Conversations and messages in SQLite.
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::{contacts, corrupt, SqliteStore};
+use crate::domain::contact::Channel;
+use crate::domain::conversation::{
+    Conversation, ConversationFilter, ConversationPatch, ConversationStatus, Direction, Listing,
+    Message, NewConversation, NewMessage, Page,
+};
+use crate::domain::ids::{ContactId, ConversationId, MessageId};
+use crate::domain::refs::ContactRef;
+use crate::domain::tenant::Tenant;
+use crate::domain::time::Timestamp;
+use crate::store::{ConversationStore, Entity, StoreError, StoreResult};
+
+const COLUMNS: &str =
+    "id, contact_id, channel, status, created_at, updated_at, last_message_at, message_count";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<Conversation>> {
+    let id: String = row.get(0)?;
+    let contact_id: String = row.get(1)?;
+    let channel: String = row.get(2)?;
+    let status: String = row.get(3)?;
+    let created_at = Timestamp::from_micros(row.get(4)?);
+    let updated_at = Timestamp::from_micros(row.get(5)?);
+    let last_message_at = row.get::<_, Option<i64>>(6)?.map(Timestamp::from_micros);
+    let message_count = row.get(7)?;
+    Ok((|| {
+        Ok(Conversation {
+            id: ConversationId::parse(&id).ok_or_else(|| corrupt("conversation id"))?,
+            contact_id: ContactId::parse(&contact_id).ok_or_else(|| corrupt("contact id"))?,
+            channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel"))?,
+            status: ConversationStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+            created_at,
+            updated_at,
+            last_message_at,
+            message_count,
+        })
+    })())
+}
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<Message>> {
+    let id: String = row.get(0)?;
+    let conversation_id: String = row.get(1)?;
+    let direction: String = row.get(2)?;
+    let text = row.get(3)?;
+    let created_at = Timestamp::from_micros(row.get(4)?);
+    Ok((|| {
+        Ok(Message {
+            id: MessageId::parse(&id).ok_or_else(|| corrupt("message id"))?,
+            conversation_id: ConversationId::parse(&conversation_id)
+                .ok_or_else(|| corrupt("conversation id"))?,
+            direction: Direction::parse(&direction).ok_or_else(|| corrupt("direction"))?,
+            text,
+            created_at,
+        })
+    })())
+}
+
+fn get(conn: &Connection, tenant: &Tenant, id: &ConversationId) -> StoreResult<Conversation> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM conversations WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3"
+    );
+    conn.prepare_cached(&sql)?
+        .query_row(
+            params![tenant.workspace_id, tenant.mode.as_str(), id.as_str()],
+            from_row,
+        )
+        .optional()?
+        .ok_or(StoreError::NotFound(Entity::Conversation))?
+}
+
+fn save(conn: &Connection, tenant: &Tenant, c: &Conversation) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO conversations (workspace_id, mode, id, contact_id, channel, status, \
+         created_at, updated_at, last_message_at, message_count) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+         ON CONFLICT (workspace_id, mode, id) DO UPDATE SET status = excluded.status, \
+         updated_at = excluded.updated_at, last_message_at = excluded.last_message_at, \
+         message_count = excluded.message_count",
+    )?
+    .execute(params![
+        tenant.workspace_id,
+        tenant.mode.as_str(),
+        c.id.as_str(),
+        c.contact_id.as_str(),
+        c.channel.as_str(),
+        c.status.as_str(),
+        c.created_at.as_micros(),
+        c.updated_at.as_micros(),
+        c.last_message_at.map(Timestamp::as_micros),
+        c.message_count,
+    ])?;
+    Ok(())
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Runs the reads of one list in one read transaction, so the page and the total agree.
+fn in_snapshot<T>(conn: &Connection, read: impl FnOnce() -> StoreResult<T>) -> StoreResult<T> {
+    conn.execute_batch("BEGIN")?;
+    let result = read();
+    conn.execute_batch("COMMIT")?;
+    result
+}
+
+fn list_conversations(
+    conn: &Connection,
+    tenant: &Tenant,
+    contact: &ContactRef,
+    filter: ConversationFilter,
+    page: Page,
+) -> StoreResult<Listing<Conversation>> {
+    let contact = contacts::get(conn, tenant, contact)?;
+    let where_clause = "workspace_id = ?1 AND mode = ?2 AND contact_id = ?3 \
+         AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR channel = ?5)";
+    let status = filter.status.map(ConversationStatus::as_str);
+    let channel = filter.channel.map(Channel::as_str);
+    let args = params![
+        tenant.workspace_id,
+        tenant.mode.as_str(),
+        contact.id.as_str(),
+        status,
+        channel
+    ];
+    let total: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM conversations WHERE {where_clause}"
+        ))?
+        .query_row(args, |r| r.get(0))?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM conversations WHERE {where_clause} \
+         ORDER BY created_at DESC, id DESC LIMIT ?6 OFFSET ?7"
+    );
+    let items = conn
+        .prepare_cached(&sql)?
+        .query_map(
+            params![
+                tenant.workspace_id,
+                tenant.mode.as_str(),
+                contact.id.as_str(),
+                status,
+                channel,
+                page.limit,
+                to_i64(page.offset)
+            ],
+            from_row,
+        )?
+        .map(|r| r?)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Listing {
+        items,
+        total: u64::try_from(total).unwrap_or(0),
+        page,
+    })
+}
+
+fn list_messages(
+    conn: &Connection,
+    tenant: &Tenant,
+    conversation: &ConversationId,
+    page: Page,
+) -> StoreResult<Listing<Message>> {
+    let conversation = get(conn, tenant, conversation)?;
+    let items = conn
+        .prepare_cached(
+            "SELECT id, conversation_id, direction, text, created_at FROM messages \
+             WHERE workspace_id = ?1 AND mode = ?2 AND conversation_id = ?3 \
+             ORDER BY id ASC LIMIT ?4 OFFSET ?5",
+        )?
+        .query_map(
+            params![
+                tenant.workspace_id,
+                tenant.mode.as_str(),
+                conversation.id.as_str(),
+                page.limit,
+                to_i64(page.offset)
+            ],
+            message_from_row,
+        )?
+        .map(|r| r?)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Listing {
+        items,
+        total: u64::try_from(conversation.message_count).unwrap_or(0),
+        page,
+    })
+}
+
+fn add_message(
+    conn: &Connection,
+    tenant: &Tenant,
+    conversation: &ConversationId,
+    new: NewMessage,
+) -> StoreResult<Message> {
+    let current = get(conn, tenant, conversation)?;
+    let created_at = Timestamp::now_after(current.updated_at);
+    let message = Message {
+        id: MessageId::generate(),
+        conversation_id: current.id.clone(),
+        direction: new.direction,
+        text: new.text,
+        created_at,
+    };
+    conn.prepare_cached(
+        "INSERT INTO messages (workspace_id, mode, conversation_id, id, direction, text, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        tenant.workspace_id,
+        tenant.mode.as_str(),
+        message.conversation_id.as_str(),
+        message.id.as_str(),
+        message.direction.as_str(),
+        message.text,
+        created_at.as_micros(),
+    ])?;
+    let next = Conversation {
+        updated_at: created_at,
+        last_message_at: Some(created_at),
+        message_count: current.message_count + 1,
+        ..current
+    };
+    save(conn, tenant, &next)?;
+    if message.direction == Direction::Outbound {
+        contacts::mark_contacted(conn, tenant, &next.contact_id, created_at)?;
+    }
+    Ok(message)
+}
+
+#[async_trait]
+impl ConversationStore for SqliteStore {
+    async fn create_conversation(
+        &self,
+        tenant: &Tenant,
+        new: NewConversation,
+    ) -> StoreResult<Conversation> {
+        let tenant = tenant.clone();
+        self.writer
+            .run(move |conn| {
+                let contact = contacts::get(conn, &tenant, &new.contact)?;
+                let now = Timestamp::now();
+                let conversation = Conversation {
+                    id: ConversationId::generate(),
+                    contact_id: contact.id,
+                    channel: new.channel,
+                    status: new.status,
+                    created_at: now,
+                    updated_at: now,
+                    last_message_at: None,
+                    message_count: 0,
+                };
+                save(conn, &tenant, &conversation)?;
+                Ok(conversation)
+            })
+            .await
+    }
+
+    async fn get_conversation(
+        &self,
+        tenant: &Tenant,
+        id: &ConversationId,
+    ) -> StoreResult<Conversation> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        self.readers.run(move |conn| get(conn, &tenant, &id)).await
+    }
+
+    async fn update_conversation(
+        &self,
+        tenant: &Tenant,
+        id: &ConversationId,
+        patch: ConversationPatch,
+    ) -> StoreResult<Conversation> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        self.writer
+            .run(move |conn| {
+                let current = get(conn, &tenant, &id)?;
+                match patch.apply(&current) {
+                    None => Ok(current),
+                    Some(next) => {
+                        save(conn, &tenant, &next)?;
+                        Ok(next)
+                    }
+                }
+            })
+            .await
+    }
+
+    async fn list_conversations(
+        &self,
+        tenant: &Tenant,
+        contact: &ContactRef,
+        filter: ConversationFilter,
+        page: Page,
+    ) -> StoreResult<Listing<Conversation>> {
+        let (tenant, contact) = (tenant.clone(), contact.clone());
+        self.readers
+            .run(move |conn| {
+                in_snapshot(conn, || {
+                    list_conversations(conn, &tenant, &contact, filter, page)
+                })
+            })
+            .await
+    }
+
+    async fn create_message(
+        &self,
+        tenant: &Tenant,
+        conversation: &ConversationId,
+        new: NewMessage,
+    ) -> StoreResult<Message> {
+        let (tenant, conversation) = (tenant.clone(), conversation.clone());
+        self.writer
+            .run(move |conn| add_message(conn, &tenant, &conversation, new))
+            .await
+    }
+
+    async fn list_messages(
+        &self,
+        tenant: &Tenant,
+        conversation: &ConversationId,
+        page: Page,
+    ) -> StoreResult<Listing<Message>> {
+        let (tenant, conversation) = (tenant.clone(), conversation.clone());
+        self.readers
+            .run(move |conn| {
+                in_snapshot(conn, || list_messages(conn, &tenant, &conversation, page))
+            })
+            .await
+    }
+}

@@ -1,0 +1,136 @@
+//! Workspaces and API keys in SQLite.
+
+use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension};
+
+use super::{corrupt, SqliteStore};
+use crate::domain::api_key::KeyHash;
+use crate::domain::ids::new_id;
+use crate::domain::tenant::{Mode, Tenant};
+use crate::domain::time::Timestamp;
+use crate::store::{KeyInfo, KeyStore, StoreResult};
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn insert_key(
+        &self,
+        workspace: &str,
+        mode: Mode,
+        prefix: &str,
+        hash: KeyHash,
+    ) -> StoreResult<()> {
+        let (workspace, prefix) = (workspace.to_owned(), prefix.to_owned());
+        self.writer
+            .run(move |conn| {
+                let now = Timestamp::now().as_micros();
+                conn.prepare_cached(
+                    "INSERT INTO workspaces (id, name, created_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (name) DO NOTHING",
+                )?
+                .execute(params![new_id("ws_"), workspace, now])?;
+                conn.prepare_cached(
+                    "INSERT INTO api_keys (key_hash, prefix, workspace_id, mode, created_at) \
+                     SELECT ?1, ?2, id, ?3, ?4 FROM workspaces WHERE name = ?5",
+                )?
+                .execute(params![
+                    hash.0.as_slice(),
+                    prefix,
+                    mode.as_str(),
+                    now,
+                    workspace
+                ])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn tenant_for_key(&self, hash: KeyHash) -> StoreResult<Option<Tenant>> {
+        self.readers
+            .run(move |conn| {
+                let row = conn
+                    .prepare_cached(
+                        "SELECT workspace_id, mode FROM api_keys \
+                         WHERE key_hash = ?1 AND revoked_at IS NULL",
+                    )?
+                    .query_row(params![hash.0.as_slice()], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .optional()?;
+                row.map(|(workspace_id, mode)| {
+                    Ok(Tenant {
+                        workspace_id,
+                        mode: Mode::parse(&mode).ok_or_else(|| corrupt("key mode"))?,
+                    })
+                })
+                .transpose()
+            })
+            .await
+    }
+
+    async fn touch_key(&self, hash: KeyHash, at: Timestamp) -> StoreResult<()> {
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached("UPDATE api_keys SET last_used_at = ?2 WHERE key_hash = ?1")?
+                    .execute(params![hash.0.as_slice(), at.as_micros()])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn list_keys(&self) -> StoreResult<Vec<KeyInfo>> {
+        self.readers
+            .run(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT k.prefix, w.name, k.mode, k.created_at, k.last_used_at, k.revoked_at \
+                     FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id \
+                     ORDER BY k.created_at, k.prefix",
+                )?;
+                let rows = stmt.query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                    ))
+                })?;
+                rows.map(|row| {
+                    let (prefix, workspace, mode, created, used, revoked) = row?;
+                    Ok(KeyInfo {
+                        prefix,
+                        workspace,
+                        mode: Mode::parse(&mode).ok_or_else(|| corrupt("key mode"))?,
+                        created_at: Timestamp::from_micros(created),
+                        last_used_at: used.map(Timestamp::from_micros),
+                        revoked_at: revoked.map(Timestamp::from_micros),
+                    })
+                })
+                .collect()
+            })
+            .await
+    }
+
+    async fn revoke_key(&self, prefix: &str) -> StoreResult<u64> {
+        let prefix = prefix.to_owned();
+        self.writer
+            .run(move |conn| {
+                let n = conn
+                    .prepare_cached(
+                        "UPDATE api_keys SET revoked_at = ?2 WHERE prefix = ?1 AND revoked_at IS NULL",
+                    )?
+                    .execute(params![prefix, Timestamp::now().as_micros()])?;
+                Ok(n as u64)
+            })
+            .await
+    }
+
+    async fn count_keys(&self) -> StoreResult<u64> {
+        self.readers
+            .run(|conn| {
+                let n: i64 = conn.query_row("SELECT COUNT(*) FROM api_keys", [], |r| r.get(0))?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            })
+            .await
+    }
+}

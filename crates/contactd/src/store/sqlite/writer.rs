@@ -1,0 +1,141 @@
+//! The single writer of a SQLite database, with group commit.
+//!
+//! SQLite allows one writer at a time. Instead of letting request tasks contend for the
+//! write lock (and pay one commit each), every write is sent to one thread that owns the
+//! write connection. It takes all writes queued at that moment, runs each inside its own
+//! savepoint of one `BEGIN IMMEDIATE` transaction, commits once, and only then answers
+//! each caller. A failing write rolls back to its savepoint and does not affect the others.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::store::{StoreError, StoreResult};
+
+/// Most writes committed together; bounds the latency one commit adds to its first write.
+const MAX_BATCH: usize = 512;
+
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+
+enum Msg {
+    Job(Job),
+    Shutdown,
+}
+
+pub struct Writer {
+    sender: Sender<Msg>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Writer {
+    pub fn start(conn: Connection) -> std::io::Result<Writer> {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let thread = std::thread::Builder::new()
+            .name("contactd-writer".into())
+            .spawn(move || write_loop(&conn, &receiver))?;
+        Ok(Writer {
+            sender,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Runs `op` in the next group transaction; resolves once that transaction committed.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = op(conn);
+            let ok = result.is_ok();
+            let reply: Reply = Box::new(move |commit| {
+                let outcome = match commit {
+                    Ok(()) => result,
+                    Err(e) => Err(StoreError::Unavailable(format!("commit failed: {e}"))),
+                };
+                let _ = tx.send(outcome);
+            });
+            (ok, reply)
+        });
+        self.sender
+            .send(Msg::Job(job))
+            .map_err(|_| StoreError::Unavailable("the database is closed".into()))?;
+        rx.await.map_err(|_| {
+            StoreError::Unavailable("the write could not be run; it was not committed".into())
+        })?
+    }
+
+    /// Commits what is queued, then stops the writer thread.
+    pub fn shutdown(&self) {
+        let _ = self.sender.send(Msg::Shutdown);
+        let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn write_loop(conn: &Connection, receiver: &Receiver<Msg>) {
+    loop {
+        let Ok(Msg::Job(first)) = receiver.recv() else {
+            return;
+        };
+        let mut batch = vec![first];
+        let mut stop = false;
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(Msg::Job(job)) => batch.push(job),
+                Ok(Msg::Shutdown) => {
+                    stop = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        commit_batch(conn, batch);
+        if stop {
+            return;
+        }
+    }
+}
+
+fn commit_batch(conn: &Connection, batch: Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, "cannot begin a write transaction");
+        // Dropping the jobs unrun tells each caller its write did not happen.
+        return;
+    }
+    let mut replies = Vec::with_capacity(batch.len());
+    for job in batch {
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            tracing::error!(error = %e, "cannot open a savepoint");
+            continue;
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(|| job(conn)));
+        let keep = matches!(outcome, Ok((true, _)));
+        let end = if keep {
+            "RELEASE job"
+        } else {
+            "ROLLBACK TO job; RELEASE job"
+        };
+        if let Err(e) = conn.execute_batch(end) {
+            tracing::error!(error = %e, "cannot close a savepoint");
+        }
+        match outcome {
+            Ok((_, reply)) => replies.push(reply),
+            Err(_) => tracing::error!("a write panicked; it was rolled back"),
+        }
+    }
+    let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    if commit.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for reply in replies {
+        reply(commit.clone());
+    }
+}
