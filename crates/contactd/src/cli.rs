@@ -129,7 +129,7 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             mode,
             database,
         } => {
-            let store = store::open(&database.url).await?;
+            let store = store::open(&database.url, &database.options()).await?;
             let key = issue_key(store.as_ref(), &workspace, mode.into()).await;
             store.close().await;
             let key = key?;
@@ -141,7 +141,7 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             println!("{key}");
         }
         KeysCommand::List { database } => {
-            let store = store::open(&database.url).await?;
+            let store = store::open(&database.url, &database.options()).await?;
             let keys = store.list_keys().await;
             store.close().await;
             println!(
@@ -165,7 +165,7 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Revoke { prefix, database } => {
-            let store = store::open(&database.url).await?;
+            let store = store::open(&database.url, &database.options()).await?;
             let revoked = store.revoke_key(prefix.trim()).await;
             store.close().await;
             match revoked? {

@@ -1,6 +1,10 @@
 //! Settings of the server, from flags and environment variables (one clap struct).
 
+use std::time::Duration;
+
 use clap::Args;
+
+use crate::store::StoreOptions;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://contactd.db";
 
@@ -10,6 +14,48 @@ pub struct DatabaseArgs {
     /// Database URL: sqlite://PATH (embedded, the default) or postgres://… .
     #[arg(long = "database", env = "CONTACTD_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub url: String,
+
+    /// PostgreSQL: connections per contactd process.
+    #[arg(long, env = "CONTACTD_POOL_SIZE", default_value_t = 16)]
+    pub pool_size: usize,
+
+    /// PostgreSQL: how long to wait for a new connection, in milliseconds.
+    #[arg(long, env = "CONTACTD_DB_CONNECT_TIMEOUT_MS", default_value_t = 2000)]
+    pub db_connect_timeout_ms: u64,
+
+    /// PostgreSQL: how long a request waits for a free pooled connection, in milliseconds.
+    #[arg(long, env = "CONTACTD_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
+    pub db_acquire_timeout_ms: u64,
+
+    /// PostgreSQL: the longest a statement may run, in milliseconds.
+    #[arg(
+        long,
+        env = "CONTACTD_DB_STATEMENT_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub db_statement_timeout_ms: u64,
+}
+
+impl DatabaseArgs {
+    pub fn new(url: impl Into<String>) -> DatabaseArgs {
+        let defaults = StoreOptions::default();
+        DatabaseArgs {
+            url: url.into(),
+            pool_size: defaults.pool_size,
+            db_connect_timeout_ms: defaults.connect_timeout.as_millis() as u64,
+            db_acquire_timeout_ms: defaults.acquire_timeout.as_millis() as u64,
+            db_statement_timeout_ms: defaults.statement_timeout.as_millis() as u64,
+        }
+    }
+
+    pub fn options(&self) -> StoreOptions {
+        StoreOptions {
+            pool_size: self.pool_size.max(1),
+            connect_timeout: Duration::from_millis(self.db_connect_timeout_ms),
+            acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
+            statement_timeout: Duration::from_millis(self.db_statement_timeout_ms),
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -30,9 +76,7 @@ impl Config {
     pub fn new(listen: impl Into<String>, database_url: impl Into<String>) -> Config {
         Config {
             listen: listen.into(),
-            database: DatabaseArgs {
-                url: database_url.into(),
-            },
+            database: DatabaseArgs::new(database_url),
             body_limit: 1024 * 1024,
         }
     }

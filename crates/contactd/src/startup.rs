@@ -22,7 +22,7 @@ pub struct Application {
 impl Application {
     /// Opens (creating and migrating) the database and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let store = store::open(&config.database.url).await?;
+        let store = store::open(&config.database.url, &config.database.options()).await?;
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -97,6 +97,15 @@ pub struct Contact {
 }
 
 impl Contact {
+    /// The contact after an outbound message sent at `at`.
+    pub fn mark_contacted(self, at: Timestamp) -> Contact {
+        Contact {
+            last_contacted: Some(at),
+            updated_at: Timestamp::now_after(self.updated_at).max(at),
+            ..self
+        }
+    }
+
     /// `first_name` and `last_name` joined by one space; None when both are unset.
     pub fn full_name(&self) -> Option<String> {
         match (&self.first_name, &self.last_name) {

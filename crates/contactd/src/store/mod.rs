@@ -5,9 +5,12 @@
 //! email per tenant enforced by the database, every write atomic, a contact's delete
 //! cascading to its conversations and messages in the same transaction.
 
+pub mod postgres;
+mod records;
 pub mod sqlite;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -148,14 +151,33 @@ pub trait Store: ContactStore + ConversationStore + KeyStore {
     async fn close(&self);
 }
 
+/// Connection settings of a client-server backend (unused by SQLite).
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub pool_size: usize,
+    pub connect_timeout: Duration,
+    pub acquire_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            pool_size: 16,
+            connect_timeout: Duration::from_secs(2),
+            acquire_timeout: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 /// Opens the backend named by the URL's scheme, creating and migrating the database.
-pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(path) = sqlite::path_from_url(url) {
-        let store = sqlite::SqliteStore::open(&path).await?;
-        return Ok(Arc::new(store));
+        return Ok(Arc::new(sqlite::SqliteStore::open(&path).await?));
     }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        anyhow::bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL");
+    if postgres::is_postgres_url(url) {
+        return Ok(Arc::new(postgres::PgStore::open(url, options).await?));
     }
-    anyhow::bail!("unsupported database URL; expected sqlite://PATH")
+    anyhow::bail!("unsupported database URL; expected sqlite://PATH or postgres://USER@HOST/DB")
 }

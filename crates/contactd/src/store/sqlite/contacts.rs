@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{corrupt, SqliteStore};
+use super::SqliteStore;
 use crate::domain::contact::{Channel, Contact, ContactPatch, ContactStatus, NewContact};
 use crate::domain::email::Email;
 use crate::domain::ids::ContactId;
@@ -12,45 +12,33 @@ use crate::domain::phone::Phone;
 use crate::domain::refs::ContactRef;
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
+use crate::store::records::ContactRecord;
 use crate::store::{ContactStore, Entity, StoreError, StoreResult};
 
 const COLUMNS: &str = "id, phone, email, first_name, last_name, preferred_channel, metadata, \
                        status, created_at, updated_at, last_contacted";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<Contact>> {
-    let id: String = row.get(0)?;
-    let phone: Option<String> = row.get(1)?;
-    let email: Option<String> = row.get(2)?;
-    let channel: Option<String> = row.get(5)?;
     let metadata: String = row.get(6)?;
-    let status: String = row.get(7)?;
-    let first_name = row.get(3)?;
-    let last_name = row.get(4)?;
-    let created_at = Timestamp::from_micros(row.get(8)?);
-    let updated_at = Timestamp::from_micros(row.get(9)?);
-    let last_contacted = row.get::<_, Option<i64>>(10)?.map(Timestamp::from_micros);
-    Ok((|| {
-        Ok(Contact {
-            id: ContactId::parse(&id).ok_or_else(|| corrupt("contact id"))?,
-            phone: phone
-                .map(|p| Phone::parse("phone", &p).map_err(|_| corrupt("phone")))
-                .transpose()?,
-            email: email
-                .map(|e| Email::parse("email", &e).map_err(|_| corrupt("email")))
-                .transpose()?,
-            first_name,
-            last_name,
-            preferred_channel: channel
-                .map(|c| Channel::parse(&c).ok_or_else(|| corrupt("channel")))
-                .transpose()?,
-            metadata: serde_json::from_str::<Map<String, Value>>(&metadata)
-                .map_err(|_| corrupt("metadata"))?,
-            status: ContactStatus::parse_settable(&status).ok_or_else(|| corrupt("status"))?,
-            created_at,
-            updated_at,
-            last_contacted,
-        })
-    })())
+    let Ok(metadata) = serde_json::from_str::<Value>(&metadata) else {
+        return Ok(Err(StoreError::Internal(anyhow::anyhow!(
+            "stored metadata is not JSON"
+        ))));
+    };
+    let record = ContactRecord {
+        id: row.get(0)?,
+        phone: row.get(1)?,
+        email: row.get(2)?,
+        first_name: row.get(3)?,
+        last_name: row.get(4)?,
+        preferred_channel: row.get(5)?,
+        metadata,
+        status: row.get(7)?,
+        created_at: row.get(8)?,
+        updated_at: row.get(9)?,
+        last_contacted: row.get(10)?,
+    };
+    Ok(Contact::try_from(record))
 }
 
 /// The contact a ref names in this tenant, if any.
@@ -192,12 +180,7 @@ pub(super) fn mark_contacted(
     at: Timestamp,
 ) -> StoreResult<()> {
     let contact = get(conn, tenant, &ContactRef::Id(id.clone()))?;
-    let next = Contact {
-        last_contacted: Some(at),
-        updated_at: Timestamp::now_after(contact.updated_at).max(at),
-        ..contact
-    };
-    update(conn, tenant, &next)
+    update(conn, tenant, &contact.mark_contacted(at))
 }
 
 #[async_trait]

@@ -3,60 +3,43 @@
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{contacts, corrupt, SqliteStore};
+use super::{contacts, SqliteStore};
 use crate::domain::contact::Channel;
 use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, ConversationStatus, Direction, Listing,
     Message, NewConversation, NewMessage, Page,
 };
-use crate::domain::ids::{ContactId, ConversationId, MessageId};
+use crate::domain::ids::{ConversationId, MessageId};
 use crate::domain::refs::ContactRef;
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
+use crate::store::records::{ConversationRecord, MessageRecord};
 use crate::store::{ConversationStore, Entity, StoreError, StoreResult};
 
 const COLUMNS: &str =
     "id, contact_id, channel, status, created_at, updated_at, last_message_at, message_count";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<Conversation>> {
-    let id: String = row.get(0)?;
-    let contact_id: String = row.get(1)?;
-    let channel: String = row.get(2)?;
-    let status: String = row.get(3)?;
-    let created_at = Timestamp::from_micros(row.get(4)?);
-    let updated_at = Timestamp::from_micros(row.get(5)?);
-    let last_message_at = row.get::<_, Option<i64>>(6)?.map(Timestamp::from_micros);
-    let message_count = row.get(7)?;
-    Ok((|| {
-        Ok(Conversation {
-            id: ConversationId::parse(&id).ok_or_else(|| corrupt("conversation id"))?,
-            contact_id: ContactId::parse(&contact_id).ok_or_else(|| corrupt("contact id"))?,
-            channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel"))?,
-            status: ConversationStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
-            created_at,
-            updated_at,
-            last_message_at,
-            message_count,
-        })
-    })())
+    Ok(Conversation::try_from(ConversationRecord {
+        id: row.get(0)?,
+        contact_id: row.get(1)?,
+        channel: row.get(2)?,
+        status: row.get(3)?,
+        created_at: row.get(4)?,
+        updated_at: row.get(5)?,
+        last_message_at: row.get(6)?,
+        message_count: row.get(7)?,
+    }))
 }
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<Message>> {
-    let id: String = row.get(0)?;
-    let conversation_id: String = row.get(1)?;
-    let direction: String = row.get(2)?;
-    let text = row.get(3)?;
-    let created_at = Timestamp::from_micros(row.get(4)?);
-    Ok((|| {
-        Ok(Message {
-            id: MessageId::parse(&id).ok_or_else(|| corrupt("message id"))?,
-            conversation_id: ConversationId::parse(&conversation_id)
-                .ok_or_else(|| corrupt("conversation id"))?,
-            direction: Direction::parse(&direction).ok_or_else(|| corrupt("direction"))?,
-            text,
-            created_at,
-        })
-    })())
+    Ok(Message::try_from(MessageRecord {
+        id: row.get(0)?,
+        conversation_id: row.get(1)?,
+        direction: row.get(2)?,
+        text: row.get(3)?,
+        created_at: row.get(4)?,
+    }))
 }
 
 fn get(conn: &Connection, tenant: &Tenant, id: &ConversationId) -> StoreResult<Conversation> {

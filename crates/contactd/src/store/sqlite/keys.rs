@@ -3,12 +3,12 @@
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 
-use super::{corrupt, SqliteStore};
+use super::SqliteStore;
 use crate::domain::api_key::KeyHash;
 use crate::domain::ids::new_id;
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::time::Timestamp;
-use crate::store::{KeyInfo, KeyStore, StoreResult};
+use crate::store::{records, KeyInfo, KeyStore, StoreResult};
 
 #[async_trait]
 impl KeyStore for SqliteStore {
@@ -59,7 +59,7 @@ impl KeyStore for SqliteStore {
                 row.map(|(workspace_id, mode)| {
                     Ok(Tenant {
                         workspace_id,
-                        mode: Mode::parse(&mode).ok_or_else(|| corrupt("key mode"))?,
+                        mode: records::mode(&mode)?,
                     })
                 })
                 .transpose()
@@ -100,7 +100,7 @@ impl KeyStore for SqliteStore {
                     Ok(KeyInfo {
                         prefix,
                         workspace,
-                        mode: Mode::parse(&mode).ok_or_else(|| corrupt("key mode"))?,
+                        mode: records::mode(&mode)?,
                         created_at: Timestamp::from_micros(created),
                         last_used_at: used.map(Timestamp::from_micros),
                         revoked_at: revoked.map(Timestamp::from_micros),

@@ -109,10 +109,6 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Internal(anyhow::anyhow!("stored {what} is malformed"))
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {

@@ -1,0 +1,199 @@
+//! The PostgreSQL backend, for many stateless contactd replicas in front of one database.
+//!
+//! Atomicity comes from the database, so it holds across replicas: unique indexes decide
+//! duplicates, `SELECT … FOR UPDATE` serializes read-patch-write updates of one row, and a
+//! contact's delete cascades in one transaction. Locks are always taken contact first,
+//! then conversation, so concurrent writes cannot deadlock. A lost connection is a 503
+//! for the requests that needed it; the pool reconnects by itself when the database is back.
+
+mod contacts;
+mod conversations;
+mod keys;
+
+use async_trait::async_trait;
+use deadpool_postgres::{
+    ClientWrapper, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Transaction,
+};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use super::{Store, StoreError, StoreOptions, StoreResult};
+
+const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/postgres/0001_init.sql")];
+
+/// Held while migrating, so replicas starting together migrate once.
+const MIGRATION_LOCK: i64 = 0x636f_6e74_6163_7464; // "contactd"
+
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<PgStore> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid PostgreSQL URL: {e}"))?;
+        config.application_name("contactd");
+        config.connect_timeout(options.connect_timeout);
+        config.options(format!(
+            "-c statement_timeout={}",
+            options.statement_timeout.as_millis()
+        ));
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size)
+            .wait_timeout(Some(options.acquire_timeout))
+            .create_timeout(Some(options.connect_timeout))
+            .recycle_timeout(Some(options.connect_timeout))
+            .runtime(Runtime::Tokio1)
+            .build()?;
+        let store = PgStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> StoreResult<Object> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        let mut client = self.client().await?;
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        let applied = apply_migrations(&mut client).await;
+        let unlocked = client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .await;
+        applied?;
+        unlocked?;
+        Ok(())
+    }
+}
+
+async fn apply_migrations(client: &mut Object) -> anyhow::Result<()> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS contactd_migrations \
+             (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .await?;
+    let current: i32 = client
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM contactd_migrations",
+            &[],
+        )
+        .await?
+        .get(0);
+    let current = usize::try_from(current).unwrap_or(0);
+    if current > MIGRATIONS.len() {
+        anyhow::bail!(
+            "the database schema (version {current}) is newer than this contactd (version {})",
+            MIGRATIONS.len()
+        );
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let version = i32::try_from(index + 1)?;
+        let tx = client.transaction().await?;
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO contactd_migrations (version, applied_at) VALUES ($1, $2)",
+            &[&version, &crate::domain::time::Timestamp::now().as_micros()],
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// A connection or a transaction; queries go through the connection's statement cache.
+pub(super) enum Db<'a> {
+    Client(&'a ClientWrapper),
+    Tx(&'a Transaction<'a>),
+}
+
+type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+impl Db<'_> {
+    async fn query(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        match self {
+            Db::Client(c) => c.query(&c.prepare_cached(sql).await?, params).await,
+            Db::Tx(t) => t.query(&t.prepare_cached(sql).await?, params).await,
+        }
+    }
+
+    async fn query_opt(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
+        match self {
+            Db::Client(c) => c.query_opt(&c.prepare_cached(sql).await?, params).await,
+            Db::Tx(t) => t.query_opt(&t.prepare_cached(sql).await?, params).await,
+        }
+    }
+
+    async fn execute(&self, sql: &str, params: &Params<'_>) -> Result<u64, tokio_postgres::Error> {
+        match self {
+            Db::Client(c) => c.execute(&c.prepare_cached(sql).await?, params).await,
+            Db::Tx(t) => t.execute(&t.prepare_cached(sql).await?, params).await,
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let transient = match e.code() {
+            // No SQLSTATE: the connection broke, timed out or closed.
+            None => {
+                e.is_closed()
+                    || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>())
+                    || e.to_string().contains("timed out")
+            }
+            Some(code) => {
+                let code = code.code();
+                code.starts_with("08") // connection exception
+                    || code.starts_with("57") // operator intervention: shutdown, cancel, timeout
+                    || code.starts_with("53") // insufficient resources
+                    || code == SqlState::T_R_DEADLOCK_DETECTED.code()
+                    || code == SqlState::T_R_SERIALIZATION_FAILURE.code()
+            }
+        };
+        if transient {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Internal(e.into())
+        }
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        let client = self.client().await?;
+        client.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close();
+    }
+}
