@@ -1,0 +1,22 @@
+//! contactd's HTTP integration suite: one test binary, one module per user story.
+//!
+//! Every test starts the real application (`contactd::startup::Application`) on a random
+//! loopback port with a scratch database and talks HTTP to it; `cli` runs the real binary.
+//! The expectations come from `shared/contract.md` and the seed page it is compatible with.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod utils;
+
+mod auth;
+mod cli;
+mod concurrency;
+mod contacts;
+mod conversations;
+mod delete;
+mod errors;
+mod messages;
+mod refs;
+mod restart;
+mod seed;
+mod update;
