@@ -27,6 +27,15 @@ pub enum ApiError {
         field: &'static str,
         existing_contact_id: String,
     },
+    #[error("The phone and the email belong to two different contacts")]
+    IdentifierConflict {
+        phone_contact_id: String,
+        email_contact_id: String,
+    },
+    #[error("{0}")]
+    IdempotencyConflict(&'static str),
+    #[error("The contact has changed since the version named in If-Match")]
+    PreconditionFailed { current_etag: String },
     #[error("Request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("Too many requests")]
@@ -44,7 +53,10 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Duplicate { .. } => StatusCode::CONFLICT,
+            ApiError::Duplicate { .. }
+            | ApiError::IdentifierConflict { .. }
+            | ApiError::IdempotencyConflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -58,7 +70,9 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::Duplicate { .. } => "duplicate_contact",
+            ApiError::Duplicate { .. } | ApiError::IdentifierConflict { .. } => "duplicate_contact",
+            ApiError::IdempotencyConflict(_) => "idempotency_conflict",
+            ApiError::PreconditionFailed { .. } => "precondition_failed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",
@@ -96,6 +110,26 @@ impl ApiError {
                     "existing_contact_id".into(),
                     Value::from(existing_contact_id.clone()),
                 );
+            }
+            ApiError::IdentifierConflict {
+                phone_contact_id,
+                email_contact_id,
+            } => {
+                details.insert(
+                    "existing_contact_id".into(),
+                    Value::from(phone_contact_id.clone()),
+                );
+                details.insert(
+                    "phone_contact_id".into(),
+                    Value::from(phone_contact_id.clone()),
+                );
+                details.insert(
+                    "email_contact_id".into(),
+                    Value::from(email_contact_id.clone()),
+                );
+            }
+            ApiError::PreconditionFailed { current_etag } => {
+                details.insert("current_etag".into(), Value::from(current_etag.clone()));
             }
             ApiError::PayloadTooLarge { limit } => {
                 details.insert("limit_bytes".into(), Value::from(*limit));
@@ -137,6 +171,16 @@ impl From<StoreError> for ApiError {
                 field,
                 existing_contact_id: existing_contact_id.into_string(),
             },
+            StoreError::IdentifierConflict {
+                phone_contact_id,
+                email_contact_id,
+            } => ApiError::IdentifierConflict {
+                phone_contact_id: phone_contact_id.into_string(),
+                email_contact_id: email_contact_id.into_string(),
+            },
+            StoreError::PreconditionFailed { current_etag } => {
+                ApiError::PreconditionFailed { current_etag }
+            }
             StoreError::Invalid(field_error) => ApiError::InvalidInput(field_error),
             StoreError::Unavailable(_) => {
                 ApiError::Unavailable("The database is unavailable; retry shortly".into())
@@ -146,19 +190,24 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The envelope: `{"error", "message", "code", "details"}`.
+    pub fn body(&self) -> Value {
+        json!({
+            "error": self.kind(),
+            "message": self.message(),
+            "code": self.status().as_u16(),
+            "details": self.details(),
+        })
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status();
         if let ApiError::Internal(e) = &self {
             tracing::error!(error = format!("{e:#}"), "internal error");
         }
-        let body = json!({
-            "error": self.kind(),
-            "message": self.message(),
-            "code": status.as_u16(),
-            "details": self.details(),
-        });
-        let mut response = (status, axum::Json(body)).into_response();
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
         if let ApiError::RateLimited { retry_after_secs } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);

@@ -27,6 +27,9 @@ CREATE TABLE contacts (
     email_key          TEXT,
     first_name         TEXT,
     last_name          TEXT,
+    -- Lowercased names for prefix search and sorting; an unset full name sorts last.
+    full_name_key      TEXT NOT NULL,
+    last_name_key      TEXT,
     preferred_channel  TEXT,
     metadata           TEXT NOT NULL DEFAULT '{}',
     status             TEXT NOT NULL,
@@ -40,6 +43,11 @@ CREATE TABLE contacts (
 CREATE UNIQUE INDEX contacts_phone ON contacts (workspace_id, mode, phone) WHERE phone IS NOT NULL;
 CREATE UNIQUE INDEX contacts_email ON contacts (workspace_id, mode, email_key) WHERE email_key IS NOT NULL;
 CREATE INDEX contacts_created ON contacts (workspace_id, mode, created_at, id);
+CREATE INDEX contacts_updated ON contacts (workspace_id, mode, updated_at, id);
+CREATE INDEX contacts_last_contacted
+    ON contacts (workspace_id, mode, COALESCE(last_contacted, 9223372036854775807), id);
+CREATE INDEX contacts_full_name ON contacts (workspace_id, mode, full_name_key, id);
+CREATE INDEX contacts_last_name ON contacts (workspace_id, mode, last_name_key) WHERE last_name_key IS NOT NULL;
 
 CREATE TABLE conversations (
     workspace_id     TEXT NOT NULL,
@@ -70,4 +78,17 @@ CREATE TABLE messages (
     PRIMARY KEY (workspace_id, mode, conversation_id, id),
     FOREIGN KEY (workspace_id, mode, conversation_id)
         REFERENCES conversations (workspace_id, mode, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+-- Answers kept for Idempotency-Key retries; status NULL while the first request runs.
+CREATE TABLE idempotency_keys (
+    workspace_id  TEXT NOT NULL,
+    mode          TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    fingerprint   BLOB NOT NULL,
+    status        INTEGER,
+    headers       TEXT,
+    body          BLOB,
+    created_at    INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, mode, key)
 ) WITHOUT ROWID;

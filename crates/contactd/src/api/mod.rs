@@ -5,6 +5,7 @@ mod contact;
 mod conversation;
 mod extract;
 mod health;
+mod idempotency;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -71,7 +72,9 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/v2/contact", post(contact::create))
+        .route("/v2/contact", get(contact::list).post(contact::create))
+        .route("/v2/contact/upsert", post(contact::upsert))
+        .route("/v2/contact/batch", post(contact::batch))
         .route(
             "/v2/contact/{ref}",
             get(contact::get)
@@ -91,6 +94,10 @@ pub fn router(state: AppState) -> Router {
             "/v2/conversation/{id}/messages",
             get(conversation::list_messages).post(conversation::create_message),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);

@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use sha2::{Digest, Sha256};
+
 use super::email::Email;
 use super::ids::ContactId;
 use super::input::{self, Body, Field};
@@ -106,6 +108,12 @@ impl Contact {
         }
     }
 
+    /// Names this version of the contact, for `ETag` and `If-Match`.
+    pub fn etag(&self) -> String {
+        let digest = Sha256::digest(format!("{}|{}", self.id, self.updated_at.as_micros()));
+        format!("\"{}\"", hex::encode(&digest[..12]))
+    }
+
     /// `first_name` and `last_name` joined by one space; None when both are unset.
     pub fn full_name(&self) -> Option<String> {
         match (&self.first_name, &self.last_name) {
@@ -147,7 +155,11 @@ pub struct NewContact {
 
 impl NewContact {
     pub fn from_json(body: Map<String, Value>) -> Result<NewContact, FieldError> {
-        let mut patch = ContactPatch::from_json(body)?;
+        NewContact::from_patch(ContactPatch::from_json(body)?)
+    }
+
+    /// A create from the fields of a parsed body; fields sent as null are simply unset.
+    pub fn from_patch(mut patch: ContactPatch) -> Result<NewContact, FieldError> {
         let metadata = match patch.metadata.take() {
             Some(Value::Object(sent)) => {
                 // Applying the sent object as a patch to {} drops its null members, the
@@ -273,6 +285,103 @@ impl ContactPatch {
         }
         next.updated_at = Timestamp::now_after(current.updated_at);
         Ok(Some(next))
+    }
+}
+
+/// An `If-Match` header: the contact must still be one of these versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    Any,
+    OneOf(Vec<String>),
+}
+
+impl Precondition {
+    /// Parses `*` or a comma-separated list of entity tags (weak ones compare by value).
+    pub fn parse(header: &str) -> Precondition {
+        if header.trim() == "*" {
+            return Precondition::Any;
+        }
+        let tags = header
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/").to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+        Precondition::OneOf(tags)
+    }
+
+    pub fn holds_for(&self, contact: &Contact) -> bool {
+        match self {
+            Precondition::Any => true,
+            Precondition::OneOf(tags) => tags.contains(&contact.etag()),
+        }
+    }
+}
+
+/// What an upsert does, given the contacts its phone and its email name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpsertTarget {
+    Create,
+    Update(Box<Contact>),
+    /// The phone names one contact and the email another: never pick one.
+    Conflict {
+        phone_contact_id: ContactId,
+        email_contact_id: ContactId,
+    },
+}
+
+impl UpsertTarget {
+    pub fn decide(by_phone: Option<Contact>, by_email: Option<Contact>) -> UpsertTarget {
+        match (by_phone, by_email) {
+            (None, None) => UpsertTarget::Create,
+            (Some(a), Some(b)) if a.id != b.id => UpsertTarget::Conflict {
+                phone_contact_id: a.id,
+                email_contact_id: b.id,
+            },
+            (Some(c), _) | (None, Some(c)) => UpsertTarget::Update(Box::new(c)),
+        }
+    }
+}
+
+/// Whether an upsert created or updated its contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpsertOutcome {
+    Created,
+    Updated,
+}
+
+impl UpsertOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpsertOutcome::Created => "created",
+            UpsertOutcome::Updated => "updated",
+        }
+    }
+}
+
+/// A validated upsert: the fields of a create, at least one identifier to look up by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpsertContact {
+    pub patch: ContactPatch,
+}
+
+impl UpsertContact {
+    pub fn from_json(body: Map<String, Value>) -> Result<UpsertContact, FieldError> {
+        let patch = ContactPatch::from_json(body)?;
+        // Validates the create this upsert may become (an identifier, the status).
+        NewContact::from_patch(patch.clone())?;
+        Ok(UpsertContact { patch })
+    }
+
+    pub fn phone(&self) -> Option<&Phone> {
+        self.patch.phone.as_ref().and_then(Option::as_ref)
+    }
+
+    pub fn email(&self) -> Option<&Email> {
+        self.patch.email.as_ref().and_then(Option::as_ref)
+    }
+
+    pub fn new_contact(&self) -> Result<NewContact, FieldError> {
+        NewContact::from_patch(self.patch.clone())
     }
 }
 

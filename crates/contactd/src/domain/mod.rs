@@ -6,9 +6,12 @@
 //! envelope needs (`field`, `received`, `expected`).
 
 pub mod api_key;
+pub mod batch;
 pub mod contact;
+pub mod contact_query;
 pub mod conversation;
 pub mod email;
+pub mod idempotency;
 pub mod ids;
 pub mod input;
 pub mod merge;

@@ -5,6 +5,7 @@
 //! email per tenant enforced by the database, every write atomic, a contact's delete
 //! cascading to its conversations and messages in the same transaction.
 
+mod contact_list;
 pub mod postgres;
 mod records;
 pub mod sqlite;
@@ -15,11 +16,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::domain::api_key::KeyHash;
-use crate::domain::contact::{Contact, ContactPatch, NewContact};
+use crate::domain::batch::BatchItem;
+use crate::domain::contact::{
+    Contact, ContactPatch, NewContact, Precondition, UpsertContact, UpsertOutcome,
+};
+use crate::domain::contact_query::{ContactPage, ContactQuery};
 use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, Listing, Message, NewConversation,
     NewMessage, Page,
 };
+use crate::domain::idempotency::{IdempotencyClaim, StoredResponse};
 use crate::domain::ids::{ContactId, ConversationId};
 use crate::domain::refs::ContactRef;
 use crate::domain::tenant::{Mode, Tenant};
@@ -42,6 +48,15 @@ pub enum StoreError {
         field: &'static str,
         existing_contact_id: ContactId,
     },
+    /// An upsert's phone names one contact and its email another.
+    #[error("identifiers of two contacts")]
+    IdentifierConflict {
+        phone_contact_id: ContactId,
+        email_contact_id: ContactId,
+    },
+    /// `If-Match` named another version than the current one.
+    #[error("precondition failed")]
+    PreconditionFailed { current_etag: String },
     /// A domain rule failed on the stored state (e.g. merged metadata over its limit).
     #[error(transparent)]
     Invalid(FieldError),
@@ -59,14 +74,60 @@ pub trait ContactStore: Send + Sync {
     async fn get_contact(&self, tenant: &Tenant, contact: &ContactRef) -> StoreResult<Contact>;
     /// Applies the patch to the current state inside one transaction, so concurrent
     /// updates of one contact never lose each other's changes.
+    /// With a precondition, the update happens only if the contact is still that version.
     async fn update_contact(
         &self,
         tenant: &Tenant,
         contact: &ContactRef,
         patch: ContactPatch,
+        precondition: Option<Precondition>,
     ) -> StoreResult<Contact>;
     /// Erases the contact with its conversations and messages; returns it as it was.
-    async fn delete_contact(&self, tenant: &Tenant, contact: &ContactRef) -> StoreResult<Contact>;
+    async fn delete_contact(
+        &self,
+        tenant: &Tenant,
+        contact: &ContactRef,
+        precondition: Option<Precondition>,
+    ) -> StoreResult<Contact>;
+    async fn list_contacts(
+        &self,
+        tenant: &Tenant,
+        query: &ContactQuery,
+    ) -> StoreResult<ContactPage>;
+    /// Finds the contact by phone and email and updates it, or creates it, atomically.
+    async fn upsert_contact(
+        &self,
+        tenant: &Tenant,
+        upsert: UpsertContact,
+    ) -> StoreResult<(Contact, UpsertOutcome)>;
+    /// Runs each item as its own create or upsert, in order, in one transaction; a failing
+    /// item leaves no trace and does not stop the others.
+    async fn batch_contacts(
+        &self,
+        tenant: &Tenant,
+        items: Vec<BatchItem>,
+    ) -> StoreResult<Vec<StoreResult<(Contact, UpsertOutcome)>>>;
+}
+
+/// Kept answers of requests sent with an `Idempotency-Key`.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims the key for a request with this fingerprint, or says what happened to it.
+    async fn claim_idempotency_key(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        fingerprint: [u8; 32],
+    ) -> StoreResult<IdempotencyClaim>;
+    /// Keeps the answer of the request that claimed the key.
+    async fn complete_idempotency_key(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        response: StoredResponse,
+    ) -> StoreResult<()>;
+    /// Gives the key up, so that a retry runs the request again.
+    async fn release_idempotency_key(&self, tenant: &Tenant, key: &str) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -144,7 +205,7 @@ pub trait KeyStore: Send + Sync {
 }
 
 #[async_trait]
-pub trait Store: ContactStore + ConversationStore + KeyStore {
+pub trait Store: ContactStore + ConversationStore + KeyStore + IdempotencyStore {
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// Finishes queued writes and closes the database.

@@ -8,6 +8,7 @@
 
 mod contacts;
 mod conversations;
+mod idempotency;
 mod keys;
 
 use async_trait::async_trait;

@@ -4,14 +4,21 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
+use super::in_snapshot;
 use super::SqliteStore;
-use crate::domain::contact::{Channel, Contact, ContactPatch, ContactStatus, NewContact};
+use crate::domain::batch::BatchItem;
+use crate::domain::contact::{
+    Channel, Contact, ContactPatch, ContactStatus, NewContact, Precondition, UpsertContact,
+    UpsertOutcome, UpsertTarget,
+};
+use crate::domain::contact_query::{full_name_key, ContactPage, ContactQuery};
 use crate::domain::email::Email;
 use crate::domain::ids::ContactId;
 use crate::domain::phone::Phone;
 use crate::domain::refs::ContactRef;
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
+use crate::store::contact_list::{self, Dialect, Param};
 use crate::store::records::ContactRecord;
 use crate::store::{ContactStore, Entity, StoreError, StoreResult};
 
@@ -120,8 +127,9 @@ fn insert(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
     }
     conn.prepare_cached(
         "INSERT INTO contacts (workspace_id, mode, id, phone, email, email_key, first_name, \
-         last_name, preferred_channel, metadata, status, created_at, updated_at, last_contacted) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         last_name, preferred_channel, metadata, status, created_at, updated_at, last_contacted, \
+         full_name_key, last_name_key) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
         tenant.workspace_id,
@@ -138,6 +146,8 @@ fn insert(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
         c.created_at.as_micros(),
         c.updated_at.as_micros(),
         c.last_contacted.map(Timestamp::as_micros),
+        full_name_key(c),
+        c.last_name.as_ref().map(|n| n.to_lowercase()),
     ])
     .map_err(|e| on_unique_violation(conn, tenant, c, e))?;
     Ok(())
@@ -150,7 +160,7 @@ fn update(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
     conn.prepare_cached(
         "UPDATE contacts SET phone = ?4, email = ?5, email_key = ?6, first_name = ?7, \
          last_name = ?8, preferred_channel = ?9, metadata = ?10, status = ?11, \
-         updated_at = ?12, last_contacted = ?13 \
+         updated_at = ?12, last_contacted = ?13, full_name_key = ?14, last_name_key = ?15 \
          WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
     )?
     .execute(params![
@@ -167,6 +177,8 @@ fn update(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
         c.status.as_str(),
         c.updated_at.as_micros(),
         c.last_contacted.map(Timestamp::as_micros),
+        full_name_key(c),
+        c.last_name.as_ref().map(|n| n.to_lowercase()),
     ])
     .map_err(|e| on_unique_violation(conn, tenant, c, e))?;
     Ok(())
@@ -183,16 +195,125 @@ pub(super) fn mark_contacted(
     update(conn, tenant, &contact.mark_contacted(at))
 }
 
+fn check(precondition: Option<&Precondition>, current: &Contact) -> StoreResult<()> {
+    match precondition {
+        Some(p) if !p.holds_for(current) => Err(StoreError::PreconditionFailed {
+            current_etag: current.etag(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn create(conn: &Connection, tenant: &Tenant, new: NewContact) -> StoreResult<Contact> {
+    let contact = new.into_contact(ContactId::generate(), Timestamp::now());
+    insert(conn, tenant, &contact)?;
+    Ok(contact)
+}
+
+fn upsert(
+    conn: &Connection,
+    tenant: &Tenant,
+    upsert: &UpsertContact,
+) -> StoreResult<(Contact, UpsertOutcome)> {
+    let by_phone = match upsert.phone() {
+        Some(p) => find(conn, tenant, &ContactRef::Phone(p.clone()))?,
+        None => None,
+    };
+    let by_email = match upsert.email() {
+        Some(e) => find(conn, tenant, &ContactRef::Email(e.clone()))?,
+        None => None,
+    };
+    match UpsertTarget::decide(by_phone, by_email) {
+        UpsertTarget::Create => {
+            let new = upsert.new_contact().map_err(StoreError::Invalid)?;
+            Ok((create(conn, tenant, new)?, UpsertOutcome::Created))
+        }
+        UpsertTarget::Update(current) => {
+            let next = match upsert.patch.apply(&current).map_err(StoreError::Invalid)? {
+                None => *current,
+                Some(next) => {
+                    update(conn, tenant, &next)?;
+                    next
+                }
+            };
+            Ok((next, UpsertOutcome::Updated))
+        }
+        UpsertTarget::Conflict {
+            phone_contact_id,
+            email_contact_id,
+        } => Err(StoreError::IdentifierConflict {
+            phone_contact_id,
+            email_contact_id,
+        }),
+    }
+}
+
+/// Runs one batch item inside its own savepoint: a failing item leaves nothing behind.
+fn batch_item(
+    conn: &Connection,
+    tenant: &Tenant,
+    item: BatchItem,
+) -> StoreResult<(Contact, UpsertOutcome)> {
+    conn.execute_batch("SAVEPOINT item")?;
+    let result = match item {
+        BatchItem::Create(new) => create(conn, tenant, new).map(|c| (c, UpsertOutcome::Created)),
+        BatchItem::Upsert(u) => upsert(conn, tenant, &u),
+    };
+    let end = if result.is_ok() {
+        "RELEASE item"
+    } else {
+        "ROLLBACK TO item; RELEASE item"
+    };
+    conn.execute_batch(end)?;
+    result
+}
+
+fn to_sql(param: Param) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match param {
+        Param::Text(s) => V::Text(s),
+        Param::Int(n) => V::Integer(n),
+        Param::Real(n) => V::Real(n),
+        Param::Json(v) => V::Text(v.to_string()),
+        Param::TextArray(items) => V::Text(items.join(".")),
+    }
+}
+
+fn list(conn: &Connection, tenant: &Tenant, query: &ContactQuery) -> StoreResult<ContactPage> {
+    let (page, count) = contact_list::list_contacts(Dialect::Sqlite, COLUMNS, tenant, query);
+    let total = match count {
+        Some(count) => {
+            let n: i64 = conn.prepare_cached(&count.text)?.query_row(
+                rusqlite::params_from_iter(count.params.into_iter().map(to_sql)),
+                |r| r.get(0),
+            )?;
+            Some(u64::try_from(n).unwrap_or(0))
+        }
+        None => None,
+    };
+    let mut items = conn
+        .prepare_cached(&page.text)?
+        .query_map(
+            rusqlite::params_from_iter(page.params.into_iter().map(to_sql)),
+            from_row,
+        )?
+        .map(|r| r?)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let has_more = items.len() > query.limit as usize;
+    items.truncate(query.limit as usize);
+    Ok(ContactPage {
+        items,
+        total,
+        has_more,
+    })
+}
+
 #[async_trait]
 impl ContactStore for SqliteStore {
     async fn create_contact(&self, tenant: &Tenant, new: NewContact) -> StoreResult<Contact> {
         let tenant = tenant.clone();
         self.writer
-            .run(move |conn| {
-                let contact = new.into_contact(ContactId::generate(), Timestamp::now());
-                insert(conn, &tenant, &contact)?;
-                Ok(contact)
-            })
+            .run(move |conn| create(conn, &tenant, new))
             .await
     }
 
@@ -208,11 +329,13 @@ impl ContactStore for SqliteStore {
         tenant: &Tenant,
         contact: &ContactRef,
         patch: ContactPatch,
+        precondition: Option<Precondition>,
     ) -> StoreResult<Contact> {
         let (tenant, contact) = (tenant.clone(), contact.clone());
         self.writer
             .run(move |conn| {
                 let current = get(conn, &tenant, &contact)?;
+                check(precondition.as_ref(), &current)?;
                 match patch.apply(&current).map_err(StoreError::Invalid)? {
                     None => Ok(current),
                     Some(next) => {
@@ -224,11 +347,17 @@ impl ContactStore for SqliteStore {
             .await
     }
 
-    async fn delete_contact(&self, tenant: &Tenant, contact: &ContactRef) -> StoreResult<Contact> {
+    async fn delete_contact(
+        &self,
+        tenant: &Tenant,
+        contact: &ContactRef,
+        precondition: Option<Precondition>,
+    ) -> StoreResult<Contact> {
         let (tenant, contact) = (tenant.clone(), contact.clone());
         self.writer
             .run(move |conn| {
                 let current = get(conn, &tenant, &contact)?;
+                check(precondition.as_ref(), &current)?;
                 // Conversations and messages go by ON DELETE CASCADE, in this transaction.
                 conn.prepare_cached(
                     "DELETE FROM contacts WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
@@ -242,6 +371,44 @@ impl ContactStore for SqliteStore {
                     status: ContactStatus::Deleted,
                     ..current
                 })
+            })
+            .await
+    }
+
+    async fn list_contacts(
+        &self,
+        tenant: &Tenant,
+        query: &ContactQuery,
+    ) -> StoreResult<ContactPage> {
+        let (tenant, query) = (tenant.clone(), query.clone());
+        self.readers
+            .run(move |conn| in_snapshot(conn, || list(conn, &tenant, &query)))
+            .await
+    }
+
+    async fn upsert_contact(
+        &self,
+        tenant: &Tenant,
+        request: UpsertContact,
+    ) -> StoreResult<(Contact, UpsertOutcome)> {
+        let tenant = tenant.clone();
+        self.writer
+            .run(move |conn| upsert(conn, &tenant, &request))
+            .await
+    }
+
+    async fn batch_contacts(
+        &self,
+        tenant: &Tenant,
+        items: Vec<BatchItem>,
+    ) -> StoreResult<Vec<StoreResult<(Contact, UpsertOutcome)>>> {
+        let tenant = tenant.clone();
+        self.writer
+            .run(move |conn| {
+                Ok(items
+                    .into_iter()
+                    .map(|item| batch_item(conn, &tenant, item))
+                    .collect())
             })
             .await
     }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{contacts, SqliteStore};
+use super::{contacts, in_snapshot, SqliteStore};
 use crate::domain::contact::Channel;
 use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, ConversationStatus, Direction, Listing,
@@ -81,14 +81,6 @@ fn save(conn: &Connection, tenant: &Tenant, c: &Conversation) -> StoreResult<()>
 
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// Runs the reads of one list in one read transaction, so the page and the total agree.
-fn in_snapshot<T>(conn: &Connection, read: impl FnOnce() -> StoreResult<T>) -> StoreResult<T> {
-    conn.execute_batch("BEGIN")?;
-    let result = read();
-    conn.execute_batch("COMMIT")?;
-    result
 }
 
 fn list_conversations(

@@ -3,6 +3,7 @@
 
 mod contacts;
 mod conversations;
+mod idempotency;
 mod keys;
 mod readers;
 mod writer;
@@ -107,6 +108,14 @@ impl From<rusqlite::Error> for StoreError {
             _ => StoreError::Internal(e.into()),
         }
     }
+}
+
+/// Runs the reads of one list in one read transaction, so the page and the total agree.
+fn in_snapshot<T>(conn: &Connection, read: impl FnOnce() -> StoreResult<T>) -> StoreResult<T> {
+    conn.execute_batch("BEGIN")?;
+    let result = read();
+    conn.execute_batch("COMMIT")?;
+    result
 }
 
 #[async_trait]

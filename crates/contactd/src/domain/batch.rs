@@ -1,0 +1,126 @@
+//! `POST /v2/contact/batch`: up to 1,000 creates or upserts, each judged on its own.
+
+use serde_json::{Map, Value};
+
+use super::contact::{NewContact, UpsertContact};
+use super::input::{self, Body, Field};
+use super::FieldError;
+
+pub const MAX_ITEMS: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchMode {
+    Create,
+    Upsert,
+}
+
+/// One valid item of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchItem {
+    Create(NewContact),
+    Upsert(UpsertContact),
+}
+
+/// The items of a batch in order; an item that failed validation keeps its error, so
+/// the answer can report it at its index while the others run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchRequest {
+    pub items: Vec<Result<BatchItem, FieldError>>,
+}
+
+impl BatchRequest {
+    pub fn from_json(body: Map<String, Value>) -> Result<BatchRequest, FieldError> {
+        let mut body = Body::new(body, &["mode", "contacts"], &[])?;
+        let mode = match body.take("mode") {
+            Field::Absent => BatchMode::Create,
+            Field::Null => {
+                return Err(
+                    FieldError::new("mode", "mode cannot be null").expected("create, upsert")
+                )
+            }
+            Field::Value(v) => input::one_of("mode", v, &["create", "upsert"], |s| match s {
+                "create" => Some(BatchMode::Create),
+                "upsert" => Some(BatchMode::Upsert),
+                _ => None,
+            })?,
+        };
+        let contacts = match body.take("contacts") {
+            Field::Value(Value::Array(items)) => items,
+            Field::Value(other) => {
+                return Err(input::wrong_type("contacts", other, "an array of contacts"))
+            }
+            _ => {
+                return Err(FieldError::new("contacts", "contacts is required")
+                    .expected("an array of 1 to 1000 contacts"))
+            }
+        };
+        if contacts.is_empty() || contacts.len() > MAX_ITEMS {
+            return Err(FieldError::new(
+                "contacts",
+                format!(
+                    "A batch holds 1 to {MAX_ITEMS} contacts; this one has {}",
+                    contacts.len()
+                ),
+            )
+            .received(contacts.len())
+            .expected(format!("1 to {MAX_ITEMS} contacts")));
+        }
+        let items = contacts
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| parse_item(mode, index, item))
+            .collect();
+        Ok(BatchRequest { items })
+    }
+}
+
+fn parse_item(mode: BatchMode, index: usize, item: Value) -> Result<BatchItem, FieldError> {
+    let Value::Object(map) = item else {
+        return Err(input::wrong_type(
+            &format!("contacts[{index}]"),
+            item,
+            "a JSON object",
+        ));
+    };
+    match mode {
+        BatchMode::Create => NewContact::from_json(map).map(BatchItem::Create),
+        BatchMode::Upsert => UpsertContact::from_json(map).map(BatchItem::Upsert),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<BatchRequest, FieldError> {
+        BatchRequest::from_json(v.as_object().cloned().unwrap_or_default())
+    }
+
+    #[test]
+    fn items_are_judged_one_by_one() {
+        let batch =
+            parse(json!({"contacts": [{"phone": "+14155550100"}, {"phone": "bad"}, 5]})).unwrap();
+        assert!(matches!(batch.items[0], Ok(BatchItem::Create(_))));
+        assert_eq!(
+            batch.items[1].as_ref().err().map(|e| e.field.as_str()),
+            Some("phone")
+        );
+        assert_eq!(
+            batch.items[2].as_ref().err().map(|e| e.field.as_str()),
+            Some("contacts[2]")
+        );
+    }
+
+    #[test]
+    fn the_batch_itself_must_be_well_formed() {
+        assert!(parse(json!({"contacts": []})).is_err());
+        assert!(parse(json!({"contacts": vec![json!({"phone": "+14155550100"}); 1001]})).is_err());
+        assert!(parse(json!({"mode": "merge", "contacts": [{"phone": "+14155550100"}]})).is_err());
+        assert!(parse(json!({"contacts": {"phone": "+14155550100"}})).is_err());
+        assert!(parse(json!({"items": []})).is_err());
+        let upsert =
+            parse(json!({"mode": "upsert", "contacts": [{"email": "a@example.com"}]})).unwrap();
+        assert!(matches!(upsert.items[0], Ok(BatchItem::Upsert(_))));
+    }
+}

@@ -1,0 +1,571 @@
+//! `GET /v2/contact`: the filters, sort and paging of a contact list, parsed from the
+//! query string, and the opaque cursor of keyset paging.
+//!
+//! Everything a client can put in the query string becomes a typed value here; storage
+//! renders these values into SQL with bound parameters only.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::contact::{Channel, Contact, ContactStatus};
+use super::conversation::Page;
+use super::input::truncate;
+use super::time::Timestamp;
+use super::FieldError;
+
+const MAX_Q_CHARS: usize = 100;
+const MAX_PATH_KEYS: usize = 10;
+const MAX_KEY_CHARS: usize = 64;
+
+/// What a contact list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    CreatedAt,
+    UpdatedAt,
+    LastContacted,
+    FullName,
+}
+
+impl SortField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortField::CreatedAt => "created_at",
+            SortField::UpdatedAt => "updated_at",
+            SortField::LastContacted => "last_contacted",
+            SortField::FullName => "full_name",
+        }
+    }
+
+    fn parse(s: &str) -> Option<SortField> {
+        match s {
+            "created_at" => Some(SortField::CreatedAt),
+            "updated_at" => Some(SortField::UpdatedAt),
+            "last_contacted" => Some(SortField::LastContacted),
+            "full_name" => Some(SortField::FullName),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub field: SortField,
+    pub descending: bool,
+}
+
+/// The value a contact sorts by. Unset values (no `last_contacted`, no name) sort as the
+/// greatest value, so they come last in ascending order and first in descending order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum SortValue {
+    Int(i64),
+    Text(String),
+}
+
+/// The sort key stored for `full_name`: lowercase, or the greatest string when unset.
+pub fn full_name_key(contact: &Contact) -> String {
+    contact
+        .full_name()
+        .map_or_else(|| UNSET_TEXT.to_owned(), |n| n.to_lowercase())
+}
+
+/// Sorts after every real name.
+pub const UNSET_TEXT: &str = "\u{10FFFF}";
+/// Sorts after every real time.
+pub const UNSET_TIME: i64 = i64::MAX;
+
+impl Sort {
+    pub fn value_of(&self, contact: &Contact) -> SortValue {
+        match self.field {
+            SortField::CreatedAt => SortValue::Int(contact.created_at.as_micros()),
+            SortField::UpdatedAt => SortValue::Int(contact.updated_at.as_micros()),
+            SortField::LastContacted => SortValue::Int(
+                contact
+                    .last_contacted
+                    .map_or(UNSET_TIME, Timestamp::as_micros),
+            ),
+            SortField::FullName => SortValue::Text(full_name_key(contact)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Comparison {
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+/// A condition on the value at a metadata path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetadataCondition {
+    /// The value is one of these (a string, and the number or boolean the text spells),
+    /// or an array that contains one of them.
+    Equals(Vec<Value>),
+    NotEquals(Vec<Value>),
+    Exists(bool),
+    Compare(Comparison, f64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetadataFilter {
+    /// The keys from the metadata object down, e.g. `["preferences", "language"]`.
+    pub path: Vec<String>,
+    pub condition: MetadataCondition,
+}
+
+impl MetadataFilter {
+    /// `{"a": {"b": value}}`: a document that a matching metadata object contains.
+    pub fn containing(&self, value: Value) -> Value {
+        self.path
+            .iter()
+            .rev()
+            .fold(value, |inner, key| json!({ key.clone(): inner }))
+    }
+}
+
+/// The filters of a contact list; all of them must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContactFilter {
+    pub status: Option<ContactStatus>,
+    pub preferred_channel: Option<Channel>,
+    /// Lowercased prefix to match names, email or phone.
+    pub q: Option<String>,
+    pub metadata: Vec<MetadataFilter>,
+    pub created_after: Option<Timestamp>,
+    pub created_before: Option<Timestamp>,
+    pub updated_after: Option<Timestamp>,
+}
+
+impl ContactFilter {
+    /// The phone prefix `q` stands for: itself when it starts with `+`, `+` and the
+    /// digits when it is only digits.
+    pub fn phone_prefix(&self) -> Option<String> {
+        let q = self.q.as_deref()?;
+        let digits = q.strip_prefix('+').unwrap_or(q);
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| format!("+{digits}"))
+    }
+}
+
+/// Where a page starts: after `offset` items, or after the item a cursor names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Start {
+    Offset(u64),
+    After { value: SortValue, id: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactQuery {
+    pub filter: ContactFilter,
+    pub sort: Sort,
+    pub limit: u32,
+    pub start: Start,
+}
+
+/// One page of contacts. `total` is counted for offset pages only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactPage {
+    pub items: Vec<Contact>,
+    pub total: Option<u64>,
+    pub has_more: bool,
+}
+
+const PARAMS: [&str; 11] = [
+    "status",
+    "preferred_channel",
+    "q",
+    "created_after",
+    "created_before",
+    "updated_after",
+    "sort",
+    "limit",
+    "offset",
+    "cursor",
+    "metadata.…",
+];
+
+impl ContactQuery {
+    /// Parses the decoded query string, rejecting unknown and repeated parameters.
+    pub fn parse(params: &[(String, String)]) -> Result<ContactQuery, FieldError> {
+        let mut filter = ContactFilter::default();
+        let (mut sort, mut limit, mut offset, mut cursor) = (None, None, None, None);
+        for (i, (name, value)) in params.iter().enumerate() {
+            if params[..i].iter().any(|(seen, _)| seen == name) {
+                return Err(FieldError::new(
+                    truncate(name, 100),
+                    format!(
+                        "Query parameter '{}' is given more than once",
+                        truncate(name, 100)
+                    ),
+                ));
+            }
+            match name.as_str() {
+                "status" => filter.status = Some(parse_status(value)?),
+                "preferred_channel" => filter.preferred_channel = Some(parse_channel(value)?),
+                "q" => filter.q = Some(parse_q(value)?),
+                "created_after" => filter.created_after = Some(parse_time(name, value)?),
+                "created_before" => filter.created_before = Some(parse_time(name, value)?),
+                "updated_after" => filter.updated_after = Some(parse_time(name, value)?),
+                "sort" => sort = Some(parse_sort(value)?),
+                "limit" => limit = Some(value.as_str()),
+                "offset" => offset = Some(value.as_str()),
+                "cursor" => cursor = Some(value.as_str()),
+                _ if name.starts_with("metadata.") => {
+                    filter.metadata.push(parse_metadata_filter(name, value)?);
+                }
+                _ => {
+                    return Err(FieldError::new(
+                        truncate(name, 100),
+                        format!("Unknown query parameter '{}'", truncate(name, 100)),
+                    )
+                    .expected(PARAMS.join(", ")))
+                }
+            }
+        }
+        let sort = sort.unwrap_or(Sort {
+            field: SortField::CreatedAt,
+            descending: false,
+        });
+        let page = Page::parse(limit, offset)?;
+        let start = match (cursor, offset) {
+            (Some(_), Some(_)) => {
+                return Err(FieldError::new(
+                    "cursor",
+                    "Use either cursor or offset, not both",
+                ))
+            }
+            (Some(raw), None) => {
+                let c = Cursor::decode(raw)?;
+                if c.fingerprint != fingerprint(&filter, sort) {
+                    return Err(FieldError::new(
+                        "cursor",
+                        "This cursor belongs to a list with other filters or another sort",
+                    )
+                    .expected("the same filters and sort as the request that returned it"));
+                }
+                Start::After {
+                    value: c.value,
+                    id: c.id,
+                }
+            }
+            (None, _) => Start::Offset(page.offset),
+        };
+        Ok(ContactQuery {
+            filter,
+            sort,
+            limit: page.limit,
+            start,
+        })
+    }
+
+    /// The cursor of the page that follows `last`.
+    pub fn cursor_after(&self, last: &Contact) -> String {
+        Cursor {
+            value: self.sort.value_of(last),
+            id: last.id.as_str().to_owned(),
+            fingerprint: fingerprint(&self.filter, self.sort),
+        }
+        .encode()
+    }
+}
+
+fn parse_status(value: &str) -> Result<ContactStatus, FieldError> {
+    ContactStatus::parse_settable(value).ok_or_else(|| {
+        FieldError::new("status", "status must be active or inactive")
+            .received(truncate(value, 100))
+            .expected(vec!["active", "inactive"])
+    })
+}
+
+fn parse_channel(value: &str) -> Result<Channel, FieldError> {
+    Channel::parse(value).ok_or_else(|| {
+        FieldError::new(
+            "preferred_channel",
+            format!(
+                "preferred_channel must be one of: {}",
+                Channel::ALL.join(", ")
+            ),
+        )
+        .received(truncate(value, 100))
+        .expected(Channel::ALL.to_vec())
+    })
+}
+
+fn parse_q(value: &str) -> Result<String, FieldError> {
+    let count = value.chars().count();
+    if count == 0 || count > MAX_Q_CHARS || value.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "q",
+            format!("q must be 1 to {MAX_Q_CHARS} characters without control characters"),
+        )
+        .received(truncate(value, 100))
+        .expected(format!("1 to {MAX_Q_CHARS} characters")));
+    }
+    Ok(value.to_lowercase())
+}
+
+fn parse_time(name: &str, value: &str) -> Result<Timestamp, FieldError> {
+    Timestamp::parse_rfc3339(value).ok_or_else(|| {
+        FieldError::new(name, format!("{name} must be an RFC 3339 timestamp"))
+            .received(truncate(value, 100))
+            .expected("e.g. 2026-01-25T10:30:00Z")
+    })
+}
+
+fn parse_sort(value: &str) -> Result<Sort, FieldError> {
+    let (descending, field) = match value.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, value),
+    };
+    let field = SortField::parse(field).ok_or_else(|| {
+        FieldError::new("sort", "Unknown sort field")
+            .received(truncate(value, 100))
+            .expected("created_at, updated_at, last_contacted or full_name, with - in front for descending")
+    })?;
+    Ok(Sort { field, descending })
+}
+
+/// `metadata.a.b=v` or `metadata.a.b[op]=v`.
+fn parse_metadata_filter(name: &str, value: &str) -> Result<MetadataFilter, FieldError> {
+    let field = truncate(name, 100);
+    let rest = &name["metadata.".len()..];
+    let (path, op) = match rest.find('[') {
+        Some(open) if rest.ends_with(']') => (&rest[..open], &rest[open + 1..rest.len() - 1]),
+        Some(_) => {
+            return Err(
+                FieldError::new(field, "A metadata operator is written [op] at the end")
+                    .expected("metadata.PATH[eq|ne|exists|gt|gte|lt|lte]"),
+            )
+        }
+        None => (rest, "eq"),
+    };
+    let keys: Vec<String> = path.split('.').map(str::to_owned).collect();
+    let valid_key = |k: &String| {
+        (1..=MAX_KEY_CHARS).contains(&k.len())
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    if keys.len() > MAX_PATH_KEYS || !keys.iter().all(valid_key) {
+        return Err(FieldError::new(field, "Malformed metadata path").expected(format!(
+            "1 to {MAX_PATH_KEYS} keys of A-Z, a-z, 0-9, _ and - joined by dots, e.g. metadata.preferences.language"
+        )));
+    }
+    let condition = match op {
+        "eq" => MetadataCondition::Equals(candidates(value)),
+        "ne" => MetadataCondition::NotEquals(candidates(value)),
+        "exists" => match value {
+            "true" => MetadataCondition::Exists(true),
+            "false" => MetadataCondition::Exists(false),
+            _ => {
+                return Err(FieldError::new(field, "exists takes true or false")
+                    .received(truncate(value, 100))
+                    .expected("true or false"))
+            }
+        },
+        "gt" | "gte" | "lt" | "lte" => {
+            let number = value
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| {
+                    FieldError::new(field.clone(), format!("{op} compares numbers"))
+                        .received(truncate(value, 100))
+                        .expected("a number")
+                })?;
+            let comparison = match op {
+                "gt" => Comparison::Gt,
+                "gte" => Comparison::Gte,
+                "lt" => Comparison::Lt,
+                _ => Comparison::Lte,
+            };
+            MetadataCondition::Compare(comparison, number)
+        }
+        _ => {
+            return Err(FieldError::new(field, "Unknown metadata operator")
+                .received(truncate(op, 100))
+                .expected("eq, ne, exists, gt, gte, lt or lte"))
+        }
+    };
+    Ok(MetadataFilter {
+        path: keys,
+        condition,
+    })
+}
+
+/// The JSON values a query-string value stands for.
+fn candidates(value: &str) -> Vec<Value> {
+    let mut values = vec![Value::from(value)];
+    match value {
+        "true" => values.push(Value::Bool(true)),
+        "false" => values.push(Value::Bool(false)),
+        _ => {
+            if let Ok(number @ Value::Number(_)) = serde_json::from_str::<Value>(value) {
+                values.push(number);
+            }
+        }
+    }
+    values
+}
+
+/// Ties a cursor to the filters and sort it was made for.
+fn fingerprint(filter: &ContactFilter, sort: Sort) -> String {
+    let digest = Sha256::digest(format!("{filter:?}|{sort:?}").as_bytes());
+    hex::encode(&digest[..8])
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cursor {
+    #[serde(rename = "v")]
+    value: SortValue,
+    id: String,
+    #[serde(rename = "f")]
+    fingerprint: String,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    fn decode(raw: &str) -> Result<Cursor, FieldError> {
+        let malformed = || {
+            FieldError::new("cursor", "Malformed cursor")
+                .received(truncate(raw, 100))
+                .expected("the next_cursor of a previous page")
+        };
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| malformed())?;
+        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
+        if !cursor.id.starts_with("cnt_") {
+            return Err(malformed());
+        }
+        Ok(cursor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<ContactQuery, FieldError> {
+        ContactQuery::parse(&params(pairs))
+    }
+
+    #[test]
+    fn defaults() {
+        let q = parse(&[]).unwrap();
+        assert_eq!(
+            q.sort,
+            Sort {
+                field: SortField::CreatedAt,
+                descending: false
+            }
+        );
+        assert_eq!(q.limit, 20);
+        assert_eq!(q.start, Start::Offset(0));
+    }
+
+    #[test]
+    fn metadata_filters_parse() {
+        let q = parse(&[
+            ("metadata.preferences.language", "en"),
+            ("metadata.mrr[gte]", "100"),
+        ])
+        .unwrap();
+        assert_eq!(q.filter.metadata[0].path, vec!["preferences", "language"]);
+        assert_eq!(
+            q.filter.metadata[0].condition,
+            MetadataCondition::Equals(vec![json!("en")])
+        );
+        assert_eq!(
+            q.filter.metadata[1].condition,
+            MetadataCondition::Compare(Comparison::Gte, 100.0)
+        );
+        let q = parse(&[("metadata.mrr", "500")]).unwrap();
+        assert_eq!(
+            q.filter.metadata[0].condition,
+            MetadataCondition::Equals(vec![json!("500"), json!(500)])
+        );
+        assert_eq!(q.filter.metadata[0].containing(json!(1)), json!({"mrr": 1}));
+    }
+
+    #[test]
+    fn bad_parameters_name_themselves() {
+        for (pairs, field) in [
+            (vec![("sort", "name")], "sort"),
+            (vec![("metadata.plan[regex]", "x")], "metadata.plan[regex]"),
+            (vec![("metadata.", "x")], "metadata."),
+            (vec![("metadata.a..b", "x")], "metadata.a..b"),
+            (vec![("metadata.a b", "x")], "metadata.a b"),
+            (vec![("metadata.mrr[gt]", "abc")], "metadata.mrr[gt]"),
+            (vec![("metadata.x[exists]", "yes")], "metadata.x[exists]"),
+            (vec![("created_after", "yesterday")], "created_after"),
+            (vec![("status", "deleted")], "status"),
+            (vec![("preferred_channel", "fax")], "preferred_channel"),
+            (vec![("q", "")], "q"),
+            (vec![("limit", "0")], "limit"),
+            (vec![("cursor", "!!!")], "cursor"),
+            (vec![("cursor", "abc"), ("offset", "1")], "cursor"),
+            (vec![("bogus", "1")], "bogus"),
+            (vec![("q", "a"), ("q", "b")], "q"),
+        ] {
+            let err = parse(&pairs)
+                .err()
+                .unwrap_or_else(|| panic!("{pairs:?} parsed"));
+            assert_eq!(err.field, field, "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_are_tied_to_their_query() {
+        let q = parse(&[("sort", "-full_name"), ("status", "active")]).unwrap();
+        let contact = crate::domain::contact::NewContact::from_json(
+            json!({"phone": "+1234567890", "first_name": "Ada"})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )
+        .unwrap()
+        .into_contact(crate::domain::ids::ContactId::generate(), Timestamp::now());
+        let cursor = q.cursor_after(&contact);
+        let next = parse(&[
+            ("sort", "-full_name"),
+            ("status", "active"),
+            ("cursor", &cursor),
+        ])
+        .unwrap();
+        assert_eq!(
+            next.start,
+            Start::After {
+                value: SortValue::Text("ada".into()),
+                id: contact.id.as_str().to_owned()
+            }
+        );
+        let other = parse(&[("sort", "full_name"), ("cursor", &cursor)]);
+        assert_eq!(other.err().map(|e| e.field), Some("cursor".to_owned()));
+    }
+
+    #[test]
+    fn phone_prefix_of_q() {
+        let mut f = ContactFilter {
+            q: Some("1415".into()),
+            ..Default::default()
+        };
+        assert_eq!(f.phone_prefix().as_deref(), Some("+1415"));
+        f.q = Some("+44".into());
+        assert_eq!(f.phone_prefix().as_deref(), Some("+44"));
+        f.q = Some("ada".into());
+        assert_eq!(f.phone_prefix(), None);
+    }
+}

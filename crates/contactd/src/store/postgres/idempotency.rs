@@ -1,0 +1,125 @@
+//! Idempotency keys in PostgreSQL.
+
+use async_trait::async_trait;
+
+use super::{Db, PgStore};
+use crate::domain::idempotency::{decide, IdempotencyClaim, KeyRecord, StoredResponse};
+use crate::domain::tenant::Tenant;
+use crate::domain::time::Timestamp;
+use crate::store::{IdempotencyStore, StoreError, StoreResult};
+
+fn headers_from_text(text: &str) -> StoreResult<Vec<(String, String)>> {
+    serde_json::from_str(text)
+        .map_err(|_| StoreError::Internal(anyhow::anyhow!("stored headers are malformed")))
+}
+
+#[async_trait]
+impl IdempotencyStore for PgStore {
+    async fn claim_idempotency_key(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        fingerprint: [u8; 32],
+    ) -> StoreResult<IdempotencyClaim> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let db = Db::Tx(&tx);
+        let now = Timestamp::now().as_micros();
+        // A first claim inserts the row; a later one locks it, so concurrent claims queue.
+        let inserted = db
+            .query_opt(
+                "INSERT INTO idempotency_keys (workspace_id, mode, key, fingerprint, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1",
+                &[
+                    &tenant.workspace_id,
+                    &tenant.mode.as_str(),
+                    &key,
+                    &fingerprint.as_slice(),
+                    &now,
+                ],
+            )
+            .await?;
+        if inserted.is_some() {
+            tx.commit().await?;
+            return Ok(IdempotencyClaim::Claimed);
+        }
+        let row = db
+            .query_opt(
+                "SELECT fingerprint, status, headers, body, created_at FROM idempotency_keys \
+                 WHERE workspace_id = $1 AND mode = $2 AND key = $3 FOR UPDATE",
+                &[&tenant.workspace_id, &tenant.mode.as_str(), &key],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Unavailable("the idempotency key vanished; retry".into()))?;
+        let status: Option<i32> = row.try_get(1)?;
+        let record = KeyRecord {
+            fingerprint: row.try_get(0)?,
+            created_at: Timestamp::from_micros(row.try_get(4)?),
+            response: match status {
+                Some(status) => Some(StoredResponse {
+                    status: u16::try_from(status).unwrap_or(500),
+                    headers: headers_from_text(
+                        row.try_get::<_, Option<String>>(2)?
+                            .as_deref()
+                            .unwrap_or("[]"),
+                    )?,
+                    body: row.try_get::<_, Option<Vec<u8>>>(3)?.unwrap_or_default(),
+                }),
+                None => None,
+            },
+        };
+        let claim = decide(Some(&record), &fingerprint, Timestamp::now());
+        if claim == IdempotencyClaim::Claimed {
+            db.execute(
+                "UPDATE idempotency_keys SET fingerprint = $4, status = NULL, headers = NULL, \
+                 body = NULL, created_at = $5 WHERE workspace_id = $1 AND mode = $2 AND key = $3",
+                &[
+                    &tenant.workspace_id,
+                    &tenant.mode.as_str(),
+                    &key,
+                    &fingerprint.as_slice(),
+                    &now,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(claim)
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        response: StoredResponse,
+    ) -> StoreResult<()> {
+        let client = self.client().await?;
+        let headers = serde_json::to_string(&response.headers).unwrap_or_else(|_| "[]".into());
+        Db::Client(&client)
+            .execute(
+                "UPDATE idempotency_keys SET status = $4, headers = $5, body = $6 \
+                 WHERE workspace_id = $1 AND mode = $2 AND key = $3",
+                &[
+                    &tenant.workspace_id,
+                    &tenant.mode.as_str(),
+                    &key,
+                    &i32::from(response.status),
+                    &headers,
+                    &response.body,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn release_idempotency_key(&self, tenant: &Tenant, key: &str) -> StoreResult<()> {
+        let client = self.client().await?;
+        Db::Client(&client)
+            .execute(
+                "DELETE FROM idempotency_keys WHERE workspace_id = $1 AND mode = $2 AND key = $3",
+                &[&tenant.workspace_id, &tenant.mode.as_str(), &key],
+            )
+            .await?;
+        Ok(())
+    }
+}
