@@ -31,7 +31,7 @@ async fn a_wrong_method_is_405_in_the_envelope() {
         ("PATCH", "/v2/contact/cnt_doesnotexist0000"),
         ("POST", "/v2/contact/cnt_doesnotexist0000"),
         ("DELETE", "/v2/contact"),
-        ("GET", "/v2/contact"),
+        ("PUT", "/v2/contact"),
         ("DELETE", "/v2/conversation/conv_doesnotexist0000"),
         ("PUT", "/v2/conversation/conv_doesnotexist0000/messages"),
         ("POST", "/v2/contact/cnt_doesnotexist0000/conversations"),

@@ -9,14 +9,20 @@
 mod utils;
 
 mod auth;
+mod batch;
 mod cli;
 mod concurrency;
 mod contacts;
 mod conversations;
+mod cursor;
 mod delete;
 mod errors;
+mod etag;
+mod idempotency;
+mod list;
 mod messages;
 mod refs;
 mod restart;
 mod seed;
 mod update;
+mod upsert;

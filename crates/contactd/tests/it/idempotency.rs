@@ -1,0 +1,381 @@
+//! Safe retries: a POST with an `Idempotency-Key` runs once; a retry replays its answer, a
+//! different request with the same key is refused, and concurrent retries run it once.
+
+use futures::future::join_all;
+use serde_json::{json, Value};
+
+use crate::list::list_as;
+use crate::utils::{assert_error, phone, Resp, TestServer};
+
+/// POST `body` to `path` with `Idempotency-Key: {key}` as the tenant of `api_key`.
+async fn post_idem(
+    server: &TestServer,
+    api_key: &str,
+    path: &str,
+    key: &str,
+    body: &Value,
+) -> Resp {
+    let bytes = serde_json::to_vec(body).unwrap();
+    server
+        .send(
+            "POST",
+            path,
+            &[
+                ("X-API-Key", api_key),
+                ("Content-Type", "application/json"),
+                ("Idempotency-Key", key),
+            ],
+            Some(&bytes),
+        )
+        .await
+}
+
+fn replayed(resp: &Resp) -> bool {
+    resp.header("idempotent-replayed") == Some("true")
+}
+
+/// `again` replays `first`: same status and body, with `Idempotent-Replayed: true`.
+#[track_caller]
+fn assert_replay(first: &Resp, again: &Resp) {
+    assert_eq!(
+        again.status, first.status,
+        "the same status: {}",
+        again.text
+    );
+    assert_eq!(again.body, first.body, "the same body");
+    assert!(
+        replayed(again),
+        "Idempotent-Replayed: true on a replay; got {:?}",
+        again.header("idempotent-replayed")
+    );
+}
+
+#[track_caller]
+fn assert_first_run(resp: &Resp) {
+    assert!(
+        !replayed(resp),
+        "a first run is not marked replayed: {:?}",
+        resp.headers
+    );
+}
+
+async fn total(server: &TestServer, api_key: &str) -> Value {
+    list_as(server, api_key, "").await["total"].clone()
+}
+
+#[tokio::test]
+async fn the_same_key_and_body_replays_the_first_answer_and_creates_once() {
+    let server = TestServer::start().await;
+    let body = json!({"phone": phone(1), "first_name": "Once", "metadata": {"b": 1, "a": {"z": 1, "y": 2}}});
+    let first = post_idem(&server, &server.key, "/v2/contact", "create-1", &body).await;
+    first.expect(201);
+    assert_first_run(&first);
+    for _ in 0..3 {
+        let again = post_idem(&server, &server.key, "/v2/contact", "create-1", &body).await;
+        // Without the key this would be a 409 duplicate: the operation did not run again.
+        assert_replay(&first, &again);
+    }
+    assert_eq!(total(&server, &server.key).await, 1);
+    let id = first.body["id"].as_str().unwrap();
+    assert_eq!(server.get_contact(id).await, first.body);
+    // A new key is a new request.
+    let other = post_idem(&server, &server.key, "/v2/contact", "create-2", &body).await;
+    assert_error(&other, 409, "duplicate_contact");
+    assert_first_run(&other);
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_body_is_409_idempotency_conflict() {
+    let server = TestServer::start().await;
+    let first = post_idem(
+        &server,
+        &server.key,
+        "/v2/contact",
+        "k",
+        &json!({"phone": phone(1)}),
+    )
+    .await;
+    first.expect(201);
+    for body in [
+        json!({"phone": phone(2)}),
+        json!({"phone": phone(1), "first_name": "X"}),
+    ] {
+        let resp = post_idem(&server, &server.key, "/v2/contact", "k", &body).await;
+        assert_error(&resp, 409, "idempotency_conflict");
+        assert!(!replayed(&resp));
+    }
+    assert_eq!(server.get("/v2/contact/%2B14155550002").await.status, 404);
+    assert_eq!(server.get_contact(&phone(1)).await, first.body);
+    // The original request still replays.
+    let again = post_idem(
+        &server,
+        &server.key,
+        "/v2/contact",
+        "k",
+        &json!({"phone": phone(1)}),
+    )
+    .await;
+    assert_replay(&first, &again);
+    assert_eq!(total(&server, &server.key).await, 1);
+}
+
+#[tokio::test]
+async fn the_same_key_on_another_path_is_409_idempotency_conflict() {
+    let server = TestServer::start().await;
+    let body = json!({"phone": phone(1), "first_name": "A"});
+    let first = post_idem(&server, &server.key, "/v2/contact", "path-key", &body).await;
+    first.expect(201);
+    let resp = post_idem(
+        &server,
+        &server.key,
+        "/v2/contact/upsert",
+        "path-key",
+        &json!({"phone": phone(1), "first_name": "B"}),
+    )
+    .await;
+    assert_error(&resp, 409, "idempotency_conflict");
+    let resp = post_idem(
+        &server,
+        &server.key,
+        "/v2/contact/upsert",
+        "path-key",
+        &body,
+    )
+    .await;
+    assert_error(&resp, 409, "idempotency_conflict");
+    let batch = json!({"contacts": [body.clone()]});
+    let resp = post_idem(
+        &server,
+        &server.key,
+        "/v2/contact/batch",
+        "path-key",
+        &batch,
+    )
+    .await;
+    assert_error(&resp, 409, "idempotency_conflict");
+    assert_eq!(server.get_contact(&phone(1)).await, first.body);
+    assert_eq!(total(&server, &server.key).await, 1);
+}
+
+#[tokio::test]
+async fn tenants_use_the_same_key_independently() {
+    let server = TestServer::start().await;
+    let other_workspace = server.new_key("globex", "live").await;
+    let keys = [server.key.clone(), server.test_key.clone(), other_workspace];
+    let body = json!({"phone": phone(1)});
+    let mut firsts = Vec::new();
+    for api_key in &keys {
+        let first = post_idem(&server, api_key, "/v2/contact", "shared", &body).await;
+        first.expect(201);
+        assert_first_run(&first);
+        firsts.push(first);
+    }
+    let ids: std::collections::HashSet<&str> = firsts
+        .iter()
+        .map(|r| r.body["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3, "three contacts");
+    for (api_key, first) in keys.iter().zip(&firsts) {
+        let again = post_idem(&server, api_key, "/v2/contact", "shared", &body).await;
+        assert_replay(first, &again);
+        assert_eq!(total(&server, api_key).await, 1);
+    }
+    // Another tenant's key with another body is no conflict either.
+    let resp = post_idem(
+        &server,
+        &keys[1],
+        "/v2/contact",
+        "only-live",
+        &json!({"phone": phone(5)}),
+    )
+    .await;
+    resp.expect(201);
+    let resp = post_idem(
+        &server,
+        &keys[0],
+        "/v2/contact",
+        "only-live",
+        &json!({"phone": phone(6)}),
+    )
+    .await;
+    resp.expect(201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_with_one_key_run_once_and_answer_alike() {
+    let server = TestServer::start().await;
+    let body = json!({"phone": phone(1), "first_name": "Racer"});
+    let responses =
+        join_all((0..16).map(|_| post_idem(&server, &server.key, "/v2/contact", "race", &body)))
+            .await;
+    for resp in &responses {
+        assert_eq!(resp.status, 201, "every answer is the 201: {}", resp.text);
+        assert_eq!(resp.body, responses[0].body, "the same contact");
+    }
+    let ran = responses.iter().filter(|r| !replayed(r)).count();
+    assert_eq!(ran, 1, "one request ran, the others replayed it");
+    assert_eq!(total(&server, &server.key).await, 1);
+    let id = responses[0].body["id"].as_str().unwrap();
+    assert_eq!(server.get_contact(id).await, responses[0].body);
+}
+
+#[tokio::test]
+async fn a_400_answer_is_replayed_too() {
+    let server = TestServer::start().await;
+    let body = json!({"phone": "bad"});
+    let first = post_idem(&server, &server.key, "/v2/contact", "bad-1", &body).await;
+    assert_error(&first, 400, "invalid_input");
+    assert_first_run(&first);
+    let again = post_idem(&server, &server.key, "/v2/contact", "bad-1", &body).await;
+    assert_replay(&first, &again);
+    assert_error(&again, 400, "invalid_input");
+    assert_eq!(total(&server, &server.key).await, 0);
+}
+
+#[tokio::test]
+async fn keys_must_be_1_to_255_visible_ascii_characters() {
+    let server = TestServer::start().await;
+    let long = "k".repeat(256);
+    for (n, bad) in [long.as_str(), ""].into_iter().enumerate() {
+        let resp = post_idem(
+            &server,
+            &server.key,
+            "/v2/contact",
+            bad,
+            &json!({"phone": phone(n as u32)}),
+        )
+        .await;
+        let details = assert_error(&resp, 400, "invalid_input");
+        if let Some(field) = details.get("field").and_then(Value::as_str) {
+            assert!(
+                field.eq_ignore_ascii_case("idempotency-key"),
+                "names the header: {}",
+                resp.text
+            );
+        }
+    }
+    assert_eq!(total(&server, &server.key).await, 0, "nothing created");
+    let ok = "k".repeat(255);
+    let first = post_idem(
+        &server,
+        &server.key,
+        "/v2/contact",
+        &ok,
+        &json!({"phone": phone(9)}),
+    )
+    .await;
+    first.expect(201);
+    let again = post_idem(
+        &server,
+        &server.key,
+        "/v2/contact",
+        &ok,
+        &json!({"phone": phone(9)}),
+    )
+    .await;
+    assert_replay(&first, &again);
+    let visible = "Ab0-_.~!#$%&'*+^`|:;<>=?@[]{}/\\\"(),x";
+    let first = post_idem(
+        &server,
+        &server.key,
+        "/v2/contact",
+        visible,
+        &json!({"phone": phone(8)}),
+    )
+    .await;
+    first.expect(201);
+    let again = post_idem(
+        &server,
+        &server.key,
+        "/v2/contact",
+        visible,
+        &json!({"phone": phone(8)}),
+    )
+    .await;
+    assert_replay(&first, &again);
+}
+
+#[tokio::test]
+async fn upsert_and_batch_replay_instead_of_running_again() {
+    let server = TestServer::start().await;
+    let body = json!({"phone": phone(1), "metadata": {"n": 1}});
+    let first = post_idem(&server, &server.key, "/v2/contact/upsert", "u", &body).await;
+    first.expect(201);
+    let again = post_idem(&server, &server.key, "/v2/contact/upsert", "u", &body).await;
+    assert_replay(&first, &again);
+    assert_eq!(again.status, 201, "the replay is the create, not an update");
+
+    let batch = json!({"mode": "create", "contacts": [{"phone": phone(2)}, {"phone": "bad"}]});
+    let first = post_idem(&server, &server.key, "/v2/contact/batch", "b", &batch).await;
+    let answer = first.expect(200);
+    assert_eq!(answer["created"], 1, "{answer}");
+    let again = post_idem(&server, &server.key, "/v2/contact/batch", "b", &batch).await;
+    assert_replay(&first, &again);
+    assert_eq!(again.body["created"], 1);
+    assert_eq!(total(&server, &server.key).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conversations_and_messages_are_created_once_per_key() {
+    let server = TestServer::start().await;
+    let contact = server.create_contact(json!({"phone": phone(1)})).await;
+    let contact_id = contact["id"].as_str().unwrap();
+    let body = json!({"contact_id": contact_id, "channel": "sms"});
+    let first = post_idem(&server, &server.key, "/v2/conversation", "conv", &body).await;
+    first.expect(201);
+    let again = post_idem(&server, &server.key, "/v2/conversation", "conv", &body).await;
+    assert_replay(&first, &again);
+    let other = json!({"contact_id": contact_id, "channel": "email"});
+    let resp = post_idem(&server, &server.key, "/v2/conversation", "conv", &other).await;
+    assert_error(&resp, 409, "idempotency_conflict");
+    let conversations = server
+        .get(&format!("/v2/contact/{contact_id}/conversations"))
+        .await
+        .expect(200);
+    assert_eq!(conversations["total"], 1, "{conversations}");
+
+    let conversation_id = first.body["id"].as_str().unwrap();
+    let path = format!("/v2/conversation/{conversation_id}/messages");
+    let message = json!({"direction": "outbound", "text": "Hi once"});
+    let first = post_idem(&server, &server.key, &path, "msg", &message).await;
+    first.expect(201);
+    let again = post_idem(&server, &server.key, &path, "msg", &message).await;
+    assert_replay(&first, &again);
+    // Sixteen at once with a new key: one more message.
+    let racing = json!({"direction": "inbound", "text": "racing"});
+    let responses =
+        join_all((0..16).map(|_| post_idem(&server, &server.key, &path, "msg-race", &racing)))
+            .await;
+    for resp in &responses {
+        assert_eq!(resp.status, 201, "{}", resp.text);
+        assert_eq!(resp.body, responses[0].body);
+    }
+    assert_eq!(responses.iter().filter(|r| !replayed(r)).count(), 1);
+    let conversation = server.get_conversation(conversation_id).await;
+    assert_eq!(conversation["message_count"], 2, "{conversation}");
+    let messages = server.get(&path).await.expect(200);
+    assert_eq!(messages["total"], 2, "{messages}");
+}
+
+/// A space is not a visible character (RFC 5234 VCHAR is %x21-7E).
+#[tokio::test]
+async fn a_key_with_a_space_is_refused() {
+    let server = TestServer::start().await;
+    let resp = post_idem(
+        &server,
+        &server.key,
+        "/v2/contact",
+        "has space",
+        &json!({"phone": phone(1)}),
+    )
+    .await;
+    let details = assert_error(&resp, 400, "invalid_input");
+    if let Some(field) = details.get("field").and_then(Value::as_str) {
+        assert!(
+            field.eq_ignore_ascii_case("idempotency-key"),
+            "{}",
+            resp.text
+        );
+    }
+    assert_eq!(total(&server, &server.key).await, 0, "nothing created");
+}
