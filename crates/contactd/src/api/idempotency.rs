@@ -79,9 +79,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
         .get(IDEMPOTENCY_KEY_HEADER)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(invalid)?;
-    let valid = !key.is_empty()
-        && key.len() <= MAX_KEY_LEN
-        && key.bytes().all(|b| b.is_ascii_graphic());
+    let valid =
+        !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic());
     valid.then(|| key.to_owned()).ok_or_else(invalid)
 }
 
