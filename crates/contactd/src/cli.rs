@@ -7,6 +7,8 @@ use crate::domain::tenant::Mode;
 use crate::startup::{issue_key, Application};
 use crate::store;
 use crate::telemetry;
+use crate::transfer::export::{self, ExportArgs};
+use crate::transfer::import::{self, ImportArgs};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -26,6 +28,10 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Import contacts from a CSV or NDJSON file straight into a database.
+    Import(ImportArgs),
+    /// Export a workspace's contacts as CSV or NDJSON.
+    Export(ExportArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -71,6 +77,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(config) => serve(config).await,
         Command::Keys(command) => keys(command).await,
+        Command::Import(args) => import::run(args).await.map(|_| ()),
+        Command::Export(args) => export::run(args).await.map(|_| ()),
     }
 }
 

@@ -24,6 +24,7 @@ use tower_http::request_id::{
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+pub use self::contact::ContactOut;
 use crate::domain::api_key::KeyHash;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;

@@ -9,7 +9,7 @@ use super::email::Email;
 use super::ids::ContactId;
 use super::input::{self, Body, Field};
 use super::merge::{check_metadata, merge_patch};
-use super::phone::Phone;
+use super::phone::{Country, Phone};
 use super::time::Timestamp;
 use super::FieldError;
 
@@ -124,7 +124,8 @@ impl Contact {
     }
 }
 
-const WRITABLE: [&str; 7] = [
+const WRITABLE: [&str; 8] = [
+    "default_country",
     "phone",
     "email",
     "first_name",
@@ -221,9 +222,17 @@ pub struct ContactPatch {
 impl ContactPatch {
     pub fn from_json(body: Map<String, Value>) -> Result<ContactPatch, FieldError> {
         let mut body = Body::new(body, &WRITABLE, &READ_ONLY)?;
+        // Read before the phone, which it helps to read.
+        let country = match body.take("default_country") {
+            Field::Value(v) => Some(Country::parse(
+                "default_country",
+                &input::string("default_country", v)?,
+            )?),
+            _ => None,
+        };
         Ok(ContactPatch {
             phone: clearable(body.take("phone"), |v| {
-                Phone::parse("phone", &input::string("phone", v)?)
+                Phone::parse_in("phone", &input::string("phone", v)?, country)
             })?,
             email: clearable(body.take("email"), |v| {
                 Email::parse("email", &input::string("email", v)?)

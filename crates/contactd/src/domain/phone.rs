@@ -1,5 +1,7 @@
 //! Phone numbers in strict E.164 form, the only form contactd stores and compares,
 //! plus a best-effort suggestion for numbers written the way people usually write them.
+//! With a default country (ISO 3166 alpha-2), numbers written the national way are read
+//! with libphonenumber's rules (trunk prefixes, `00`, spaces, brackets) and normalized.
 
 use super::FieldError;
 
@@ -21,6 +23,26 @@ impl Phone {
             Ok(Phone(raw.to_owned()))
         } else {
             Err(invalid(field, raw))
+        }
+    }
+
+    /// Like [`Phone::parse`], but with a default country a number written the way people
+    /// of that country write it (`07911 123456` in `GB`) is normalized to E.164 first.
+    pub fn parse_in(field: &str, raw: &str, country: Option<Country>) -> Result<Phone, FieldError> {
+        let strict = Phone::parse(field, raw);
+        match (strict, country) {
+            (Ok(phone), _) => Ok(phone),
+            (Err(e), None) => Err(e),
+            (Err(e), Some(country)) => match normalize(raw, country) {
+                Some(phone) => Ok(phone),
+                None => Err(FieldError {
+                    message: format!(
+                        "{INVALID_MESSAGE}, or be a valid number of the default country {}",
+                        country.code()
+                    ),
+                    ..e
+                }),
+            },
         }
     }
 
@@ -56,6 +78,43 @@ pub fn suggest_e164(raw: &str) -> Option<String> {
     is_e164(&candidate).then_some(candidate)
 }
 
+/// A country whose numbering plan reads national numbers: ISO 3166 alpha-2, e.g. `GB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Country(phonenumber::country::Id, [u8; 2]);
+
+impl Country {
+    pub fn parse(field: &str, raw: &str) -> Result<Country, FieldError> {
+        let known = raw.len() == 2 && raw.bytes().all(|b| b.is_ascii_uppercase());
+        known
+            .then(|| raw.parse::<phonenumber::country::Id>().ok())
+            .flatten()
+            .map(|id| Country(id, [raw.as_bytes()[0], raw.as_bytes()[1]]))
+            .ok_or_else(|| {
+                FieldError::new(
+                    field,
+                    "default_country must be an ISO 3166 alpha-2 country code",
+                )
+                .received(raw.chars().take(100).collect::<String>())
+                .expected("two capital letters, e.g. GB, US, DE")
+            })
+    }
+
+    /// The two letters, e.g. `GB`.
+    pub fn code(&self) -> &str {
+        std::str::from_utf8(&self.1).unwrap_or("??")
+    }
+}
+
+/// The E.164 form of a valid number of `country`, written any common way.
+fn normalize(raw: &str, country: Country) -> Option<Phone> {
+    let number = phonenumber::parse(Some(country.0), raw).ok()?;
+    if !phonenumber::is_valid(&number) {
+        return None;
+    }
+    let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+    is_e164(&e164).then_some(Phone(e164))
+}
+
 fn is_e164(s: &str) -> bool {
     let Some(digits) = s.strip_prefix('+') else {
         return false;
@@ -77,6 +136,41 @@ fn invalid(field: &str, raw: &str) -> FieldError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn national_numbers_normalize_with_a_default_country() {
+        let gb = Country::parse("default_country", "GB").unwrap();
+        let us = Country::parse("default_country", "US").unwrap();
+        let de = Country::parse("default_country", "DE").unwrap();
+        for (raw, country, e164) in [
+            ("07911 123456", gb, "+447911123456"),
+            ("(415) 555-0123", us, "+14155550123"),
+            ("415.555.0123", us, "+14155550123"),
+            ("030 1234567", de, "+49301234567"),
+            ("0044 7911 123456", de, "+447911123456"),
+            ("+447911123456", us, "+447911123456"),
+        ] {
+            assert_eq!(
+                Phone::parse_in("phone", raw, Some(country)).map(Phone::into_string),
+                Ok(e164.to_owned()),
+                "{raw}"
+            );
+        }
+        assert!(Phone::parse_in("phone", "07911 123456", None).is_err());
+        assert!(Phone::parse_in("phone", "12", Some(gb)).is_err());
+        assert!(Phone::parse_in("phone", "hello", Some(gb)).is_err());
+    }
+
+    #[test]
+    fn countries_are_iso_alpha_2() {
+        assert_eq!(
+            Country::parse("c", "GB").map(|c| c.code().to_owned()),
+            Ok("GB".to_owned())
+        );
+        for bad in ["gb", "G", "GBR", "XX", "", "1A"] {
+            assert!(Country::parse("default_country", bad).is_err(), "{bad}");
+        }
+    }
 
     fn ok(raw: &str) -> bool {
         Phone::parse("phone", raw).is_ok()

@@ -194,6 +194,8 @@ pub trait KeyStore: Send + Sync {
         prefix: &str,
         hash: KeyHash,
     ) -> StoreResult<()>;
+    /// The id of the named workspace, created if it does not exist yet.
+    async fn ensure_workspace(&self, workspace: &str) -> StoreResult<String>;
     /// The tenant of an active (not revoked) key.
     async fn tenant_for_key(&self, hash: KeyHash) -> StoreResult<Option<Tenant>>;
     async fn touch_key(&self, hash: KeyHash, at: Timestamp) -> StoreResult<()>;

@@ -19,6 +19,7 @@ mod delete;
 mod errors;
 mod etag;
 mod idempotency;
+mod import;
 mod list;
 mod messages;
 mod refs;

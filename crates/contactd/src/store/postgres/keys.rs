@@ -7,7 +7,7 @@ use crate::domain::api_key::KeyHash;
 use crate::domain::ids::new_id;
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::time::Timestamp;
-use crate::store::{records, KeyInfo, KeyStore, StoreResult};
+use crate::store::{records, KeyInfo, KeyStore, StoreError, StoreResult};
 
 #[async_trait]
 impl KeyStore for PgStore {
@@ -42,6 +42,22 @@ impl KeyStore for PgStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn ensure_workspace(&self, workspace: &str) -> StoreResult<String> {
+        let client = self.client().await?;
+        let db = Db::Client(&client);
+        db.execute(
+            "INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+            &[&new_id("ws_"), &workspace, &Timestamp::now().as_micros()],
+        )
+        .await?;
+        let row = db
+            .query_opt("SELECT id FROM workspaces WHERE name = $1", &[&workspace])
+            .await?
+            .ok_or_else(|| StoreError::Unavailable("the workspace vanished; retry".into()))?;
+        Ok(row.try_get(0)?)
     }
 
     async fn tenant_for_key(&self, hash: KeyHash) -> StoreResult<Option<Tenant>> {

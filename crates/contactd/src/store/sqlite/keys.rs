@@ -44,6 +44,27 @@ impl KeyStore for SqliteStore {
             .await
     }
 
+    async fn ensure_workspace(&self, workspace: &str) -> StoreResult<String> {
+        let workspace = workspace.to_owned();
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO workspaces (id, name, created_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (name) DO NOTHING",
+                )?
+                .execute(params![
+                    new_id("ws_"),
+                    workspace,
+                    Timestamp::now().as_micros()
+                ])?;
+                let id = conn
+                    .prepare_cached("SELECT id FROM workspaces WHERE name = ?1")?
+                    .query_row(params![workspace], |r| r.get(0))?;
+                Ok(id)
+            })
+            .await
+    }
+
     async fn tenant_for_key(&self, hash: KeyHash) -> StoreResult<Option<Tenant>> {
         self.readers
             .run(move |conn| {

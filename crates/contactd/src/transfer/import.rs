@@ -1,0 +1,422 @@
+//! `contactd import FILE`: CSV (with a header row) or NDJSON into a workspace, in batches.
+//!
+//! Every row is judged by the same parsers as the API; a row that fails, or that the
+//! database refuses (a duplicate in create mode), goes to the rejected-rows file with its
+//! reason, and the others land. Upsert mode makes a re-run change nothing.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use serde_json::{json, Map, Value};
+
+use super::progress::Progress;
+use super::Format;
+use crate::config::DatabaseArgs;
+use crate::domain::batch::BatchItem;
+use crate::domain::contact::{NewContact, UpsertContact, UpsertOutcome};
+use crate::domain::tenant::{Mode, Tenant};
+use crate::domain::FieldError;
+use crate::error::ApiError;
+use crate::store::{self, Store};
+
+/// Contact fields a CSV column can fill.
+const FIELDS: [&str; 6] = [
+    "phone",
+    "email",
+    "first_name",
+    "last_name",
+    "preferred_channel",
+    "status",
+];
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Every row is a new contact; a row whose phone or email exists is rejected.
+    Create,
+    /// A row updates the contact its phone or email names, or creates it.
+    Upsert,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ImportArgs {
+    /// The file to import (.csv with a header row, or .ndjson / .jsonl).
+    pub file: PathBuf,
+    /// The file's format, when its extension does not tell.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Workspace to import into (created if needed).
+    #[arg(long)]
+    pub workspace: String,
+    /// Live or test data of the workspace.
+    #[arg(long, value_enum, default_value_t = crate::cli::KeyMode::Test)]
+    pub data_mode: crate::cli::KeyMode,
+    #[arg(long, value_enum, default_value_t = ImportMode::Create)]
+    pub mode: ImportMode,
+    /// CSV column for a field, as FIELD=COLUMN (e.g. --map phone="Mobile number"); repeatable.
+    /// Columns named like a field (phone, email, first_name, …) map without it.
+    #[arg(long = "map", value_name = "FIELD=COLUMN")]
+    pub map: Vec<String>,
+    /// CSV column to keep in metadata under its own name; repeatable. Columns named
+    /// `metadata.KEY` always go to metadata KEY.
+    #[arg(long = "metadata-column", value_name = "COLUMN")]
+    pub metadata_columns: Vec<String>,
+    /// Country (ISO 3166 alpha-2) for phone numbers written without a country code.
+    #[arg(long)]
+    pub default_country: Option<String>,
+    /// Where rejected rows go, one JSON object each with the row number and the reason
+    /// (default: FILE.rejected.ndjson).
+    #[arg(long)]
+    pub rejected: Option<PathBuf>,
+    /// Rows per transaction.
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: usize,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub rejected: u64,
+}
+
+/// One row of the file: its number (1 = first data row), what was read, and the request
+/// body it makes (or why it cannot make one).
+struct Row {
+    number: u64,
+    record: Value,
+    body: Result<Map<String, Value>, FieldError>,
+}
+
+pub async fn run(args: ImportArgs) -> anyhow::Result<ImportSummary> {
+    let format = args
+        .format
+        .or_else(|| Format::of_path(&args.file))
+        .context(
+            "cannot tell the file's format from its name; pass --format csv or --format ndjson",
+        )?;
+    let store = store::open(&args.database.url, &args.database.options()).await?;
+    let result = import(store.as_ref(), &args, format).await;
+    store.close().await;
+    result
+}
+
+async fn import(
+    store: &dyn Store,
+    args: &ImportArgs,
+    format: Format,
+) -> anyhow::Result<ImportSummary> {
+    let tenant = Tenant {
+        workspace_id: store.ensure_workspace(args.workspace.trim()).await?,
+        mode: Mode::from(args.data_mode),
+    };
+    let file =
+        File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+    let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let read_bytes = Arc::new(AtomicU64::new(0));
+    let reader = BufReader::new(Counting {
+        inner: file,
+        count: read_bytes.clone(),
+    });
+    let rejected_path = args
+        .rejected
+        .clone()
+        .unwrap_or_else(|| with_suffix(&args.file, ".rejected.ndjson"));
+    let mut rejected = BufWriter::new(
+        File::create(&rejected_path)
+            .with_context(|| format!("cannot create {}", rejected_path.display()))?,
+    );
+    let mut rows: Box<dyn Iterator<Item = anyhow::Result<Row>>> = match format {
+        Format::Csv => Box::new(csv_rows(reader, args)?),
+        Format::Ndjson => Box::new(ndjson_rows(reader)),
+    };
+    let mut summary = ImportSummary::default();
+    let mut progress = Progress::new(total_bytes);
+    let batch_size = args.batch_size.clamp(1, crate::domain::batch::MAX_ITEMS);
+    loop {
+        let mut batch = Vec::with_capacity(batch_size);
+        for row in rows.by_ref().take(batch_size) {
+            batch.push(row?);
+        }
+        if batch.is_empty() {
+            break;
+        }
+        run_batch(store, &tenant, args, batch, &mut summary, &mut rejected).await?;
+        progress.update(
+            read_bytes.load(Ordering::Relaxed),
+            summary.rows,
+            summary.rejected,
+        );
+    }
+    rejected.flush()?;
+    progress.finish();
+    let seconds = progress.elapsed().as_secs_f64();
+    println!(
+        "Imported {} rows in {:.1} s ({:.0} rows/s): {} created, {} updated, {} rejected{}",
+        summary.rows,
+        seconds,
+        summary.rows as f64 / seconds.max(0.001),
+        summary.created,
+        summary.updated,
+        summary.rejected,
+        if summary.rejected > 0 {
+            format!(" (reasons in {})", rejected_path.display())
+        } else {
+            String::new()
+        }
+    );
+    Ok(summary)
+}
+
+async fn run_batch(
+    store: &dyn Store,
+    tenant: &Tenant,
+    args: &ImportArgs,
+    batch: Vec<Row>,
+    summary: &mut ImportSummary,
+    rejected: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut pending = Vec::new();
+    let mut items = Vec::new();
+    for row in batch {
+        summary.rows += 1;
+        let item = row.body.clone().and_then(|mut body| {
+            if let Some(country) = &args.default_country {
+                body.entry("default_country")
+                    .or_insert_with(|| Value::from(country.clone()));
+            }
+            match args.mode {
+                ImportMode::Create => NewContact::from_json(body).map(BatchItem::Create),
+                ImportMode::Upsert => UpsertContact::from_json(body).map(BatchItem::Upsert),
+            }
+        });
+        match item {
+            Ok(item) => {
+                items.push(item);
+                pending.push(row);
+            }
+            Err(e) => reject(rejected, &row, &ApiError::InvalidInput(e), summary)?,
+        }
+    }
+    if items.is_empty() {
+        return Ok(());
+    }
+    let results = store.batch_contacts(tenant, items).await?;
+    for (row, result) in pending.iter().zip(results) {
+        match result {
+            Ok((_, UpsertOutcome::Created)) => summary.created += 1,
+            Ok((_, UpsertOutcome::Updated)) => summary.updated += 1,
+            Err(e) => reject(rejected, row, &ApiError::from(e), summary)?,
+        }
+    }
+    Ok(())
+}
+
+fn reject(
+    out: &mut impl Write,
+    row: &Row,
+    error: &ApiError,
+    summary: &mut ImportSummary,
+) -> anyhow::Result<()> {
+    summary.rejected += 1;
+    let mut line = error.body();
+    if let Value::Object(map) = &mut line {
+        map.insert("row".into(), Value::from(row.number));
+        map.insert("record".into(), row.record.clone());
+    }
+    serde_json::to_writer(&mut *out, &line)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Counts the bytes read, for progress.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Where each CSV column goes.
+#[derive(Debug, Clone, PartialEq)]
+enum Target {
+    Field(&'static str),
+    Metadata(String),
+    Ignore,
+}
+
+fn column_targets(headers: &csv::StringRecord, args: &ImportArgs) -> anyhow::Result<Vec<Target>> {
+    let mut explicit = Vec::new();
+    for pair in &args.map {
+        let (field, column) = pair
+            .split_once('=')
+            .with_context(|| format!("--map {pair}: expected FIELD=COLUMN"))?;
+        let field = FIELDS
+            .iter()
+            .find(|f| **f == field.trim())
+            .with_context(|| {
+                format!("--map {pair}: unknown field; one of {}", FIELDS.join(", "))
+            })?;
+        anyhow::ensure!(
+            headers.iter().any(|h| h == column),
+            "--map {pair}: the file has no column named {column:?}"
+        );
+        explicit.push((*field, column.to_owned()));
+    }
+    Ok(headers
+        .iter()
+        .map(|header| {
+            if let Some((field, _)) = explicit.iter().find(|(_, column)| column == header) {
+                return Target::Field(field);
+            }
+            if let Some(key) = header.strip_prefix("metadata.") {
+                return Target::Metadata(key.to_owned());
+            }
+            if args.metadata_columns.iter().any(|c| c == header) {
+                return Target::Metadata(header.to_owned());
+            }
+            let mapped_elsewhere = |f: &&str| explicit.iter().any(|(field, _)| field == f);
+            match FIELDS
+                .iter()
+                .find(|f| f.eq_ignore_ascii_case(header.trim()))
+            {
+                Some(field) if !mapped_elsewhere(field) => Target::Field(field),
+                _ => Target::Ignore,
+            }
+        })
+        .collect())
+}
+
+fn csv_rows<R: Read + 'static>(
+    reader: R,
+    args: &ImportArgs,
+) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Row>>> {
+    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let headers = csv
+        .headers()
+        .context("cannot read the CSV header row")?
+        .clone();
+    let targets = column_targets(&headers, args)?;
+    let ignored: Vec<&str> = headers
+        .iter()
+        .zip(&targets)
+        .filter(|(_, t)| **t == Target::Ignore)
+        .map(|(h, _)| h)
+        .collect();
+    if !ignored.is_empty() {
+        eprintln!(
+            "import: ignoring columns {ignored:?} (use --map or --metadata-column to keep them)"
+        );
+    }
+    let mut number = 0;
+    Ok(csv.into_records().map(move |record| {
+        number += 1;
+        match record {
+            Ok(record) => {
+                let raw: Map<String, Value> = headers
+                    .iter()
+                    .zip(record.iter())
+                    .map(|(h, v)| (h.to_owned(), Value::from(v)))
+                    .collect();
+                let body = if record.len() != headers.len() {
+                    Err(FieldError::new(
+                        "row",
+                        format!(
+                            "The row has {} columns; the header has {}",
+                            record.len(),
+                            headers.len()
+                        ),
+                    ))
+                } else {
+                    Ok(csv_body(&targets, &record))
+                };
+                Ok(Row {
+                    number,
+                    record: Value::Object(raw),
+                    body,
+                })
+            }
+            Err(e) if e.is_io_error() => Err(anyhow::Error::new(e).context("cannot read the file")),
+            Err(e) => Ok(Row {
+                number,
+                record: Value::Null,
+                body: Err(FieldError::new("row", format!("Unreadable CSV row: {e}"))),
+            }),
+        }
+    }))
+}
+
+fn csv_body(targets: &[Target], record: &csv::StringRecord) -> Map<String, Value> {
+    let mut body = Map::new();
+    let mut metadata = Map::new();
+    for (target, value) in targets.iter().zip(record.iter()) {
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        match target {
+            Target::Field(field) => {
+                body.insert((*field).to_owned(), Value::from(value));
+            }
+            Target::Metadata(key) => {
+                metadata.insert(key.clone(), Value::from(value));
+            }
+            Target::Ignore => {}
+        }
+    }
+    if !metadata.is_empty() {
+        body.insert("metadata".into(), Value::Object(metadata));
+    }
+    body
+}
+
+fn ndjson_rows<R: BufRead>(reader: R) -> impl Iterator<Item = anyhow::Result<Row>> {
+    reader
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
+        .map(|(index, line)| {
+            let line = line.context("cannot read the file")?;
+            let number = index as u64 + 1;
+            Ok(match serde_json::from_str::<Value>(&line) {
+                Ok(Value::Object(map)) => Row {
+                    number,
+                    record: Value::Object(map.clone()),
+                    body: Ok(map),
+                },
+                Ok(other) => Row {
+                    number,
+                    record: other,
+                    body: Err(FieldError::new("row", "Each line must be a JSON object")),
+                },
+                Err(e) => Row {
+                    number,
+                    record: json!(crate::domain::input::truncate(&line, 500)),
+                    body: Err(FieldError::new(
+                        "row",
+                        format!("The line is not valid JSON: {e}"),
+                    )),
+                },
+            })
+        })
+}
