@@ -6,6 +6,7 @@ mod conversation;
 mod extract;
 mod health;
 mod idempotency;
+mod metrics;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -39,6 +40,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub body_limit: usize,
     key_touches: Arc<Mutex<HashMap<KeyHash, Instant>>>,
+    metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             store,
             body_limit,
             key_touches: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 
@@ -73,6 +76,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .route("/v2/contact", get(contact::list).post(contact::create))
         .route("/v2/contact/upsert", post(contact::upsert))
         .route("/v2/contact/batch", post(contact::batch))
@@ -101,6 +105,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state);
 
     routes.layer(

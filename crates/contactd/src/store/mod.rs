@@ -212,6 +212,8 @@ pub trait Store: ContactStore + ConversationStore + KeyStore + IdempotencyStore 
     async fn ping(&self) -> StoreResult<()>;
     /// Finishes queued writes and closes the database.
     async fn close(&self);
+    /// Queue and pool gauges for `/metrics`: name, help, value.
+    fn gauges(&self) -> Vec<(&'static str, &'static str, f64)>;
 }
 
 /// Connection settings of a client-server backend (unused by SQLite).

@@ -22,6 +22,7 @@ mod idempotency;
 mod import;
 mod list;
 mod messages;
+mod metrics;
 mod refs;
 mod restart;
 mod seed;

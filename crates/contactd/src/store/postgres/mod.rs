@@ -197,4 +197,30 @@ impl Store for PgStore {
     async fn close(&self) {
         self.pool.close();
     }
+
+    fn gauges(&self) -> Vec<(&'static str, &'static str, f64)> {
+        let status = self.pool.status();
+        vec![
+            (
+                "contactd_db_pool_size",
+                "Open PostgreSQL connections.",
+                status.size as f64,
+            ),
+            (
+                "contactd_db_pool_max_size",
+                "Most PostgreSQL connections.",
+                status.max_size as f64,
+            ),
+            (
+                "contactd_db_pool_available",
+                "Idle PostgreSQL connections.",
+                status.available as f64,
+            ),
+            (
+                "contactd_db_pool_waiting",
+                "Requests waiting for a connection.",
+                status.waiting as f64,
+            ),
+        ]
+    }
 }

@@ -132,6 +132,21 @@ impl Store for SqliteStore {
     async fn close(&self) {
         self.writer.shutdown();
     }
+
+    fn gauges(&self) -> Vec<(&'static str, &'static str, f64)> {
+        vec![
+            (
+                "contactd_db_write_queue_depth",
+                "Writes waiting for the SQLite writer thread.",
+                self.writer.queued() as f64,
+            ),
+            (
+                "contactd_db_readers_idle",
+                "Idle SQLite read connections.",
+                self.readers.idle() as f64,
+            ),
+        ]
+    }
 }
 
 #[cfg(test)]

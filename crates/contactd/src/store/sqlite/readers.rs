@@ -38,6 +38,11 @@ impl Readers {
         Readers(Arc::new(Pool { give_back, take }))
     }
 
+    /// Connections not in use right now.
+    pub fn idle(&self) -> usize {
+        self.0.take.len()
+    }
+
     pub async fn run<T: Send + 'static>(
         &self,
         op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,

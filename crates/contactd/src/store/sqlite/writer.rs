@@ -70,6 +70,11 @@ impl Writer {
         })?
     }
 
+    /// How many writes wait for the writer thread.
+    pub fn queued(&self) -> usize {
+        self.sender.len()
+    }
+
     /// Commits what is queued, then stops the writer thread.
     pub fn shutdown(&self) {
         let _ = self.sender.send(Msg::Shutdown);

@@ -1,0 +1,48 @@
+//! `/metrics`: Prometheus text with requests by route pattern and status, latency
+//! histograms and database gauges, never a phone number or email in a label.
+
+use serde_json::json;
+
+use crate::utils::TestServer;
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_pattern() {
+    let server = TestServer::start().await;
+    server
+        .create_contact(json!({"phone": "+14155550100", "email": "ada@example.com"}))
+        .await;
+    server.get_contact("+14155550100").await;
+    server.get_contact("ada@example.com").await;
+    assert_eq!(server.get("/v2/contact/%2B19999999999").await.status, 404);
+
+    let resp = reqwest::get(server.url("/metrics")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = resp.text().await.unwrap();
+    for line in [
+        "contactd_http_requests_total{route=\"/v2/contact\",method=\"POST\",status=\"201\"} 1",
+        "contactd_http_requests_total{route=\"/v2/contact/{ref}\",method=\"GET\",status=\"200\"} 2",
+        "contactd_http_requests_total{route=\"/v2/contact/{ref}\",method=\"GET\",status=\"404\"} 1",
+        "contactd_http_request_duration_seconds_count{route=\"/v2/contact/{ref}\"} 3",
+        "contactd_http_request_duration_seconds_bucket{route=\"/v2/contact/{ref}\",le=\"+Inf\"} 3",
+        "# TYPE contactd_http_request_duration_seconds histogram",
+    ] {
+        assert!(text.contains(line), "missing {line} in\n{text}");
+    }
+    let gauges = [
+        "contactd_db_write_queue_depth",
+        "contactd_db_pool_available",
+    ];
+    assert!(
+        gauges
+            .iter()
+            .any(|g| text.contains(&format!("# TYPE {g} gauge"))),
+        "{text}"
+    );
+    for secret in ["4155550100", "ada@example.com", "9999999999"] {
+        assert!(!text.contains(secret), "{secret} leaked into metrics");
+    }
+}
