@@ -70,6 +70,22 @@ pub struct Config {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "CONTACTD_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
+
+    /// Most connections open at once; more are closed at once.
+    #[arg(long, env = "CONTACTD_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, env = "CONTACTD_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's body.
+    #[arg(long, env = "CONTACTD_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_timeout_secs: u64,
+
+    /// Seconds a request may take once read; then it answers 503 unavailable.
+    #[arg(long, env = "CONTACTD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
 }
 
 impl Config {
@@ -78,6 +94,10 @@ impl Config {
             listen: listen.into(),
             database: DatabaseArgs::new(database_url),
             body_limit: 1024 * 1024,
+            max_connections: 4096,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            request_timeout_secs: 30,
         }
     }
 }

@@ -36,6 +36,8 @@ pub enum ApiError {
     IdempotencyConflict(&'static str),
     #[error("The contact has changed since the version named in If-Match")]
     PreconditionFailed { current_etag: String },
+    #[error("The request body was not sent in time")]
+    RequestTimeout,
     #[error("Request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("Too many requests")]
@@ -57,6 +59,7 @@ impl ApiError {
             | ApiError::IdentifierConflict { .. }
             | ApiError::IdempotencyConflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -73,6 +76,7 @@ impl ApiError {
             ApiError::Duplicate { .. } | ApiError::IdentifierConflict { .. } => "duplicate_contact",
             ApiError::IdempotencyConflict(_) => "idempotency_conflict",
             ApiError::PreconditionFailed { .. } => "precondition_failed",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",

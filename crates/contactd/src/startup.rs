@@ -3,14 +3,16 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::api::{self, AppState};
+use crate::api::{self, AppState, RequestLimits};
 use crate::config::Config;
 use crate::domain::api_key;
 use crate::domain::tenant::Mode;
+use crate::server::{self, ConnectionLimits};
 use crate::store::{self, Store};
 
 pub struct Application {
@@ -55,12 +57,23 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let state = AppState::new(self.store.clone(), self.config.body_limit);
-        let served = axum::serve(self.listener, api::router(state))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let config = &self.config;
+        let state = AppState::new(
+            self.store.clone(),
+            RequestLimits {
+                body_limit: config.body_limit,
+                body_timeout: Duration::from_secs(config.body_timeout_secs),
+                request_timeout: Duration::from_secs(config.request_timeout_secs),
+            },
+        );
+        let limits = ConnectionLimits {
+            max_connections: config.max_connections,
+            header_read_timeout: Duration::from_secs(config.header_timeout_secs),
+            shutdown_grace: Duration::from_secs(config.request_timeout_secs),
+        };
+        server::serve(self.listener, api::router(state), limits, shutdown).await;
         self.store.close().await;
-        served.context("server error")
+        Ok(())
     }
 }
 

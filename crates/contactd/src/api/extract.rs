@@ -28,8 +28,10 @@ impl FromRequest<AppState> for JsonBody {
         if declared.is_some_and(|n| n > limit as u64) {
             return Err(too_large);
         }
-        let bytes = axum::body::to_bytes(req.into_body(), limit)
+        let read = axum::body::to_bytes(req.into_body(), limit);
+        let bytes = tokio::time::timeout(state.body_timeout, read)
             .await
+            .map_err(|_| ApiError::RequestTimeout)?
             .map_err(|e| {
                 if is_length_limit(&e) {
                     too_large

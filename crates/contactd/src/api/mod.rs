@@ -35,19 +35,34 @@ use crate::store::Store;
 /// operators and keeps reads from turning into writes.
 const KEY_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 
+/// Per-request limits of the API.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLimits {
+    /// Largest body, in bytes.
+    pub body_limit: usize,
+    /// How long a client may take to send the body.
+    pub body_timeout: Duration,
+    /// How long a request may run once its body is read.
+    pub request_timeout: Duration,
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub body_limit: usize,
+    pub body_timeout: Duration,
+    request_timeout: Duration,
     key_touches: Arc<Mutex<HashMap<KeyHash, Instant>>>,
     metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, body_limit: usize) -> AppState {
+    pub fn new(store: Arc<dyn Store>, limits: RequestLimits) -> AppState {
         AppState {
             store,
-            body_limit,
+            body_limit: limits.body_limit,
+            body_timeout: limits.body_timeout,
+            request_timeout: limits.request_timeout,
             key_touches: Arc::default(),
             metrics: Arc::default(),
         }
@@ -107,6 +122,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            request_deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             metrics::track,
         ))
         .with_state(state);
@@ -161,6 +180,21 @@ fn request_span<B>(req: &Request<B>) -> tracing::Span {
 
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
+}
+
+/// Answers 503 when a request runs past its deadline, so that no client waits forever on
+/// a stuck database.
+async fn request_deadline(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(state.request_timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            ApiError::Unavailable("The request took too long; retry later".into()).into_response()
+        }
+    }
 }
 
 async fn not_found() -> ApiError {

@@ -20,6 +20,7 @@ mod errors;
 mod etag;
 mod idempotency;
 mod import;
+mod limits;
 mod list;
 mod messages;
 mod metrics;

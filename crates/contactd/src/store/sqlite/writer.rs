@@ -51,6 +51,12 @@ impl Writer {
     ) -> StoreResult<T> {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
+            // A caller that stopped waiting (its request timed out or its client went
+            // away) gets no write: it was never told the write happened.
+            if tx.is_closed() {
+                let skip: Reply = Box::new(|_| {});
+                return (true, skip);
+            }
             let result = op(conn);
             let ok = result.is_ok();
             let reply: Reply = Box::new(move |commit| {

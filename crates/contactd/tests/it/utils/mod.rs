@@ -156,7 +156,7 @@ impl Resp {
 
 /// The running application and a client for it.
 pub struct TestServer {
-    addr: SocketAddr,
+    pub addr: SocketAddr,
     database_url: String,
     /// A live key of workspace [`WORKSPACE`]; the default key of every request helper.
     pub key: String,
@@ -173,6 +173,14 @@ impl TestServer {
     pub async fn start() -> TestServer {
         let (url, guard) = scratch_database();
         Self::launch(url, Some(guard), None).await
+    }
+
+    /// Starts the application on a scratch database with settings changed by `configure`.
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
+        let (url, guard) = scratch_database();
+        let mut config = Config::new("127.0.0.1:0", url);
+        configure(&mut config);
+        Self::launch_config(config, Some(guard), None).await
     }
 
     /// Starts the application on an existing database URL, with fresh `acme` keys.
@@ -208,7 +216,16 @@ impl TestServer {
         guard: Option<DbGuard>,
         keys: Option<(String, String)>,
     ) -> TestServer {
-        let app = Application::build(Config::new("127.0.0.1:0", database_url.clone()))
+        Self::launch_config(Config::new("127.0.0.1:0", database_url), guard, keys).await
+    }
+
+    async fn launch_config(
+        config: Config,
+        guard: Option<DbGuard>,
+        keys: Option<(String, String)>,
+    ) -> TestServer {
+        let database_url = config.database.url.clone();
+        let app = Application::build(config)
             .await
             .unwrap_or_else(|e| panic!("building the application on {database_url}: {e:#}"));
         let (key, test_key) = match keys {
