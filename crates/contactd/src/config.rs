@@ -86,6 +86,26 @@ pub struct Config {
     /// Seconds a request may take once read; then it answers 503 unavailable.
     #[arg(long, env = "CONTACTD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+
+    /// Requests per second per API key (token bucket refill); 0 turns the limit off.
+    #[arg(
+        long,
+        env = "CONTACTD_RATE_LIMIT_PER_SECOND",
+        default_value_t = 10_000.0
+    )]
+    pub rate_limit_per_second: f64,
+
+    /// Requests a key may send at once (token bucket size).
+    #[arg(long, env = "CONTACTD_RATE_LIMIT_BURST", default_value_t = 20_000.0)]
+    pub rate_limit_burst: f64,
+
+    /// Wrong API keys per minute from one client address before it gets 429.
+    #[arg(
+        long,
+        env = "CONTACTD_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 600.0
+    )]
+    pub auth_failures_per_minute: f64,
 }
 
 impl Config {
@@ -98,6 +118,9 @@ impl Config {
             header_timeout_secs: 10,
             body_timeout_secs: 30,
             request_timeout_secs: 30,
+            rate_limit_per_second: 10_000.0,
+            rate_limit_burst: 20_000.0,
+            auth_failures_per_minute: 600.0,
         }
     }
 }

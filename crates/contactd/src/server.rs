@@ -8,13 +8,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::{Extension, Router};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tower::Layer;
 
 /// Limits of the connection layer.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +52,7 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let (stream, _) = match accepted {
+        let (stream, peer) = match accepted {
             Ok(connection) => connection,
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
@@ -68,7 +70,9 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        // Handlers and the per-address limits see the client's address as ConnectInfo.
+        let app = Extension(ConnectInfo(peer)).layer(app.clone());
+        let service = TowerToHyperService::new(app);
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();

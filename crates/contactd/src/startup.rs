@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::api::{self, AppState, RequestLimits};
+use crate::api::{self, AppState, Rate, RequestLimits};
 use crate::config::Config;
 use crate::domain::api_key;
 use crate::domain::tenant::Mode;
@@ -64,6 +64,14 @@ impl Application {
                 body_limit: config.body_limit,
                 body_timeout: Duration::from_secs(config.body_timeout_secs),
                 request_timeout: Duration::from_secs(config.request_timeout_secs),
+                per_key: (config.rate_limit_per_second > 0.0).then_some(Rate {
+                    per_second: config.rate_limit_per_second,
+                    burst: config.rate_limit_burst.max(1.0),
+                }),
+                auth_failures: Rate {
+                    per_second: config.auth_failures_per_minute.max(0.0) / 60.0,
+                    burst: config.auth_failures_per_minute.max(1.0),
+                },
             },
         );
         let limits = ConnectionLimits {

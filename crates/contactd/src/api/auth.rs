@@ -1,11 +1,16 @@
-//! API key authentication: the tenant of every request comes from its key, and only there.
+//! API key authentication: the tenant of every request comes from its key, and only there;
+//! and the rate limits that go with it.
 
-use axum::extract::FromRequestParts;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use crate::domain::api_key;
+use crate::domain::api_key::{self, KeyHash};
 use crate::domain::tenant::Tenant;
 use crate::error::ApiError;
 
@@ -14,16 +19,89 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 /// The tenant (workspace and mode) of an authenticated request.
 pub struct Auth(pub Tenant);
 
+/// Put in a request's extensions by [`authenticate_request`].
+#[derive(Clone)]
+struct Authenticated(Tenant);
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        authenticate(state, &parts.headers).await.map(Auth)
+        match parts.extensions.get::<Authenticated>() {
+            Some(Authenticated(tenant)) => Ok(Auth(tenant.clone())),
+            None => authenticate(state, &parts.headers)
+                .await
+                .map(|(t, _)| Auth(t)),
+        }
     }
 }
 
-/// The tenant of the key in `X-API-Key`, or `unauthorized`.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Tenant, ApiError> {
+/// The tenant [`authenticate_request`] found for this request, if it ran.
+pub fn authenticated_tenant(extensions: &axum::http::Extensions) -> Option<Tenant> {
+    extensions.get::<Authenticated>().map(|a| a.0.clone())
+}
+
+/// Authenticates every request of the API routes once, before anything else runs:
+/// refuses addresses that failed too often, spends one request of the key's rate limit,
+/// and adds the `X-RateLimit-*` headers to the answer.
+pub async fn authenticate_request(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = ip {
+        let decision = state.limiter.may_authenticate(ip);
+        if !decision.allowed {
+            return ApiError::RateLimited {
+                retry_after_secs: decision.retry_after_secs,
+            }
+            .into_response();
+        }
+    }
+    let (tenant, hash) = match authenticate(&state, req.headers()).await {
+        Ok(authenticated) => authenticated,
+        Err(e) => {
+            // A wrong key counts against the address; a missing one is no guess.
+            let guessed = req.headers().contains_key(API_KEY_HEADER);
+            if let (ApiError::Unauthorized(_), Some(ip), true) = (&e, ip, guessed) {
+                state.limiter.failed_authentication(ip);
+            }
+            return e.into_response();
+        }
+    };
+    let decision = state.limiter.request(hash);
+    let mut response = match decision {
+        Some(d) if !d.allowed => ApiError::RateLimited {
+            retry_after_secs: d.retry_after_secs,
+        }
+        .into_response(),
+        _ => {
+            req.extensions_mut().insert(Authenticated(tenant));
+            next.run(req).await
+        }
+    };
+    if let Some(d) = decision {
+        let headers = response.headers_mut();
+        for (name, value) in [
+            ("x-ratelimit-limit", d.limit),
+            ("x-ratelimit-remaining", d.remaining),
+            ("x-ratelimit-reset", d.reset_secs),
+        ] {
+            headers.insert(name, HeaderValue::from(value));
+        }
+    }
+    response
+}
+
+/// The tenant of the key in `X-API-Key` (and the key's hash), or `unauthorized`.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Tenant, KeyHash), ApiError> {
     let presented = headers
         .get(API_KEY_HEADER)
         .ok_or(ApiError::Unauthorized(
@@ -42,5 +120,5 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Tenan
         .await?
         .ok_or(ApiError::Unauthorized("Invalid or revoked API key"))?;
     state.note_key_use(hash);
-    Ok(tenant)
+    Ok((tenant, hash))
 }

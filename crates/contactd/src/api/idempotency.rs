@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use super::auth::authenticate;
+use super::auth::{authenticate, authenticated_tenant};
 use super::contact::UPSERT_RESULT_HEADER;
 use super::AppState;
 use crate::domain::idempotency::{IdempotencyClaim, StoredResponse};
@@ -42,9 +42,15 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
 
 async fn run_once(state: &AppState, req: Request, next: Next) -> Result<Response, Response> {
     let key = idempotency_key(req.headers()).map_err(IntoResponse::into_response)?;
-    let tenant = authenticate(state, req.headers())
-        .await
-        .map_err(IntoResponse::into_response)?;
+    let tenant = match authenticated_tenant(req.extensions()) {
+        Some(tenant) => tenant,
+        None => {
+            authenticate(state, req.headers())
+                .await
+                .map_err(IntoResponse::into_response)?
+                .0
+        }
+    };
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, state.body_limit)
         .await

@@ -7,6 +7,7 @@ mod extract;
 mod health;
 mod idempotency;
 mod metrics;
+mod ratelimit;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use self::contact::ContactOut;
+pub use self::ratelimit::Rate;
+use self::ratelimit::RateLimiter;
 use crate::domain::api_key::KeyHash;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
@@ -44,6 +47,10 @@ pub struct RequestLimits {
     pub body_timeout: Duration,
     /// How long a request may run once its body is read.
     pub request_timeout: Duration,
+    /// Requests per key: rate and burst; None for no limit.
+    pub per_key: Option<Rate>,
+    /// Failed authentications per client address: rate and burst.
+    pub auth_failures: Rate,
 }
 
 #[derive(Clone)]
@@ -54,6 +61,7 @@ pub struct AppState {
     request_timeout: Duration,
     key_touches: Arc<Mutex<HashMap<KeyHash, Instant>>>,
     metrics: Arc<metrics::Metrics>,
+    limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -65,6 +73,7 @@ impl AppState {
             request_timeout: limits.request_timeout,
             key_touches: Arc::default(),
             metrics: Arc::default(),
+            limiter: Arc::new(RateLimiter::new(limits.per_key, limits.auth_failures)),
         }
     }
 
@@ -88,10 +97,11 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
+    let public = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::metrics))
+        .route("/metrics", get(metrics::metrics));
+    let authenticated = Router::new()
         .route("/v2/contact", get(contact::list).post(contact::create))
         .route("/v2/contact/upsert", post(contact::upsert))
         .route("/v2/contact/batch", post(contact::batch))
@@ -114,10 +124,17 @@ pub fn router(state: AppState) -> Router {
             "/v2/conversation/{id}/messages",
             get(conversation::list_messages).post(conversation::create_message),
         )
+        // The last layer runs first: authenticate, then the idempotency key.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency,
         ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate_request,
+        ));
+    let routes = public
+        .merge(authenticated)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

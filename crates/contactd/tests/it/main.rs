@@ -24,6 +24,7 @@ mod limits;
 mod list;
 mod messages;
 mod metrics;
+mod ratelimit;
 mod refs;
 mod restart;
 mod seed;
