@@ -1,11 +1,14 @@
 //! The `contactd` command line: `serve` and the `keys` administration commands.
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, DatabaseArgs};
 use crate::domain::tenant::Mode;
 use crate::startup::{issue_key, Application};
 use crate::store;
+use crate::store::sqlite::backup;
 use crate::telemetry;
 use crate::transfer::export::{self, ExportArgs};
 use crate::transfer::import::{self, ImportArgs};
@@ -32,6 +35,23 @@ pub enum Command {
     Import(ImportArgs),
     /// Export a workspace's contacts as CSV or NDJSON.
     Export(ExportArgs),
+    /// Write a consistent copy of a SQLite database to FILE, while the server runs.
+    Backup {
+        /// The new backup file.
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Put a backup in place as the database (stop the server first).
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -79,7 +99,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys(command).await,
         Command::Import(args) => import::run(args).await.map(|_| ()),
         Command::Export(args) => export::run(args).await.map(|_| ()),
+        Command::Backup { file, database } => {
+            let path = sqlite_path(&database.url)?;
+            backup::backup(&path, &file)?;
+            println!("Backed up {} to {}", path.display(), file.display());
+            Ok(())
+        }
+        Command::Restore {
+            file,
+            force,
+            database,
+        } => {
+            let path = sqlite_path(&database.url)?;
+            backup::restore(&file, &path, force)?;
+            println!("Restored {} from {}", path.display(), file.display());
+            Ok(())
+        }
     }
+}
+
+fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
+    store::sqlite::path_from_url(url).ok_or_else(|| {
+        anyhow::anyhow!(
+            "backup and restore work on SQLite databases; for PostgreSQL use pg_dump and pg_restore"
+        )
+    })
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

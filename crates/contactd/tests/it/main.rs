@@ -9,6 +9,7 @@
 mod utils;
 
 mod auth;
+mod backup;
 mod batch;
 mod cli;
 mod concurrency;

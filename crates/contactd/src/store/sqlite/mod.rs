@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one writer thread with group commit (see `writer`), and a
 //! small pool of read-only connections that read committed snapshots concurrently (WAL).
 
+pub mod backup;
 mod contacts;
 mod conversations;
 mod idempotency;
