@@ -25,6 +25,7 @@ mod limits;
 mod list;
 mod messages;
 mod metrics;
+mod random_bodies;
 mod ratelimit;
 mod refs;
 mod restart;
