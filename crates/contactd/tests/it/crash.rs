@@ -1,0 +1,281 @@
+//! Crash safety: concurrent writes, `kill -9` in the middle of them, a restart. Every
+//! write that was answered 2xx is there, a deleted contact's conversations and messages
+//! are gone with it, counters agree with the rows, and SQLite's integrity check passes.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::utils::scratch_database;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(database: &str) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_contactd"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+                database,
+            ])
+            .env("CONTACTD_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting contactd");
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..150 {
+            if reqwest::get(format!("{base}/readyz"))
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return Server { child, base };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("contactd did not become ready");
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn key(database: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_contactd"))
+        .args([
+            "keys",
+            "create",
+            "--workspace",
+            "acme",
+            "--mode",
+            "live",
+            "--database",
+            database,
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
+}
+
+/// What the server acknowledged before it died.
+#[derive(Default)]
+struct Acknowledged {
+    contacts: Vec<String>,
+    deleted: Vec<(String, String)>,
+    messages: Vec<(String, String)>,
+    sent: usize,
+}
+
+async fn call(
+    client: &reqwest::Client,
+    method: &str,
+    url: String,
+    key: &str,
+    body: Value,
+) -> Option<Value> {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let resp = client
+        .request(method, url)
+        .header("X-API-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    resp.json().await.ok()
+}
+
+/// One writer: contact, conversation, messages, and every third contact deleted.
+async fn write(base: String, key: String, worker: usize, acked: Arc<Mutex<Acknowledged>>) {
+    let client = reqwest::Client::new();
+    for n in 0.. {
+        let phone = format!("+1{:03}{:07}", 200 + worker, n);
+        acked.lock().unwrap().sent += 1;
+        let Some(contact) = call(
+            &client,
+            "POST",
+            format!("{base}/v2/contact"),
+            &key,
+            json!({"phone": phone}),
+        )
+        .await
+        else {
+            return;
+        };
+        let id = contact["id"].as_str().unwrap().to_owned();
+        acked.lock().unwrap().contacts.push(id.clone());
+        acked.lock().unwrap().sent += 1;
+        let body = json!({"contact_id": id, "channel": "sms"});
+        let Some(conversation) = call(
+            &client,
+            "POST",
+            format!("{base}/v2/conversation"),
+            &key,
+            body,
+        )
+        .await
+        else {
+            return;
+        };
+        let conversation = conversation["id"].as_str().unwrap().to_owned();
+        for text in ["one", "two", "three"] {
+            acked.lock().unwrap().sent += 1;
+            let body = json!({"direction": "outbound", "text": text});
+            let url = format!("{base}/v2/conversation/{conversation}/messages");
+            let Some(message) = call(&client, "POST", url, &key, body).await else {
+                return;
+            };
+            let message = message["id"].as_str().unwrap().to_owned();
+            acked
+                .lock()
+                .unwrap()
+                .messages
+                .push((conversation.clone(), message));
+        }
+        if n % 3 == 0 {
+            acked.lock().unwrap().sent += 1;
+            let url = format!("{base}/v2/contact/{id}");
+            if call(&client, "DELETE", url, &key, json!({}))
+                .await
+                .is_none()
+            {
+                return;
+            }
+            acked.lock().unwrap().deleted.push((id, conversation));
+        }
+    }
+}
+
+async fn get(client: &reqwest::Client, base: &str, key: &str, path: &str) -> (u16, Value) {
+    let resp = client
+        .get(format!("{base}{path}"))
+        .header("X-API-Key", key)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_acknowledged_before_a_kill_9_are_all_there_and_whole() {
+    let (database, _guard) = scratch_database();
+    let key = key(&database);
+    let mut server = Server::start(&database).await;
+    let acked = Arc::new(Mutex::new(Acknowledged::default()));
+    let writers: Vec<_> = (0..8)
+        .map(|w| tokio::spawn(write(server.base.clone(), key.clone(), w, acked.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.kill();
+    for writer in writers {
+        let _ = writer.await;
+    }
+
+    let server = Server::start(&database).await;
+    let client = reqwest::Client::new();
+    let acked = std::mem::take(&mut *acked.lock().unwrap());
+    assert!(
+        acked.contacts.len() > 20,
+        "the load ran: {} contacts",
+        acked.contacts.len()
+    );
+    let deleted: Vec<&String> = acked.deleted.iter().map(|(id, _)| id).collect();
+    for id in &acked.contacts {
+        let (status, _) = get(&client, &server.base, &key, &format!("/v2/contact/{id}")).await;
+        let expected = if deleted.contains(&id) { 404 } else { 200 };
+        assert_eq!(status, expected, "contact {id}");
+    }
+    for (_, conversation) in &acked.deleted {
+        let (status, _) = get(
+            &client,
+            &server.base,
+            &key,
+            &format!("/v2/conversation/{conversation}"),
+        )
+        .await;
+        assert_eq!(
+            status, 404,
+            "a deleted contact's conversation is gone with it"
+        );
+    }
+    let deleted_conversations: Vec<&String> = acked.deleted.iter().map(|(_, c)| c).collect();
+    for (conversation, message) in &acked.messages {
+        if deleted_conversations.contains(&conversation) {
+            continue;
+        }
+        let path = format!("/v2/conversation/{conversation}/messages?limit=100");
+        let (status, list) = get(&client, &server.base, &key, &path).await;
+        assert_eq!(status, 200);
+        let ids: Vec<&str> = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            ids.contains(&message.as_str()),
+            "acknowledged message {message} survives"
+        );
+        let (_, conv) = get(
+            &client,
+            &server.base,
+            &key,
+            &format!("/v2/conversation/{conversation}"),
+        )
+        .await;
+        assert_eq!(
+            conv["message_count"].as_u64(),
+            Some(ids.len() as u64),
+            "counter and rows agree"
+        );
+    }
+    eprintln!(
+        "crash test: {} requests sent, {} contacts, {} messages, {} deletes acknowledged; all found after kill -9",
+        acked.sent,
+        acked.contacts.len(),
+        acked.messages.len(),
+        acked.deleted.len()
+    );
+    drop(server);
+    if let Some(path) = database.strip_prefix("sqlite://") {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        let verdict: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(verdict, "ok");
+        let orphans: i64 = conn
+            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(orphans, 0, "no message or conversation outlived its parent");
+    }
+}
