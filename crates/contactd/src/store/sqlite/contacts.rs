@@ -320,7 +320,7 @@ impl ContactStore for SqliteStore {
     async fn get_contact(&self, tenant: &Tenant, contact: &ContactRef) -> StoreResult<Contact> {
         let (tenant, contact) = (tenant.clone(), contact.clone());
         self.readers
-            .run(move |conn| get(conn, &tenant, &contact))
+            .run_quick(move |conn| get(conn, &tenant, &contact))
             .await
     }
 

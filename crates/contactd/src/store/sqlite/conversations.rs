@@ -241,7 +241,9 @@ impl ConversationStore for SqliteStore {
         id: &ConversationId,
     ) -> StoreResult<Conversation> {
         let (tenant, id) = (tenant.clone(), id.clone());
-        self.readers.run(move |conn| get(conn, &tenant, &id)).await
+        self.readers
+            .run_quick(move |conn| get(conn, &tenant, &id))
+            .await
     }
 
     async fn update_conversation(

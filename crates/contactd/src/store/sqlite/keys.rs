@@ -67,7 +67,7 @@ impl KeyStore for SqliteStore {
 
     async fn tenant_for_key(&self, hash: KeyHash) -> StoreResult<Option<Tenant>> {
         self.readers
-            .run(move |conn| {
+            .run_quick(move |conn| {
                 let row = conn
                     .prepare_cached(
                         "SELECT workspace_id, mode FROM api_keys \
