@@ -569,7 +569,12 @@ async fn logs_carry_no_phone_email_or_metadata_values() {
     assert_eq!(status, 400);
     serve.stop();
     let output = serve.output();
-    for secret in ["4155559876", "secret.person", "s3cr3t-metadata-value", key.as_str()] {
+    for secret in [
+        "4155559876",
+        "secret.person",
+        "s3cr3t-metadata-value",
+        key.as_str(),
+    ] {
         assert!(
             !output.contains(secret),
             "logs at the default level hold no contact data ({secret}):\n{output}"

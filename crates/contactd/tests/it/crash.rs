@@ -37,12 +37,14 @@ impl Server {
             .spawn()
             .expect("starting contactd");
         let base = format!("http://127.0.0.1:{port}");
+        // Owned by the guard from here on, so a failed start still kills and reaps it.
+        let server = Server { child, base };
         for _ in 0..150 {
-            if reqwest::get(format!("{base}/readyz"))
+            if reqwest::get(format!("{}/readyz", server.base))
                 .await
                 .is_ok_and(|r| r.status() == 200)
             {
-                return Server { child, base };
+                return server;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
