@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
 use super::extract::{JsonBody, PathParam, QueryParams};
-use super::AppState;
+use super::{openapi, AppState};
 use crate::domain::batch::{BatchItem, BatchRequest};
 use crate::domain::contact::{
     Contact, ContactPatch, NewContact, Precondition, UpsertContact, UpsertOutcome,
@@ -23,19 +23,47 @@ use crate::error::ApiError;
 use crate::store::StoreError;
 
 /// A contact as the API shows it: every field present, unset ones null.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Contact)]
 pub struct ContactOut {
+    /// `cnt_` and 29 characters of `[0-9a-z]`; sorts by creation.
+    #[schema(
+        pattern = "^cnt_[0-9a-z]+$",
+        example = "cnt_038ggac0fy000a0wp1kh1adwpwetq"
+    )]
     id: String,
+    /// E.164, unique in the workspace and mode.
+    #[schema(
+        required = true,
+        pattern = r"^\+[1-9][0-9]{1,14}$",
+        example = "+1234567890"
+    )]
     phone: Option<String>,
+    /// As sent; unique in the workspace and mode, matched case-insensitively.
+    #[schema(required = true, format = Email, example = "john@example.com")]
     email: Option<String>,
+    #[schema(required = true, example = "John")]
     first_name: Option<String>,
+    #[schema(required = true, example = "Doe")]
     last_name: Option<String>,
+    /// `first_name` and `last_name` joined by one space; null when both are.
+    #[schema(required = true, example = "John Doe")]
     full_name: Option<String>,
+    #[schema(required = true, value_type = Option<openapi::Channel>)]
     preferred_channel: Option<&'static str>,
+    /// A JSON object of any shape; `{}` when empty.
+    #[schema(value_type = Object, example = json!({"plan": "premium"}))]
     metadata: Map<String, Value>,
+    #[schema(value_type = openapi::ContactStatus)]
     status: &'static str,
+    /// RFC 3339, UTC, microseconds.
+    #[schema(value_type = String, format = DateTime, example = "2026-01-25T10:30:00.000000Z")]
     created_at: Timestamp,
+    /// Moves forward on every change, and only on a change.
+    #[schema(value_type = String, format = DateTime, example = "2026-01-25T10:30:00.000000Z")]
     updated_at: Timestamp,
+    /// Time of the newest outbound message to the contact.
+    #[schema(required = true, value_type = Option<String>, format = DateTime)]
     last_contacted: Option<Timestamp>,
 }
 
@@ -79,6 +107,25 @@ fn precondition(headers: &HeaderMap) -> Result<Option<Precondition>, ApiError> {
     }
 }
 
+/// Create a contact
+///
+/// A contact needs a phone, an email, or both. `null` members of `metadata` are dropped.
+#[utoipa::path(
+    post,
+    path = "/v2/contact",
+    operation_id = "createContact",
+    tag = "contacts",
+    params(openapi::IdempotencyKey),
+    request_body = openapi::ContactCreate,
+    responses(
+        (status = 201, description = "The contact, created", body = ContactOut,
+            headers(("ETag" = String, description = "The contact's version, for If-Match"))),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 409, response = openapi::Conflict),
+        openapi::BodyErrors,
+        openapi::CommonErrors,
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Auth(tenant): Auth,
@@ -89,6 +136,23 @@ pub async fn create(
     Ok(contact_response(StatusCode::CREATED, contact))
 }
 
+/// Get a contact
+///
+/// By id, phone or email. A well-formed id that does not exist is `404`.
+#[utoipa::path(
+    get,
+    path = "/v2/contact/{ref}",
+    operation_id = "getContact",
+    tag = "contacts",
+    params(openapi::ContactRefPath),
+    responses(
+        (status = 200, description = "The contact", body = ContactOut,
+            headers(("ETag" = String, description = "The contact's version, for If-Match"))),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 404, response = openapi::NotFound),
+        openapi::CommonErrors,
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Auth(tenant): Auth,
@@ -99,6 +163,30 @@ pub async fn get(
     Ok(contact_response(StatusCode::OK, contact))
 }
 
+/// Update a contact
+///
+/// A partial update: only the fields sent change, a field sent as `null` is cleared, and
+/// `metadata` is merged as a JSON Merge Patch. A body that changes nothing answers the
+/// contact unchanged (`updated_at` does not move). Concurrent updates apply one after the
+/// other on the current state.
+#[utoipa::path(
+    put,
+    path = "/v2/contact/{ref}",
+    operation_id = "updateContact",
+    tag = "contacts",
+    params(openapi::ContactRefPath, openapi::IfMatch),
+    request_body = openapi::ContactUpdate,
+    responses(
+        (status = 200, description = "The contact, updated", body = ContactOut,
+            headers(("ETag" = String, description = "The contact's new version"))),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::DuplicateContact),
+        (status = 412, response = openapi::PreconditionFailed),
+        openapi::BodyErrors,
+        openapi::CommonErrors,
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     Auth(tenant): Auth,
@@ -116,6 +204,25 @@ pub async fn update(
     Ok(contact_response(StatusCode::OK, contact))
 }
 
+/// Delete a contact
+///
+/// Erases the contact and, in the same transaction, its conversations and messages. Its
+/// phone and email can be used again.
+#[utoipa::path(
+    delete,
+    path = "/v2/contact/{ref}",
+    operation_id = "deleteContact",
+    tag = "contacts",
+    params(openapi::ContactRefPath, openapi::IfMatch),
+    responses(
+        (status = 200, description = "The contact as it was, with `status` `deleted`", body = ContactOut,
+            headers(("ETag" = String, description = "The version that was deleted"))),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 404, response = openapi::NotFound),
+        (status = 412, response = openapi::PreconditionFailed),
+        openapi::CommonErrors,
+    ),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Auth(tenant): Auth,
@@ -133,16 +240,41 @@ pub async fn delete(
 
 /// `{"data", "total", "limit", "offset", "has_more", "next_cursor"}`; `total` and `offset`
 /// are null on cursor pages.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ContactList)]
 pub struct ContactListOut {
     data: Vec<ContactOut>,
+    /// Contacts matching the filters; null on cursor pages.
+    #[schema(required = true, example = 42)]
     total: Option<u64>,
+    #[schema(example = 20)]
     limit: u32,
+    /// Null on cursor pages.
+    #[schema(required = true, example = 0)]
     offset: Option<u64>,
     has_more: bool,
+    /// The `cursor` of the next page; null on the last page.
+    #[schema(required = true)]
     next_cursor: Option<String>,
 }
 
+/// List contacts
+///
+/// The workspace's contacts, oldest first unless `sort` says otherwise, filtered, searched
+/// and paged by offset or by cursor. On cursor pages no count is taken: `total` and
+/// `offset` are null.
+#[utoipa::path(
+    get,
+    path = "/v2/contact",
+    operation_id = "listContacts",
+    tag = "contacts",
+    params(openapi::ContactListQuery, openapi::MetadataFilters),
+    responses(
+        (status = 200, description = "A page of contacts", body = ContactListOut),
+        (status = 400, response = openapi::InvalidInput),
+        openapi::CommonErrors,
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Auth(tenant): Auth,
@@ -170,6 +302,34 @@ pub async fn list(
 
 pub const UPSERT_RESULT_HEADER: &str = "x-upsert-result";
 
+/// Upsert a contact
+///
+/// Looks the contact up by `phone` and by `email` in one transaction: when neither matches
+/// it is created (`201`); when one contact matches, the body is applied to it as an update
+/// would (`200`); when the phone and the email belong to two contacts, `409`. Concurrent
+/// upserts of one identifier create exactly one contact.
+#[utoipa::path(
+    post,
+    path = "/v2/contact/upsert",
+    operation_id = "upsertContact",
+    tag = "contacts",
+    params(openapi::IdempotencyKey),
+    request_body = openapi::ContactCreate,
+    responses(
+        (status = 200, description = "The contact, updated", body = ContactOut, headers(
+            ("ETag" = String, description = "The contact's version, for If-Match"),
+            ("X-Upsert-Result" = openapi::UpsertResult, description = "`updated`"),
+        )),
+        (status = 201, description = "The contact, created", body = ContactOut, headers(
+            ("ETag" = String, description = "The contact's version, for If-Match"),
+            ("X-Upsert-Result" = openapi::UpsertResult, description = "`created`"),
+        )),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 409, response = openapi::Conflict),
+        openapi::BodyErrors,
+        openapi::CommonErrors,
+    ),
+)]
 pub async fn upsert(
     State(state): State<AppState>,
     Auth(tenant): Auth,
@@ -189,6 +349,25 @@ pub async fn upsert(
     Ok(response)
 }
 
+/// Create or upsert contacts in a batch
+///
+/// Each item is processed as its own create or upsert, in order, in one transaction with a
+/// savepoint per item, so one bad item does not fail the others.
+#[utoipa::path(
+    post,
+    path = "/v2/contact/batch",
+    operation_id = "batchContacts",
+    tag = "contacts",
+    params(openapi::IdempotencyKey),
+    request_body = openapi::BatchRequest,
+    responses(
+        (status = 200, description = "A result per item, in order", body = openapi::BatchResponse),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 409, response = openapi::IdempotencyConflict),
+        openapi::BodyErrors,
+        openapi::CommonErrors,
+    ),
+)]
 pub async fn batch(
     State(state): State<AppState>,
     Auth(tenant): Auth,

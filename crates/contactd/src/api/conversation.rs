@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::auth::Auth;
 use super::extract::{JsonBody, PathParam, QueryParams};
-use super::AppState;
+use super::{openapi, AppState};
 use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, Listing, Message, NewConversation,
     NewMessage, Page,
@@ -19,15 +19,32 @@ use crate::domain::time::Timestamp;
 use crate::domain::FieldError;
 use crate::error::ApiError;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Conversation)]
 pub struct ConversationOut {
+    #[schema(
+        pattern = "^conv_[0-9a-z]+$",
+        example = "conv_038ggac0fy000b7n2k4t9qzdx1mr"
+    )]
     id: String,
+    /// The contact's id, whatever reference created the conversation.
+    #[schema(
+        pattern = "^cnt_[0-9a-z]+$",
+        example = "cnt_038ggac0fy000a0wp1kh1adwpwetq"
+    )]
     contact_id: String,
+    #[schema(value_type = openapi::Channel)]
     channel: &'static str,
+    #[schema(value_type = openapi::ConversationStatus)]
     status: &'static str,
+    #[schema(value_type = String, format = DateTime, example = "2026-01-25T10:30:00.000000Z")]
     created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime, example = "2026-01-25T10:30:00.000000Z")]
     updated_at: Timestamp,
+    /// The `created_at` of the newest message.
+    #[schema(required = true, value_type = Option<String>, format = DateTime)]
     last_message_at: Option<Timestamp>,
+    #[schema(minimum = 0, example = 0)]
     message_count: i64,
 }
 
@@ -46,12 +63,24 @@ impl From<Conversation> for ConversationOut {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Message)]
 pub struct MessageOut {
+    #[schema(
+        pattern = "^msg_[0-9a-z]+$",
+        example = "msg_038ggac0fy000c3m5p8r1vwx7yzb"
+    )]
     id: String,
+    #[schema(
+        pattern = "^conv_[0-9a-z]+$",
+        example = "conv_038ggac0fy000b7n2k4t9qzdx1mr"
+    )]
     conversation_id: String,
+    #[schema(value_type = openapi::Direction)]
     direction: &'static str,
+    #[schema(example = "Hi John")]
     text: String,
+    #[schema(value_type = String, format = DateTime, example = "2026-01-25T10:30:00.000000Z")]
     created_at: Timestamp,
 }
 
@@ -68,11 +97,14 @@ impl From<Message> for MessageOut {
 }
 
 /// `{"data": [...], "total": 42, "limit": 20, "offset": 0, "has_more": true}`
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ListOut<T> {
     data: Vec<T>,
+    #[schema(example = 42)]
     total: u64,
+    #[schema(example = 20)]
     limit: u32,
+    #[schema(example = 0)]
     offset: u64,
     has_more: bool,
 }
@@ -106,6 +138,26 @@ fn page(query: &QueryParams) -> Result<Page, ApiError> {
     Ok(Page::parse(query.get("limit"), query.get("offset"))?)
 }
 
+/// Create a conversation
+///
+/// `contact_id` takes any contact reference and is stored as the contact's id; an unknown
+/// contact is `404`.
+#[utoipa::path(
+    post,
+    path = "/v2/conversation",
+    operation_id = "createConversation",
+    tag = "conversations",
+    params(openapi::IdempotencyKey),
+    request_body = openapi::ConversationCreate,
+    responses(
+        (status = 201, description = "The conversation, created", body = ConversationOut),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::IdempotencyConflict),
+        openapi::BodyErrors,
+        openapi::CommonErrors,
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Auth(tenant): Auth,
@@ -116,6 +168,20 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(conversation.into())))
 }
 
+/// Get a conversation
+#[utoipa::path(
+    get,
+    path = "/v2/conversation/{id}",
+    operation_id = "getConversation",
+    tag = "conversations",
+    params(openapi::ConversationIdPath),
+    responses(
+        (status = 200, description = "The conversation", body = ConversationOut),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 404, response = openapi::NotFound),
+        openapi::CommonErrors,
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Auth(tenant): Auth,
@@ -126,6 +192,24 @@ pub async fn get(
     Ok(Json(conversation.into()))
 }
 
+/// Update a conversation
+///
+/// Only `status` can change.
+#[utoipa::path(
+    put,
+    path = "/v2/conversation/{id}",
+    operation_id = "updateConversation",
+    tag = "conversations",
+    params(openapi::ConversationIdPath),
+    request_body = openapi::ConversationUpdate,
+    responses(
+        (status = 200, description = "The conversation", body = ConversationOut),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 404, response = openapi::NotFound),
+        openapi::BodyErrors,
+        openapi::CommonErrors,
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     Auth(tenant): Auth,
@@ -138,6 +222,23 @@ pub async fn update(
     Ok(Json(conversation.into()))
 }
 
+/// List a contact's conversations
+///
+/// Newest first (by `created_at`, then id). Unknown or repeated parameters and values
+/// outside the ones listed are `invalid_input`, never an empty list.
+#[utoipa::path(
+    get,
+    path = "/v2/contact/{ref}/conversations",
+    operation_id = "listContactConversations",
+    tag = "conversations",
+    params(openapi::ContactRefPath, openapi::ConversationFilterQuery, openapi::PageQuery),
+    responses(
+        (status = 200, description = "A page of conversations", body = ListOut<ConversationOut>),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 404, response = openapi::NotFound),
+        openapi::CommonErrors,
+    ),
+)]
 pub async fn list_for_contact(
     State(state): State<AppState>,
     Auth(tenant): Auth,
@@ -154,6 +255,27 @@ pub async fn list_for_contact(
     Ok(Json(ListOut::from_listing(listing)))
 }
 
+/// Add a message to a conversation
+///
+/// In the same transaction the conversation's `message_count` grows by one and its
+/// `last_message_at` and `updated_at` become the message's `created_at`; for an outbound
+/// message the contact's `last_contacted` (and `updated_at`) too.
+#[utoipa::path(
+    post,
+    path = "/v2/conversation/{id}/messages",
+    operation_id = "createMessage",
+    tag = "conversations",
+    params(openapi::ConversationIdPath, openapi::IdempotencyKey),
+    request_body = openapi::MessageCreate,
+    responses(
+        (status = 201, description = "The message, created", body = MessageOut),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::IdempotencyConflict),
+        openapi::BodyErrors,
+        openapi::CommonErrors,
+    ),
+)]
 pub async fn create_message(
     State(state): State<AppState>,
     Auth(tenant): Auth,
@@ -166,6 +288,22 @@ pub async fn create_message(
     Ok((StatusCode::CREATED, Json(message.into())))
 }
 
+/// List a conversation's messages
+///
+/// Oldest first.
+#[utoipa::path(
+    get,
+    path = "/v2/conversation/{id}/messages",
+    operation_id = "listMessages",
+    tag = "conversations",
+    params(openapi::ConversationIdPath, openapi::PageQuery),
+    responses(
+        (status = 200, description = "A page of messages", body = ListOut<MessageOut>),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 404, response = openapi::NotFound),
+        openapi::CommonErrors,
+    ),
+)]
 pub async fn list_messages(
     State(state): State<AppState>,
     Auth(tenant): Auth,

@@ -125,6 +125,20 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
+/// Prometheus metrics
+///
+/// Requests by route and status, latency histograms, pool and write-queue gauges, in the
+/// Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "getMetrics",
+    tag = "service",
+    security(()),
+    responses(
+        (status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4", body = String),
+    ),
+)]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let body = state.metrics.render(&state.store.gauges());
     (

@@ -7,6 +7,7 @@ mod extract;
 mod health;
 mod idempotency;
 mod metrics;
+mod openapi;
 mod ratelimit;
 
 use std::collections::HashMap;
@@ -100,7 +101,9 @@ pub fn router(state: AppState) -> Router {
     let public = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::metrics));
+        .route("/metrics", get(metrics::metrics))
+        .route(openapi::SPEC_PATH, get(openapi::spec))
+        .merge(openapi::docs_page());
     let authenticated = Router::new()
         .route("/v2/contact", get(contact::list).post(contact::create))
         .route("/v2/contact/upsert", post(contact::upsert))
