@@ -1,0 +1,254 @@
+//! `/v2/contact`: create, get, update, delete, list and search, upsert, batch, and a
+//! contact's conversations.
+//!
+//! A contact `ref` is its id (`cnt_…`), its phone (`+14155550123`) or its email; it is
+//! escaped as one path segment (a phone's `+` is sent as `%2B`).
+
+use reqwest::Method;
+use serde::Serialize;
+
+use crate::client::{path, Call, Client};
+use crate::error::Result;
+use crate::models::{
+    BatchMode, BatchResult, Contact, ContactUpdate, Conversation, List, ListContacts,
+    ListConversations, NewContact, Upserted,
+};
+
+const CONTACTS: &str = "/v2/contact";
+const UPSERT_RESULT_HEADER: &str = "x-upsert-result";
+
+/// The contacts of the key's workspace: `client.contacts()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Contacts<'a> {
+    client: &'a Client,
+}
+
+impl<'a> Contacts<'a> {
+    pub(crate) fn new(client: &'a Client) -> Contacts<'a> {
+        Contacts { client }
+    }
+
+    /// Creates a contact (`POST /v2/contact`).
+    ///
+    /// Fails with [`crate::Error::Duplicate`] when its phone or email is taken, and
+    /// [`crate::Error::InvalidInput`] when a field is not valid.
+    pub async fn create(&self, contact: &NewContact) -> Result<Contact> {
+        self.create_inner(contact, None).await
+    }
+
+    /// Like [`Contacts::create`], with your own `Idempotency-Key` (1 to 255 visible ASCII
+    /// characters): the same key with the same contact within 24 hours answers the first
+    /// result again instead of creating twice; with another body it is
+    /// [`crate::Error::IdempotencyConflict`].
+    pub async fn create_with_key(
+        &self,
+        contact: &NewContact,
+        idempotency_key: &str,
+    ) -> Result<Contact> {
+        self.create_inner(contact, Some(idempotency_key)).await
+    }
+
+    async fn create_inner(&self, contact: &NewContact, key: Option<&str>) -> Result<Contact> {
+        let call = Call::post(CONTACTS).json(contact)?.idempotency_key(key);
+        self.client.send(call).await?.contact()
+    }
+
+    /// The contact with this id, phone or email (`GET /v2/contact/{ref}`).
+    ///
+    /// Fails with [`crate::Error::NotFound`] when there is none.
+    pub async fn get(&self, contact_ref: &str) -> Result<Contact> {
+        let call = Call::get(path(CONTACTS, contact_ref, "")?);
+        self.client.send(call).await?.contact()
+    }
+
+    /// Changes the fields the update sets, clears those it clears, and merges its metadata
+    /// (`PUT /v2/contact/{ref}`). Answers the contact as it is now.
+    pub async fn update(&self, contact_ref: &str, update: &ContactUpdate) -> Result<Contact> {
+        self.update_inner(contact_ref, update, None).await
+    }
+
+    /// Like [`Contacts::update`], only if the contact is still at the version `etag`
+    /// (from [`Contact::etag`]); else nothing changes and it fails with
+    /// [`crate::Error::PreconditionFailed`], which names the current version.
+    pub async fn update_if_match(
+        &self,
+        contact_ref: &str,
+        update: &ContactUpdate,
+        etag: &str,
+    ) -> Result<Contact> {
+        self.update_inner(contact_ref, update, Some(etag)).await
+    }
+
+    async fn update_inner(
+        &self,
+        contact_ref: &str,
+        update: &ContactUpdate,
+        etag: Option<&str>,
+    ) -> Result<Contact> {
+        let call = Call::new(Method::PUT, path(CONTACTS, contact_ref, "")?)
+            .json(update)?
+            .if_match(etag);
+        self.client.send(call).await?.contact()
+    }
+
+    /// Erases the contact with its conversations and messages (`DELETE /v2/contact/{ref}`).
+    /// Answers the contact as it was, with status `deleted`.
+    pub async fn delete(&self, contact_ref: &str) -> Result<Contact> {
+        self.delete_inner(contact_ref, None).await
+    }
+
+    /// Like [`Contacts::delete`], only if the contact is still at the version `etag`.
+    pub async fn delete_if_match(&self, contact_ref: &str, etag: &str) -> Result<Contact> {
+        self.delete_inner(contact_ref, Some(etag)).await
+    }
+
+    async fn delete_inner(&self, contact_ref: &str, etag: Option<&str>) -> Result<Contact> {
+        let call = Call::new(Method::DELETE, path(CONTACTS, contact_ref, "")?).if_match(etag);
+        self.client.send(call).await?.contact()
+    }
+
+    /// One page of contacts matching the query (`GET /v2/contact`).
+    pub async fn list(&self, query: &ListContacts) -> Result<List<Contact>> {
+        let call = Call::get(CONTACTS).query(query.to_query());
+        self.client.send(call).await?.json()
+    }
+
+    /// Pages through every contact matching the query by cursor, page after page.
+    ///
+    /// ```no_run
+    /// # async fn f(client: contactd_client::Client) -> contactd_client::Result<()> {
+    /// use contactd_client::ListContacts;
+    /// let mut pages = client.contacts().pages(&ListContacts::new().limit(100));
+    /// while let Some(page) = pages.next_page().await? {
+    ///     for contact in page.data {
+    ///         println!("{}", contact.id);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn pages(&self, query: &ListContacts) -> ContactPager<'a> {
+        ContactPager::new(*self, query.clone())
+    }
+
+    /// Every contact matching the query, read page by page with cursors (the query's
+    /// `offset` is ignored).
+    pub async fn list_all(&self, query: &ListContacts) -> Result<Vec<Contact>> {
+        let mut pages = self.pages(query);
+        let mut all = Vec::new();
+        while let Some(page) = pages.next_page().await? {
+            all.extend(page.data);
+        }
+        Ok(all)
+    }
+
+    /// The contact's conversations, newest first (`GET /v2/contact/{ref}/conversations`).
+    pub async fn conversations(
+        &self,
+        contact_ref: &str,
+        query: &ListConversations,
+    ) -> Result<List<Conversation>> {
+        let call =
+            Call::get(path(CONTACTS, contact_ref, "/conversations")?).query(query.to_query());
+        self.client.send(call).await?.json()
+    }
+
+    /// Creates the contact, or updates the one that has its phone or email
+    /// (`POST /v2/contact/upsert`), in one transaction on the server.
+    ///
+    /// When the phone belongs to one contact and the email to another it fails with
+    /// [`crate::Error::Duplicate`] naming both (`phone_contact_id`, `email_contact_id`).
+    pub async fn upsert(&self, contact: &NewContact) -> Result<Upserted> {
+        self.upsert_inner(contact, None).await
+    }
+
+    /// Like [`Contacts::upsert`], with your own `Idempotency-Key`.
+    pub async fn upsert_with_key(
+        &self,
+        contact: &NewContact,
+        idempotency_key: &str,
+    ) -> Result<Upserted> {
+        self.upsert_inner(contact, Some(idempotency_key)).await
+    }
+
+    async fn upsert_inner(&self, contact: &NewContact, key: Option<&str>) -> Result<Upserted> {
+        let call = Call::post(format!("{CONTACTS}/upsert"))
+            .json(contact)?
+            .idempotency_key(key);
+        let reply = self.client.send(call).await?;
+        let created = match reply.header(UPSERT_RESULT_HEADER) {
+            Some(result) => result == "created",
+            None => reply.status == reqwest::StatusCode::CREATED,
+        };
+        Ok(Upserted {
+            contact: reply.contact()?,
+            created,
+        })
+    }
+
+    /// Creates or upserts up to 1,000 contacts in one request (`POST /v2/contact/batch`).
+    /// Each item succeeds or fails on its own; the result has one entry per item, in order.
+    pub async fn batch(&self, mode: BatchMode, contacts: &[NewContact]) -> Result<BatchResult> {
+        self.batch_inner(mode, contacts, None).await
+    }
+
+    /// Like [`Contacts::batch`], with your own `Idempotency-Key`.
+    pub async fn batch_with_key(
+        &self,
+        mode: BatchMode,
+        contacts: &[NewContact],
+        idempotency_key: &str,
+    ) -> Result<BatchResult> {
+        self.batch_inner(mode, contacts, Some(idempotency_key))
+            .await
+    }
+
+    async fn batch_inner(
+        &self,
+        mode: BatchMode,
+        contacts: &[NewContact],
+        key: Option<&str>,
+    ) -> Result<BatchResult> {
+        #[derive(Serialize)]
+        struct Batch<'b> {
+            mode: BatchMode,
+            contacts: &'b [NewContact],
+        }
+        let call = Call::post(format!("{CONTACTS}/batch"))
+            .json(&Batch { mode, contacts })?
+            .idempotency_key(key);
+        self.client.send(call).await?.json()
+    }
+}
+
+/// Pages of a contact list read one after the other by cursor; from [`Contacts::pages`].
+#[derive(Debug)]
+pub struct ContactPager<'a> {
+    contacts: Contacts<'a>,
+    query: ListContacts,
+    done: bool,
+}
+
+impl<'a> ContactPager<'a> {
+    fn new(contacts: Contacts<'a>, mut query: ListContacts) -> ContactPager<'a> {
+        // Cursor pages cannot be combined with an offset.
+        query.offset = None;
+        ContactPager {
+            contacts,
+            query,
+            done: false,
+        }
+    }
+
+    /// The next page, or `None` after the last one.
+    pub async fn next_page(&mut self) -> Result<Option<List<Contact>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self.contacts.list(&self.query).await?;
+        match &page.next_cursor {
+            Some(cursor) if page.has_more => self.query.cursor = Some(cursor.clone()),
+            _ => self.done = true,
+        }
+        Ok(Some(page))
+    }
+}
