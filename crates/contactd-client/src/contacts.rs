@@ -6,6 +6,7 @@
 
 use reqwest::Method;
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::client::{path, Call, Client};
 use crate::error::Result;
@@ -202,16 +203,22 @@ impl<'a> Contacts<'a> {
             .await
     }
 
-    async fn batch_inner(
+    /// Like [`Contacts::batch`] with contacts as raw JSON objects, sent as they are: the
+    /// server judges each one (an import tool forwarding rows it has not parsed).
+    pub async fn batch_json(&self, mode: BatchMode, contacts: &[Value]) -> Result<BatchResult> {
+        self.batch_inner(mode, contacts, None).await
+    }
+
+    async fn batch_inner<T: Serialize + Sync>(
         &self,
         mode: BatchMode,
-        contacts: &[NewContact],
+        contacts: &[T],
         key: Option<&str>,
     ) -> Result<BatchResult> {
         #[derive(Serialize)]
-        struct Batch<'b> {
+        struct Batch<'b, T> {
             mode: BatchMode,
-            contacts: &'b [NewContact],
+            contacts: &'b [T],
         }
         let call = Call::post(format!("{CONTACTS}/batch"))
             .json(&Batch { mode, contacts })?

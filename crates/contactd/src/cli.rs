@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::client_cli::{self, ContactCommand, Remote};
 use crate::config::{Config, DatabaseArgs};
 use crate::domain::tenant::Mode;
 use crate::startup::{issue_key, Application};
@@ -31,6 +32,13 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Work with contacts on a running server (through the Rust SDK).
+    Contact {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: ContactCommand,
+    },
     /// Import contacts from a CSV or NDJSON file straight into a database.
     Import(ImportArgs),
     /// Export a workspace's contacts as CSV or NDJSON.
@@ -97,6 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(config) => serve(config).await,
         Command::Keys(command) => keys(command).await,
+        Command::Contact { remote, command } => client_cli::run(remote, command).await,
         Command::Import(args) => import::run(args).await.map(|_| ()),
         Command::Export(args) => export::run(args).await.map(|_| ()),
         Command::Backup { file, database } => {
@@ -227,4 +236,14 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

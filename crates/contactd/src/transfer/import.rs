@@ -49,9 +49,15 @@ pub struct ImportArgs {
     /// The file's format, when its extension does not tell.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Workspace to import into (created if needed).
-    #[arg(long)]
-    pub workspace: String,
+    /// Workspace to import into, straight into the database (created if needed).
+    #[arg(long, required_unless_present = "server_url")]
+    pub workspace: Option<String>,
+    /// Import through a running server instead (its batch endpoint), with --api-key.
+    #[arg(long = "url", id = "server_url", conflicts_with = "workspace")]
+    pub server_url: Option<String>,
+    /// API key for --url.
+    #[arg(long, env = "CONTACTD_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
     /// Live or test data of the workspace.
     #[arg(long, value_enum, default_value_t = crate::cli::KeyMode::Test)]
     pub data_mode: crate::cli::KeyMode,
@@ -96,6 +102,15 @@ struct Row {
     body: Result<Map<String, Value>, FieldError>,
 }
 
+/// Where the rows go: straight into a database, or through a server's batch endpoint.
+enum Destination {
+    Database {
+        store: Arc<dyn Store>,
+        tenant: Tenant,
+    },
+    Server(contactd_client::Client),
+}
+
 pub async fn run(args: ImportArgs) -> anyhow::Result<ImportSummary> {
     let format = args
         .format
@@ -103,21 +118,40 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ImportSummary> {
         .context(
             "cannot tell the file's format from its name; pass --format csv or --format ndjson",
         )?;
-    let store = store::open(&args.database.url, &args.database.options()).await?;
-    let result = import(store.as_ref(), &args, format).await;
-    store.close().await;
-    result
+    match (&args.server_url, &args.workspace) {
+        (Some(url), _) => {
+            let key = args
+                .api_key
+                .clone()
+                .context("--url needs an API key: --api-key or CONTACTD_API_KEY")?;
+            let target = Destination::Server(contactd_client::Client::new(url.clone(), key));
+            import(&target, &args, format).await
+        }
+        (None, Some(workspace)) => {
+            let store = store::open(&args.database.url, &args.database.options()).await?;
+            let tenant = Tenant {
+                workspace_id: store.ensure_workspace(workspace.trim()).await?,
+                mode: Mode::from(args.data_mode),
+            };
+            let target = Destination::Database {
+                store: store.clone(),
+                tenant,
+            };
+            let result = import(&target, &args, format).await;
+            store.close().await;
+            result
+        }
+        (None, None) => {
+            anyhow::bail!("say where to import: --workspace (a database) or --url (a server)")
+        }
+    }
 }
 
 async fn import(
-    store: &dyn Store,
+    target: &Destination,
     args: &ImportArgs,
     format: Format,
 ) -> anyhow::Result<ImportSummary> {
-    let tenant = Tenant {
-        workspace_id: store.ensure_workspace(args.workspace.trim()).await?,
-        mode: Mode::from(args.data_mode),
-    };
     let file =
         File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -149,7 +183,16 @@ async fn import(
         if batch.is_empty() {
             break;
         }
-        run_batch(store, &tenant, args, batch, &mut summary, &mut rejected).await?;
+        let mut out = Outcomes {
+            summary: &mut summary,
+            rejected: &mut rejected,
+        };
+        match target {
+            Destination::Database { store, tenant } => {
+                to_database(store.as_ref(), tenant, args, batch, &mut out).await?
+            }
+            Destination::Server(client) => to_server(client, args, batch, &mut out).await?,
+        }
         progress.update(
             read_bytes.load(Ordering::Relaxed),
             summary.rows,
@@ -176,34 +219,107 @@ async fn import(
     Ok(summary)
 }
 
-async fn run_batch(
+/// The counts of an import and its rejected-rows file.
+struct Outcomes<'a, W: Write> {
+    summary: &'a mut ImportSummary,
+    rejected: &'a mut W,
+}
+
+impl<W: Write> Outcomes<'_, W> {
+    fn created(&mut self) {
+        self.summary.created += 1;
+    }
+
+    fn updated(&mut self) {
+        self.summary.updated += 1;
+    }
+
+    /// Writes the row, its number and the error envelope to the rejected-rows file.
+    fn reject(&mut self, row: &Row, mut envelope: Value) -> anyhow::Result<()> {
+        self.summary.rejected += 1;
+        if let Value::Object(map) = &mut envelope {
+            map.insert("row".into(), Value::from(row.number));
+            map.insert("record".into(), row.record.clone());
+        }
+        serde_json::to_writer(&mut *self.rejected, &envelope)?;
+        self.rejected.write_all(b"\n")?;
+        Ok(())
+    }
+}
+
+/// The request body of a row, with the import's default country.
+fn body_of(row: &Row, args: &ImportArgs) -> Result<Map<String, Value>, FieldError> {
+    row.body.clone().map(|mut body| {
+        if let Some(country) = &args.default_country {
+            body.entry("default_country")
+                .or_insert_with(|| Value::from(country.clone()));
+        }
+        body
+    })
+}
+
+async fn to_server(
+    client: &contactd_client::Client,
+    args: &ImportArgs,
+    batch: Vec<Row>,
+    out: &mut Outcomes<'_, impl Write>,
+) -> anyhow::Result<()> {
+    let mut sent = Vec::new();
+    let mut bodies = Vec::new();
+    for row in batch {
+        out.summary.rows += 1;
+        match body_of(&row, args) {
+            Ok(body) => {
+                bodies.push(Value::Object(body));
+                sent.push(row);
+            }
+            Err(e) => out.reject(&row, ApiError::InvalidInput(e).body())?,
+        }
+    }
+    if bodies.is_empty() {
+        return Ok(());
+    }
+    let mode = match args.mode {
+        ImportMode::Create => contactd_client::BatchMode::Create,
+        ImportMode::Upsert => contactd_client::BatchMode::Upsert,
+    };
+    let result = client.contacts().batch_json(mode, &bodies).await?;
+    for item in result.results {
+        let Some(row) = sent.get(item.index) else {
+            continue;
+        };
+        match item.outcome {
+            contactd_client::BatchOutcome::Created(_) => out.created(),
+            contactd_client::BatchOutcome::Updated(_) => out.updated(),
+            contactd_client::BatchOutcome::Failed(e) => {
+                out.reject(row, serde_json::to_value(e)?)?
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn to_database(
     store: &dyn Store,
     tenant: &Tenant,
     args: &ImportArgs,
     batch: Vec<Row>,
-    summary: &mut ImportSummary,
-    rejected: &mut impl Write,
+    out: &mut Outcomes<'_, impl Write>,
 ) -> anyhow::Result<()> {
     let mut pending = Vec::new();
     let mut items = Vec::new();
     for row in batch {
-        summary.rows += 1;
-        let item = row.body.clone().and_then(|mut body| {
-            if let Some(country) = &args.default_country {
-                body.entry("default_country")
-                    .or_insert_with(|| Value::from(country.clone()));
-            }
-            match args.mode {
-                ImportMode::Create => NewContact::from_json(body).map(BatchItem::Create),
-                ImportMode::Upsert => UpsertContact::from_json(body).map(BatchItem::Upsert),
-            }
+        out.summary.rows += 1;
+        let item = body_of(&row, args).and_then(|body| match args.mode {
+            ImportMode::Create => NewContact::from_json(body).map(BatchItem::Create),
+            ImportMode::Upsert => UpsertContact::from_json(body).map(BatchItem::Upsert),
         });
         match item {
             Ok(item) => {
                 items.push(item);
                 pending.push(row);
             }
-            Err(e) => reject(rejected, &row, &ApiError::InvalidInput(e), summary)?,
+            Err(e) => out.reject(&row, ApiError::InvalidInput(e).body())?,
         }
     }
     if items.is_empty() {
@@ -212,28 +328,11 @@ async fn run_batch(
     let results = store.batch_contacts(tenant, items).await?;
     for (row, result) in pending.iter().zip(results) {
         match result {
-            Ok((_, UpsertOutcome::Created)) => summary.created += 1,
-            Ok((_, UpsertOutcome::Updated)) => summary.updated += 1,
-            Err(e) => reject(rejected, row, &ApiError::from(e), summary)?,
+            Ok((_, UpsertOutcome::Created)) => out.created(),
+            Ok((_, UpsertOutcome::Updated)) => out.updated(),
+            Err(e) => out.reject(row, ApiError::from(e).body())?,
         }
     }
-    Ok(())
-}
-
-fn reject(
-    out: &mut impl Write,
-    row: &Row,
-    error: &ApiError,
-    summary: &mut ImportSummary,
-) -> anyhow::Result<()> {
-    summary.rejected += 1;
-    let mut line = error.body();
-    if let Value::Object(map) = &mut line {
-        map.insert("row".into(), Value::from(row.number));
-        map.insert("record".into(), row.record.clone());
-    }
-    serde_json::to_writer(&mut *out, &line)?;
-    out.write_all(b"\n")?;
     Ok(())
 }
 

@@ -215,3 +215,46 @@ fn ndjson_imports_with_a_default_country_and_typed_metadata() {
     let reasons = std::fs::read_to_string(&rejected).unwrap();
     assert_eq!(reasons.lines().count(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_through_a_running_server_uses_its_batch_endpoint() {
+    let server = crate::utils::TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("contacts.csv");
+    let good = write_csv(&file, 1_000);
+    let rejected = dir.path().join("rejected.ndjson");
+    let (url, key) = (server.url(""), server.key.clone());
+    let args = [
+        "import".to_owned(),
+        file.to_str().unwrap().to_owned(),
+        "--url".to_owned(),
+        url,
+        "--api-key".to_owned(),
+        key,
+        "--map".to_owned(),
+        "phone=Mobile".to_owned(),
+        "--mode".to_owned(),
+        "upsert".to_owned(),
+        "--rejected".to_owned(),
+        rejected.to_str().unwrap().to_owned(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        contactd(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    })
+    .await
+    .unwrap();
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains(&format!("{} created, 0 updated, 10 rejected", good.len())),
+        "{summary}"
+    );
+    let reasons = std::fs::read_to_string(&rejected).unwrap();
+    assert_eq!(reasons.lines().count(), 10);
+    assert!(reasons.contains("\"field\":\"phone\""), "{reasons}");
+    let list = server.get("/v2/contact?limit=1").await.expect(200);
+    assert_eq!(list["total"], good.len());
+    assert_eq!(
+        server.get_contact("+14150000001").await["first_name"],
+        "First 1"
+    );
+}

@@ -1,0 +1,267 @@
+//! `contactd contact …`: the API from the command line, through the Rust SDK
+//! (`contactd-client`), against a running server.
+
+use clap::{Args, Subcommand, ValueEnum};
+use contactd_client::{
+    Channel, Client, Contact, ContactStatus, ContactUpdate, ListContacts, NewContact, Sort,
+    SortField,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Where the server is and how to talk to it.
+#[derive(Args, Debug, Clone)]
+pub struct Remote {
+    /// Base URL of the contactd server.
+    #[arg(
+        long,
+        env = "CONTACTD_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub url: String,
+    /// API key (sk_live_… or sk_test_…).
+    #[arg(long, env = "CONTACTD_API_KEY", global = true, hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// How to print contacts.
+    #[arg(long, value_enum, default_value_t = Output::Json, global = true)]
+    pub output: Output,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Json,
+    Table,
+}
+
+/// Fields of a contact, as flags.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ContactFields {
+    #[arg(long)]
+    pub phone: Option<String>,
+    #[arg(long)]
+    pub email: Option<String>,
+    #[arg(long)]
+    pub first_name: Option<String>,
+    #[arg(long)]
+    pub last_name: Option<String>,
+    /// whatsapp, instagram, sms or email.
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// active or inactive.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// A JSON object (merged into the metadata on update).
+    #[arg(long)]
+    pub metadata: Option<String>,
+    /// Country (ISO 3166 alpha-2) for a phone written without its country code.
+    #[arg(long)]
+    pub default_country: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContactCommand {
+    /// Show a contact by id, phone or email.
+    Get { contact_ref: String },
+    /// Create a contact.
+    Create(ContactFields),
+    /// Change the fields given; --clear FIELD empties one.
+    Update {
+        contact_ref: String,
+        #[command(flatten)]
+        fields: ContactFields,
+        /// first_name, last_name, phone, email, channel or metadata; repeatable.
+        #[arg(long = "clear", value_name = "FIELD")]
+        clear: Vec<String>,
+    },
+    /// Delete a contact (and its conversations and messages).
+    Delete { contact_ref: String },
+    /// List and search contacts.
+    List {
+        /// Prefix of a name, the email or the phone.
+        #[arg(long)]
+        q: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        channel: Option<String>,
+        /// A metadata equality filter, PATH=VALUE; repeatable.
+        #[arg(long = "metadata", value_name = "PATH=VALUE")]
+        metadata: Vec<String>,
+        /// created_at, updated_at, last_contacted or full_name; - in front for descending.
+        #[arg(long, allow_hyphen_values = true)]
+        sort: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Every page, not just the first.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+pub async fn run(remote: Remote, command: ContactCommand) -> anyhow::Result<()> {
+    let key = remote
+        .api_key
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("an API key is needed: --api-key or CONTACTD_API_KEY"))?;
+    let client = Client::new(remote.url.clone(), key);
+    let contacts = client.contacts();
+    let shown: Vec<Contact> = match command {
+        ContactCommand::Get { contact_ref } => vec![contacts.get(&contact_ref).await?],
+        ContactCommand::Create(fields) => vec![contacts.create(&new_contact(fields)?).await?],
+        ContactCommand::Update {
+            contact_ref,
+            fields,
+            clear,
+        } => {
+            let update = contact_update(fields, &clear)?;
+            vec![contacts.update(&contact_ref, &update).await?]
+        }
+        ContactCommand::Delete { contact_ref } => vec![contacts.delete(&contact_ref).await?],
+        ContactCommand::List {
+            q,
+            status,
+            channel,
+            metadata,
+            sort,
+            limit,
+            all,
+        } => {
+            let mut query = ListContacts::new().limit(limit);
+            if let Some(q) = q {
+                query = query.q(q);
+            }
+            if let Some(status) = status {
+                query = query.status(parse_enum::<ContactStatus>("status", &status)?);
+            }
+            if let Some(channel) = channel {
+                query = query.preferred_channel(parse_enum::<Channel>("channel", &channel)?);
+            }
+            for filter in metadata {
+                let (path, value) = filter
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--metadata {filter}: expected PATH=VALUE"))?;
+                query = query.metadata_eq(path, value);
+            }
+            if let Some(sort) = sort {
+                query = query.sort(parse_sort(&sort)?);
+            }
+            if all {
+                contacts.list_all(&query).await?
+            } else {
+                contacts.list(&query).await?.data
+            }
+        }
+    };
+    print(&shown, remote.output)
+}
+
+fn parse_enum<T: DeserializeOwned>(what: &str, value: &str) -> anyhow::Result<T> {
+    serde_json::from_value(Value::from(value))
+        .map_err(|_| anyhow::anyhow!("unknown {what}: {value}"))
+}
+
+fn parse_sort(value: &str) -> anyhow::Result<Sort> {
+    let (descending, field) = match value.strip_prefix('-') {
+        Some(field) => (true, field),
+        None => (false, value),
+    };
+    let field = parse_enum::<SortField>("sort field", field)?;
+    Ok(if descending {
+        Sort::desc(field)
+    } else {
+        Sort::asc(field)
+    })
+}
+
+fn metadata(raw: &str) -> anyhow::Result<Value> {
+    serde_json::from_str(raw).map_err(|e| anyhow::anyhow!("--metadata is not JSON: {e}"))
+}
+
+fn new_contact(f: ContactFields) -> anyhow::Result<NewContact> {
+    let mut c = NewContact::new();
+    c.phone = f.phone;
+    c.email = f.email;
+    c.first_name = f.first_name;
+    c.last_name = f.last_name;
+    c.default_country = f.default_country;
+    c.preferred_channel = f
+        .channel
+        .as_deref()
+        .map(|v| parse_enum("channel", v))
+        .transpose()?;
+    c.status = f
+        .status
+        .as_deref()
+        .map(|v| parse_enum("status", v))
+        .transpose()?;
+    c.metadata = f.metadata.as_deref().map(metadata).transpose()?;
+    Ok(c)
+}
+
+fn contact_update(f: ContactFields, clear: &[String]) -> anyhow::Result<ContactUpdate> {
+    let mut u = ContactUpdate::new();
+    if let Some(v) = f.phone {
+        u = u.phone(v);
+    }
+    if let Some(v) = f.email {
+        u = u.email(v);
+    }
+    if let Some(v) = f.first_name {
+        u = u.first_name(v);
+    }
+    if let Some(v) = f.last_name {
+        u = u.last_name(v);
+    }
+    if let Some(v) = f.channel {
+        u = u.preferred_channel(parse_enum("channel", &v)?);
+    }
+    if let Some(v) = f.status {
+        u = u.status(parse_enum("status", &v)?);
+    }
+    if let Some(v) = f.metadata {
+        u = u.metadata(metadata(&v)?);
+    }
+    if let Some(v) = f.default_country {
+        u = u.default_country(v);
+    }
+    for field in clear {
+        u = match field.as_str() {
+            "phone" => u.clear_phone(),
+            "email" => u.clear_email(),
+            "first_name" => u.clear_first_name(),
+            "last_name" => u.clear_last_name(),
+            "channel" | "preferred_channel" => u.clear_preferred_channel(),
+            "metadata" => u.clear_metadata(),
+            other => anyhow::bail!("--clear {other}: not a field that can be cleared"),
+        };
+    }
+    Ok(u)
+}
+
+fn print(contacts: &[Contact], output: Output) -> anyhow::Result<()> {
+    match output {
+        Output::Json => match contacts {
+            [one] => println!("{}", serde_json::to_string_pretty(one)?),
+            many => println!("{}", serde_json::to_string_pretty(many)?),
+        },
+        Output::Table => {
+            println!(
+                "{:<34} {:<16} {:<28} {:<24} {:<10} {:<8}",
+                "id", "phone", "email", "name", "channel", "status"
+            );
+            for c in contacts {
+                println!(
+                    "{:<34} {:<16} {:<28} {:<24} {:<10} {:<8}",
+                    c.id,
+                    c.phone.as_deref().unwrap_or("-"),
+                    c.email.as_deref().unwrap_or("-"),
+                    c.full_name.as_deref().unwrap_or("-"),
+                    c.preferred_channel.map_or("-", |ch| ch.as_str()),
+                    c.status.as_str()
+                );
+            }
+        }
+    }
+    Ok(())
+}
