@@ -33,6 +33,7 @@ mod random_bodies;
 mod ratelimit;
 mod refs;
 mod restart;
+mod security;
 mod seed;
 mod tenancy;
 mod update;
