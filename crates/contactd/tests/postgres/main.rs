@@ -11,3 +11,4 @@ mod support;
 
 mod multi_replica;
 mod outage;
+mod restart;
