@@ -197,24 +197,43 @@ fn sqlite_metadata(b: &mut Builder, filter: &MetadataFilter) -> String {
         .map(|k| format!(".\"{k}\""))
         .collect::<String>();
     let path = b.text(&format!("${path_text}"));
+    // A scalar at the path is compared with json_extract; only an array is walked with
+    // json_each (far slower per row), to find an element equal to the value.
     let equals = |b: &mut Builder, values: &[Value]| {
-        let matches: Vec<String> = values
-            .iter()
-            .map(|v| match v {
-                Value::String(s) => format!("(je.type = 'text' AND je.value = {})", b.text(s)),
-                Value::Bool(true) => "je.type = 'true'".to_owned(),
-                Value::Bool(false) => "je.type = 'false'".to_owned(),
+        let mut scalar = Vec::new();
+        let mut element = Vec::new();
+        for v in values {
+            match v {
+                Value::String(s) => {
+                    let s = b.text(s);
+                    scalar.push(format!(
+                        "(json_type(metadata, {path}) = 'text' AND json_extract(metadata, {path}) = {s})"
+                    ));
+                    element.push(format!("(je.type = 'text' AND je.value = {s})"));
+                }
+                Value::Bool(flag) => {
+                    let t = if *flag { "'true'" } else { "'false'" };
+                    scalar.push(format!("json_type(metadata, {path}) = {t}"));
+                    element.push(format!("je.type = {t}"));
+                }
                 Value::Number(n) => {
                     let n = b.bind(Param::Real(n.as_f64().unwrap_or(f64::NAN)));
-                    format!("(je.type IN ('integer', 'real') AND je.value = {n})")
+                    scalar.push(format!(
+                        "(json_type(metadata, {path}) IN ('integer', 'real') AND json_extract(metadata, {path}) = {n})"
+                    ));
+                    element.push(format!(
+                        "(je.type IN ('integer', 'real') AND je.value = {n})"
+                    ));
                 }
-                _ => "0".to_owned(),
-            })
-            .collect();
+                _ => {}
+            }
+        }
         format!(
-            "(COALESCE(json_type(metadata, {path}), 'object') != 'object' AND EXISTS \
-             (SELECT 1 FROM json_each(metadata, {path}) AS je WHERE {}))",
-            matches.join(" OR ")
+            "COALESCE(CASE json_type(metadata, {path}) \
+             WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(metadata, {path}) AS je WHERE {}) \
+             WHEN 'object' THEN 0 ELSE ({}) END, 0)",
+            element.join(" OR "),
+            scalar.join(" OR ")
         )
     };
     match &filter.condition {

@@ -212,6 +212,8 @@ pub trait Store: ContactStore + ConversationStore + KeyStore + IdempotencyStore 
     async fn ping(&self) -> StoreResult<()>;
     /// Finishes queued writes and closes the database.
     async fn close(&self);
+    /// Refreshes the planner's statistics, after a bulk load (an import).
+    async fn analyze(&self) -> StoreResult<()>;
     /// Queue and pool gauges for `/metrics`: name, help, value.
     fn gauges(&self) -> Vec<(&'static str, &'static str, f64)>;
 }

@@ -138,8 +138,12 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ImportSummary> {
                 tenant,
             };
             let result = import(&target, &args, format).await;
+            // Fresh statistics, so the first queries after a bulk load use the indexes.
+            let analyzed = store.analyze().await;
             store.close().await;
-            result
+            let summary = result?;
+            analyzed?;
+            Ok(summary)
         }
         (None, None) => {
             anyhow::bail!("say where to import: --workspace (a database) or --url (a server)")

@@ -198,6 +198,14 @@ impl Store for PgStore {
         self.pool.close();
     }
 
+    async fn analyze(&self) -> StoreResult<()> {
+        let client = self.client().await?;
+        client
+            .batch_execute("ANALYZE contacts, conversations, messages")
+            .await?;
+        Ok(())
+    }
+
     fn gauges(&self) -> Vec<(&'static str, &'static str, f64)> {
         let status = self.pool.status();
         vec![

@@ -134,6 +134,15 @@ impl Store for SqliteStore {
         self.writer.shutdown();
     }
 
+    async fn analyze(&self) -> StoreResult<()> {
+        self.writer
+            .run(|conn| {
+                conn.execute_batch("ANALYZE")?;
+                Ok(())
+            })
+            .await
+    }
+
     fn gauges(&self) -> Vec<(&'static str, &'static str, f64)> {
         vec![
             (
