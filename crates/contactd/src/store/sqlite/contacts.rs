@@ -248,24 +248,17 @@ fn upsert(
     }
 }
 
-/// Runs one batch item inside its own savepoint: a failing item leaves nothing behind.
+/// Runs one batch item. Each item writes at most one statement after its checks, so a
+/// failing item leaves nothing behind and the others go on.
 fn batch_item(
     conn: &Connection,
     tenant: &Tenant,
     item: BatchItem,
 ) -> StoreResult<(Contact, UpsertOutcome)> {
-    conn.execute_batch("SAVEPOINT item")?;
-    let result = match item {
+    match item {
         BatchItem::Create(new) => create(conn, tenant, new).map(|c| (c, UpsertOutcome::Created)),
         BatchItem::Upsert(u) => upsert(conn, tenant, &u),
-    };
-    let end = if result.is_ok() {
-        "RELEASE item"
-    } else {
-        "ROLLBACK TO item; RELEASE item"
-    };
-    conn.execute_batch(end)?;
-    result
+    }
 }
 
 fn to_sql(param: Param) -> rusqlite::types::Value {
@@ -404,7 +397,7 @@ impl ContactStore for SqliteStore {
     ) -> StoreResult<Vec<StoreResult<(Contact, UpsertOutcome)>>> {
         let tenant = tenant.clone();
         self.writer
-            .run(move |conn| {
+            .run_atomic(move |conn| {
                 Ok(items
                     .into_iter()
                     .map(|item| batch_item(conn, &tenant, item))

@@ -292,7 +292,7 @@ impl ConversationStore for SqliteStore {
     ) -> StoreResult<Message> {
         let (tenant, conversation) = (tenant.clone(), conversation.clone());
         self.writer
-            .run(move |conn| add_message(conn, &tenant, &conversation, new))
+            .run_atomic(move |conn| add_message(conn, &tenant, &conversation, new))
             .await
     }
 

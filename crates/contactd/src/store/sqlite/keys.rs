@@ -21,7 +21,7 @@ impl KeyStore for SqliteStore {
     ) -> StoreResult<()> {
         let (workspace, prefix) = (workspace.to_owned(), prefix.to_owned());
         self.writer
-            .run(move |conn| {
+            .run_atomic(move |conn| {
                 let now = Timestamp::now().as_micros();
                 conn.prepare_cached(
                     "INSERT INTO workspaces (id, name, created_at) VALUES (?1, ?2, ?3) \

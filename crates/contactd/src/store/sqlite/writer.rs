@@ -20,7 +20,16 @@ use crate::store::{StoreError, StoreResult};
 const MAX_BATCH: usize = 512;
 
 type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+type Work = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+
+/// A write and whether it needs its own savepoint.
+struct Job {
+    work: Work,
+    /// Several statements that must land together. A write of one statement (after
+    /// reads) is atomic by itself, and a savepoint per write made large group
+    /// transactions slow (releasing one grows with the transaction).
+    atomic: bool,
+}
 
 enum Msg {
     Job(Job),
@@ -45,12 +54,32 @@ impl Writer {
     }
 
     /// Runs `op` in the next group transaction; resolves once that transaction committed.
+    /// `op` must write at most one statement, after its reads, and fail before writing:
+    /// then a failure leaves nothing behind without a savepoint. Use
+    /// [`Writer::run_atomic`] for more.
     pub async fn run<T: Send + 'static>(
         &self,
         op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
+        self.submit(op, false).await
+    }
+
+    /// Like [`Writer::run`] for an `op` of several writes: it runs in a savepoint, so a
+    /// failure undoes all of them.
+    pub async fn run_atomic<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.submit(op, true).await
+    }
+
+    async fn submit<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        atomic: bool,
+    ) -> StoreResult<T> {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
+        let work: Work = Box::new(move |conn| {
             // A caller that stopped waiting (its request timed out or its client went
             // away) gets no write: it was never told the write happened.
             if tx.is_closed() {
@@ -69,7 +98,7 @@ impl Writer {
             (ok, reply)
         });
         self.sender
-            .send(Msg::Job(job))
+            .send(Msg::Job(Job { work, atomic }))
             .map_err(|_| StoreError::Unavailable("the database is closed".into()))?;
         rx.await.map_err(|_| {
             StoreError::Unavailable("the write could not be run; it was not committed".into())
@@ -123,23 +152,34 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>) {
     }
     let mut replies = Vec::with_capacity(batch.len());
     for job in batch {
-        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
-            tracing::error!(error = %e, "cannot open a savepoint");
-            continue;
+        if job.atomic {
+            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+                tracing::error!(error = %e, "cannot open a savepoint");
+                continue;
+            }
         }
-        let outcome = catch_unwind(AssertUnwindSafe(|| job(conn)));
+        let outcome = catch_unwind(AssertUnwindSafe(|| (job.work)(conn)));
         let keep = matches!(outcome, Ok((true, _)));
-        let end = if keep {
-            "RELEASE job"
-        } else {
-            "ROLLBACK TO job; RELEASE job"
-        };
-        if let Err(e) = conn.execute_batch(end) {
-            tracing::error!(error = %e, "cannot close a savepoint");
+        if job.atomic {
+            let end = if keep {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            };
+            if let Err(e) = conn.execute_batch(end) {
+                tracing::error!(error = %e, "cannot close a savepoint");
+            }
         }
         match outcome {
             Ok((_, reply)) => replies.push(reply),
-            Err(_) => tracing::error!("a write panicked; it was rolled back"),
+            Err(_) if job.atomic => tracing::error!("a write panicked; it was rolled back"),
+            Err(_) => {
+                // What it wrote cannot be told apart: nothing of this group is committed,
+                // and every caller is told so (dropped replies answer "not committed").
+                tracing::error!("a write panicked; its whole group is rolled back");
+                let _ = conn.execute_batch("ROLLBACK");
+                return;
+            }
         }
     }
     let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
