@@ -87,12 +87,51 @@ pub struct Message {
     pub created_at: Timestamp,
 }
 
+impl Conversation {
+    /// The message `new` as sent now, and the conversation after it: one more message,
+    /// `last_message_at` and `updated_at` at the message's time.
+    pub fn add_message(&self, new: NewMessage) -> (Message, Conversation) {
+        let created_at = Timestamp::now_after(self.updated_at);
+        let message = Message {
+            id: MessageId::generate(),
+            conversation_id: self.id.clone(),
+            direction: new.direction,
+            text: new.text,
+            created_at,
+        };
+        let next = Conversation {
+            updated_at: created_at,
+            last_message_at: Some(created_at),
+            message_count: self.message_count + 1,
+            ..self.clone()
+        };
+        (message, next)
+    }
+}
+
 /// A validated `POST /v2/conversation`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewConversation {
     pub contact: ContactRef,
     pub channel: Channel,
     pub status: ConversationStatus,
+}
+
+impl NewConversation {
+    /// The conversation, created now, with the contact `contact_id` its ref named.
+    pub fn into_conversation(self, contact_id: ContactId) -> Conversation {
+        let now = Timestamp::now();
+        Conversation {
+            id: ConversationId::generate(),
+            contact_id,
+            channel: self.channel,
+            status: self.status,
+            created_at: now,
+            updated_at: now,
+            last_message_at: None,
+            message_count: 0,
+        }
+    }
 }
 
 const CONVERSATION_READ_ONLY: [&str; 6] = [

@@ -11,7 +11,7 @@ use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, ConversationStatus, Direction, Listing,
     Message, NewConversation, NewMessage, Page,
 };
-use crate::domain::ids::{ConversationId, MessageId};
+use crate::domain::ids::ConversationId;
 use crate::domain::refs::ContactRef;
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
@@ -110,17 +110,7 @@ impl ConversationStore for PgStore {
         let client = self.client().await?;
         let db = Db::Client(&client);
         let contact = contacts::get(&db, tenant, &new.contact, false).await?;
-        let now = Timestamp::now();
-        let conversation = Conversation {
-            id: ConversationId::generate(),
-            contact_id: contact.id,
-            channel: new.channel,
-            status: new.status,
-            created_at: now,
-            updated_at: now,
-            last_message_at: None,
-            message_count: 0,
-        };
+        let conversation = new.into_conversation(contact.id);
         save(&db, tenant, &conversation).await?;
         Ok(conversation)
     }
@@ -229,14 +219,8 @@ impl ConversationStore for PgStore {
             Direction::Inbound => None,
         };
         let current = get(&db, tenant, conversation, true).await?;
-        let created_at = Timestamp::now_after(current.updated_at);
-        let message = Message {
-            id: MessageId::generate(),
-            conversation_id: current.id.clone(),
-            direction: new.direction,
-            text: new.text,
-            created_at,
-        };
+        let (message, next) = current.add_message(new);
+        let created_at = message.created_at;
         db.execute(
             "INSERT INTO messages (workspace_id, mode, conversation_id, id, direction, text, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -251,12 +235,6 @@ impl ConversationStore for PgStore {
             ],
         )
         .await?;
-        let next = Conversation {
-            updated_at: created_at,
-            last_message_at: Some(created_at),
-            message_count: current.message_count + 1,
-            ..current
-        };
         save(&db, tenant, &next).await?;
         if let Some(contact) = contact {
             let contacted = contact.mark_contacted(created_at);

@@ -9,7 +9,7 @@ use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, ConversationStatus, Direction, Listing,
     Message, NewConversation, NewMessage, Page,
 };
-use crate::domain::ids::{ConversationId, MessageId};
+use crate::domain::ids::ConversationId;
 use crate::domain::refs::ContactRef;
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
@@ -173,14 +173,8 @@ fn add_message(
     new: NewMessage,
 ) -> StoreResult<Message> {
     let current = get(conn, tenant, conversation)?;
-    let created_at = Timestamp::now_after(current.updated_at);
-    let message = Message {
-        id: MessageId::generate(),
-        conversation_id: current.id.clone(),
-        direction: new.direction,
-        text: new.text,
-        created_at,
-    };
+    let (message, next) = current.add_message(new);
+    let created_at = message.created_at;
     conn.prepare_cached(
         "INSERT INTO messages (workspace_id, mode, conversation_id, id, direction, text, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -194,12 +188,6 @@ fn add_message(
         message.text,
         created_at.as_micros(),
     ])?;
-    let next = Conversation {
-        updated_at: created_at,
-        last_message_at: Some(created_at),
-        message_count: current.message_count + 1,
-        ..current
-    };
     save(conn, tenant, &next)?;
     if message.direction == Direction::Outbound {
         contacts::mark_contacted(conn, tenant, &next.contact_id, created_at)?;
@@ -218,17 +206,7 @@ impl ConversationStore for SqliteStore {
         self.writer
             .run(move |conn| {
                 let contact = contacts::get(conn, &tenant, &new.contact)?;
-                let now = Timestamp::now();
-                let conversation = Conversation {
-                    id: ConversationId::generate(),
-                    contact_id: contact.id,
-                    channel: new.channel,
-                    status: new.status,
-                    created_at: now,
-                    updated_at: now,
-                    last_message_at: None,
-                    message_count: 0,
-                };
+                let conversation = new.into_conversation(contact.id);
                 save(conn, &tenant, &conversation)?;
                 Ok(conversation)
             })
