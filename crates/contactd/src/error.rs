@@ -164,6 +164,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(Entity::Conversation) => {
                 ApiError::NotFound("Conversation not found".into())
             }
+            StoreError::NotFound(Entity::Segment) => ApiError::NotFound("Segment not found".into()),
             StoreError::Duplicate {
                 field,
                 existing_contact_id,

@@ -15,7 +15,7 @@ use crate::domain::batch::{BatchItem, BatchRequest};
 use crate::domain::contact::{
     Contact, ContactPatch, NewContact, Precondition, UpsertContact, UpsertOutcome,
 };
-use crate::domain::contact_query::{ContactQuery, Start};
+use crate::domain::contact_query::{ContactFilter, ContactPage, ContactQuery, Start};
 use crate::domain::refs::ContactRef;
 use crate::domain::time::Timestamp;
 use crate::domain::FieldError;
@@ -238,13 +238,14 @@ pub async fn delete(
     Ok(contact_response(StatusCode::OK, contact))
 }
 
-/// `{"data", "total", "limit", "offset", "has_more", "next_cursor"}`; `total` and `offset`
-/// are null on cursor pages.
+/// `{"data", "total", "limit", "offset", "has_more", "next_cursor"}`; `offset` is null on
+/// cursor pages, `total` unless they ask for it.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = ContactList)]
 pub struct ContactListOut {
     data: Vec<ContactOut>,
-    /// Contacts matching the filters; null on cursor pages.
+    /// Contacts matching the filters, exactly; null on cursor pages unless
+    /// `include_total=true`, and on a first page with `include_total=false`.
     #[schema(required = true, example = 42)]
     total: Option<u64>,
     #[schema(example = 20)]
@@ -258,17 +259,40 @@ pub struct ContactListOut {
     next_cursor: Option<String>,
 }
 
+impl ContactListOut {
+    pub(super) fn new(query: &ContactQuery, page: ContactPage) -> ContactListOut {
+        let next_cursor = page
+            .items
+            .last()
+            .filter(|_| page.has_more)
+            .map(|last| query.cursor_after(last));
+        ContactListOut {
+            total: page.total,
+            limit: query.limit,
+            offset: match query.start {
+                Start::Offset(n) => Some(n),
+                Start::After { .. } => None,
+            },
+            has_more: page.has_more,
+            next_cursor,
+            data: page.items.into_iter().map(ContactOut::from).collect(),
+        }
+    }
+}
+
 /// List contacts
 ///
 /// The workspace's contacts, oldest first unless `sort` says otherwise, filtered, searched
-/// and paged by offset or by cursor. On cursor pages no count is taken: `total` and
-/// `offset` are null.
+/// and paged by offset or by cursor. Results and totals are exact the moment a write is
+/// acknowledged. Offset pages carry `total`; cursor pages carry it with
+/// `include_total=true`, and a first page can leave it out with `include_total=false`.
+/// At most 20 filter parameters.
 #[utoipa::path(
     get,
     path = "/v2/contact",
     operation_id = "listContacts",
     tag = "contacts",
-    params(openapi::ContactListQuery, openapi::MetadataFilters),
+    params(openapi::ContactFilterQuery, openapi::ContactPagingQuery, openapi::MetadataFilters),
     responses(
         (status = 200, description = "A page of contacts", body = ContactListOut),
         (status = 400, response = openapi::InvalidInput),
@@ -282,22 +306,42 @@ pub async fn list(
 ) -> Result<Json<ContactListOut>, ApiError> {
     let query = ContactQuery::parse(query.pairs())?;
     let page = state.store.list_contacts(&tenant, &query).await?;
-    let next_cursor = page
-        .items
-        .last()
-        .filter(|_| page.has_more)
-        .map(|last| query.cursor_after(last));
-    Ok(Json(ContactListOut {
-        total: page.total,
-        limit: query.limit,
-        offset: match query.start {
-            Start::Offset(n) => Some(n),
-            Start::After { .. } => None,
-        },
-        has_more: page.has_more,
-        next_cursor,
-        data: page.items.into_iter().map(ContactOut::from).collect(),
-    }))
+    Ok(Json(ContactListOut::new(&query, page)))
+}
+
+/// `{"total": N}`
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ContactCount)]
+pub struct ContactCountOut {
+    /// Contacts matching the filters, exactly.
+    #[schema(example = 1042)]
+    total: u64,
+}
+
+/// Count contacts
+///
+/// How many contacts match the same filters as the list takes, exactly, counted from
+/// indexes.
+#[utoipa::path(
+    get,
+    path = "/v2/contact/count",
+    operation_id = "countContacts",
+    tag = "contacts",
+    params(openapi::ContactFilterQuery, openapi::MetadataFilters),
+    responses(
+        (status = 200, description = "The number of matching contacts", body = ContactCountOut),
+        (status = 400, response = openapi::InvalidInput),
+        openapi::CommonErrors,
+    ),
+)]
+pub async fn count(
+    State(state): State<AppState>,
+    Auth(tenant): Auth,
+    query: QueryParams,
+) -> Result<Json<ContactCountOut>, ApiError> {
+    let filter = ContactFilter::from_pairs(query.pairs())?;
+    let total = state.store.count_contacts(&tenant, &filter).await?;
+    Ok(Json(ContactCountOut { total }))
 }
 
 pub const UPSERT_RESULT_HEADER: &str = "x-upsert-result";

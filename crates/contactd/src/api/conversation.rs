@@ -110,7 +110,7 @@ pub struct ListOut<T> {
 }
 
 impl<T> ListOut<T> {
-    fn from_listing<U: Into<T>>(listing: Listing<U>) -> ListOut<T> {
+    pub(super) fn from_listing<U: Into<T>>(listing: Listing<U>) -> ListOut<T> {
         let Listing { items, total, page } = listing;
         let has_more = page.offset.saturating_add(items.len() as u64) < total;
         ListOut {
@@ -134,7 +134,7 @@ fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
     })
 }
 
-fn page(query: &QueryParams) -> Result<Page, ApiError> {
+pub(super) fn page(query: &QueryParams) -> Result<Page, ApiError> {
     Ok(Page::parse(query.get("limit"), query.get("offset"))?)
 }
 

@@ -9,6 +9,7 @@ mod idempotency;
 mod metrics;
 mod openapi;
 mod ratelimit;
+mod segment;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::docs_page());
     let authenticated = Router::new()
         .route("/v2/contact", get(contact::list).post(contact::create))
+        .route("/v2/contact/count", get(contact::count))
         .route("/v2/contact/upsert", post(contact::upsert))
         .route("/v2/contact/batch", post(contact::batch))
         .route(
@@ -118,6 +120,14 @@ pub fn router(state: AppState) -> Router {
             "/v2/contact/{ref}/conversations",
             get(conversation::list_for_contact),
         )
+        .route("/v2/segment", get(segment::list).post(segment::create))
+        .route(
+            "/v2/segment/{id}",
+            get(segment::get)
+                .put(segment::update)
+                .delete(segment::delete),
+        )
+        .route("/v2/segment/{id}/contacts", get(segment::contacts))
         .route("/v2/conversation", post(conversation::create))
         .route(
             "/v2/conversation/{id}",

@@ -61,6 +61,7 @@ const API_DESCRIPTION: &str = r#"contactd keeps the people a business talks to o
     info(title = "contactd", description = API_DESCRIPTION),
     paths(
         super::contact::list,
+        super::contact::count,
         super::contact::create,
         super::contact::get,
         super::contact::update,
@@ -73,6 +74,12 @@ const API_DESCRIPTION: &str = r#"contactd keeps the people a business talks to o
         super::conversation::update,
         super::conversation::list_messages,
         super::conversation::create_message,
+        super::segment::create,
+        super::segment::list,
+        super::segment::get,
+        super::segment::update,
+        super::segment::delete,
+        super::segment::contacts,
         super::health::healthz,
         super::health::readyz,
         super::metrics::metrics,
@@ -100,6 +107,7 @@ const API_DESCRIPTION: &str = r#"contactd keeps the people a business talks to o
     tags(
         (name = "contacts", description = "People a business talks to, found by id, phone or email"),
         (name = "conversations", description = "A contact's conversations on one channel, and their messages"),
+        (name = "segments", description = "Saved contact filters with live, exact counts"),
         (name = "service", description = "Health, readiness, metrics and this document; no API key needed"),
     ),
 )]
@@ -890,6 +898,32 @@ mod schemas {
         pub status: Option<ConversationStatus>,
     }
 
+    /// `POST /v2/segment`.
+    #[derive(ToSchema)]
+    #[serde(deny_unknown_fields)]
+    #[schema(example = json!({"name": "Premium DE",
+        "filter": {"metadata.plan": "premium", "metadata.country": "DE", "status": "active"}}))]
+    pub struct SegmentCreate {
+        #[schema(min_length = 1, max_length = 255)]
+        pub name: String,
+        /// The list's filter parameters (`status`, `preferred_channel`, `q`,
+        /// `created_after`, `created_before`, `updated_after`, `metadata.PATH[OP]`) and their
+        /// values, as strings; at most 20.
+        #[schema(value_type = BTreeMap<String, String>)]
+        pub filter: std::collections::BTreeMap<String, String>,
+    }
+
+    /// `PUT /v2/segment/{id}`: a new name, a new filter (replacing the old one), or both.
+    #[derive(ToSchema)]
+    #[serde(deny_unknown_fields)]
+    #[schema(example = json!({"name": "Premium DE, active"}))]
+    pub struct SegmentUpdate {
+        #[schema(nullable = false, min_length = 1, max_length = 255)]
+        pub name: Option<String>,
+        #[schema(nullable = false, value_type = Option<BTreeMap<String, String>>)]
+        pub filter: Option<std::collections::BTreeMap<String, String>>,
+    }
+
     /// `PUT /v2/conversation/{id}`: only the status can change.
     #[derive(ToSchema)]
     #[serde(deny_unknown_fields)]
@@ -966,6 +1000,18 @@ mod schemas {
         pub id: String,
     }
 
+    /// `{id}` of `/v2/segment/{id}`.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Path)]
+    pub struct SegmentIdPath {
+        /// A segment id; anything else is `invalid_input` with `details.field` `id`.
+        #[param(
+            pattern = "^seg_[0-9a-z]+$",
+            example = "seg_038ggac0fy000b7n2k4t9qzdx1mr"
+        )]
+        pub id: String,
+    }
+
     /// Offset paging of the conversation and message lists.
     #[derive(IntoParams)]
     #[into_params(parameter_in = Query)]
@@ -988,17 +1034,20 @@ mod schemas {
         pub channel: Option<Channel>,
     }
 
-    /// Filters, order and paging of `GET /v2/contact`. Unknown or repeated parameters and
-    /// values that do not parse are `invalid_input` naming the parameter.
+    /// Filters of `GET /v2/contact` and `GET /v2/contact/count` (with the metadata
+    /// filters, at most 20 in all). Unknown or repeated parameters and values that do not
+    /// parse are `invalid_input` naming the parameter.
     #[derive(IntoParams)]
     #[into_params(parameter_in = Query)]
-    pub struct ContactListQuery {
+    pub struct ContactFilterQuery {
         #[param(nullable = false)]
         pub status: Option<SettableContactStatus>,
         #[param(nullable = false)]
         pub preferred_channel: Option<Channel>,
-        /// Case-insensitive prefix of `first_name`, `last_name`, `full_name`, `email` or
-        /// `phone` (digits without `+` match the phone too: `1415` finds `+14155550123`).
+        /// Case- and accent-insensitive search: every word of `q` starts a word of the
+        /// names (`ada lov` and `lovelace ada` find Ada Lovelace, `jose` finds José), or `q`
+        /// starts the email or the phone (digits without `+` too: `1415` finds
+        /// `+14155550123`).
         #[param(nullable = false, min_length = 1, max_length = 100)]
         pub q: Option<String>,
         /// Only contacts created after this instant (exclusive).
@@ -1010,6 +1059,12 @@ mod schemas {
         /// Only contacts updated after this instant (exclusive).
         #[param(nullable = false, value_type = Option<String>, format = DateTime)]
         pub updated_after: Option<String>,
+    }
+
+    /// Order and paging of a contact list.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct ContactPagingQuery {
         #[param(nullable = false)]
         pub sort: Option<ContactSort>,
         /// Items per page, 1–100.
@@ -1022,6 +1077,11 @@ mod schemas {
         /// filters and sort, and not with `offset`.
         #[param(nullable = false)]
         pub cursor: Option<String>,
+        /// `true`: count all matches on a cursor page too. `false`: leave the count out of
+        /// a first page (no `offset`, no `cursor`). Pages asked for by `offset` always
+        /// carry it.
+        #[param(nullable = false)]
+        pub include_total: Option<bool>,
     }
 
     /// The schema of the [`super::MetadataFilters`] parameter.

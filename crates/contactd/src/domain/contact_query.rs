@@ -12,12 +12,14 @@ use sha2::{Digest, Sha256};
 use super::contact::{Channel, Contact, ContactStatus};
 use super::conversation::Page;
 use super::input::truncate;
+use super::search;
 use super::time::Timestamp;
 use super::FieldError;
 
 const MAX_Q_CHARS: usize = 100;
 const MAX_PATH_KEYS: usize = 10;
-const MAX_KEY_CHARS: usize = 64;
+/// Most filter parameters in one list, count or segment.
+pub const MAX_FILTERS: usize = 20;
 
 /// What a contact list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,13 +129,36 @@ impl MetadataFilter {
     }
 }
 
+/// `q`: every one of its words prefixes a word of the names, or all of it prefixes the
+/// email or the phone. Folded as the index is (see [`search::fold`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextQuery {
+    /// The whole of `q`, folded: a prefix of the folded email.
+    pub folded: String,
+    /// The folded words of `q`; none means the names cannot match.
+    pub words: Vec<String>,
+    /// `+` and the digits when `q` is only digits, with or without a leading `+`.
+    pub phone_prefix: Option<String>,
+}
+
+impl TextQuery {
+    pub fn new(q: &str) -> TextQuery {
+        let digits = q.strip_prefix('+').unwrap_or(q);
+        TextQuery {
+            folded: search::fold(q),
+            words: search::words(q),
+            phone_prefix: (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| format!("+{digits}")),
+        }
+    }
+}
+
 /// The filters of a contact list; all of them must hold.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContactFilter {
     pub status: Option<ContactStatus>,
     pub preferred_channel: Option<Channel>,
-    /// Lowercased prefix to match names, email or phone.
-    pub q: Option<String>,
+    pub q: Option<TextQuery>,
     pub metadata: Vec<MetadataFilter>,
     pub created_after: Option<Timestamp>,
     pub created_before: Option<Timestamp>,
@@ -141,14 +166,68 @@ pub struct ContactFilter {
 }
 
 impl ContactFilter {
-    /// The phone prefix `q` stands for: itself when it starts with `+`, `+` and the
-    /// digits when it is only digits.
-    pub fn phone_prefix(&self) -> Option<String> {
-        let q = self.q.as_deref()?;
-        let digits = q.strip_prefix('+').unwrap_or(q);
-        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| format!("+{digits}"))
+    /// Takes one query parameter if it is a filter; `Ok(false)` when it is not one.
+    fn take(&mut self, name: &str, value: &str) -> Result<bool, FieldError> {
+        match name {
+            "status" => self.status = Some(parse_status(value)?),
+            "preferred_channel" => self.preferred_channel = Some(parse_channel(value)?),
+            "q" => self.q = Some(parse_q(value)?),
+            "created_after" => self.created_after = Some(parse_time(name, value)?),
+            "created_before" => self.created_before = Some(parse_time(name, value)?),
+            "updated_after" => self.updated_after = Some(parse_time(name, value)?),
+            _ if name.starts_with("metadata.") => {
+                self.metadata.push(parse_metadata_filter(name, value)?);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
+
+    /// A saved filter (a segment's): filter parameters only, each at most once.
+    pub fn from_pairs(pairs: &[(String, String)]) -> Result<ContactFilter, FieldError> {
+        check_filter_count(pairs.iter().filter(|(name, _)| is_filter(name)).count())?;
+        let mut filter = ContactFilter::default();
+        for (i, (name, value)) in pairs.iter().enumerate() {
+            reject_repeated(&pairs[..i], name)?;
+            if !filter.take(name, value)? {
+                return Err(FieldError::new(
+                    truncate(name, 100),
+                    format!("'{}' is not a contact filter", truncate(name, 100)),
+                )
+                .expected(FILTERS.join(", ")));
+            }
+        }
+        Ok(filter)
+    }
+}
+
+fn is_filter(name: &str) -> bool {
+    FILTERS[..FILTERS.len() - 1].contains(&name) || name.starts_with("metadata.")
+}
+
+fn check_filter_count(count: usize) -> Result<(), FieldError> {
+    if count > MAX_FILTERS {
+        return Err(FieldError::new(
+            "query",
+            format!("At most {MAX_FILTERS} filters can be combined; this request has {count}"),
+        )
+        .received(count)
+        .expected(format!("at most {MAX_FILTERS} filter parameters")));
+    }
+    Ok(())
+}
+
+fn reject_repeated(seen: &[(String, String)], name: &str) -> Result<(), FieldError> {
+    if seen.iter().any(|(s, _)| s == name) {
+        return Err(FieldError::new(
+            truncate(name, 100),
+            format!(
+                "Query parameter '{}' is given more than once",
+                truncate(name, 100)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Where a page starts: after `offset` items, or after the item a cursor names.
@@ -164,9 +243,11 @@ pub struct ContactQuery {
     pub sort: Sort,
     pub limit: u32,
     pub start: Start,
+    /// Whether the page carries the count of all matches.
+    pub include_total: bool,
 }
 
-/// One page of contacts. `total` is counted for offset pages only.
+/// One page of contacts; `total` when the query asked for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContactPage {
     pub items: Vec<Contact>,
@@ -174,58 +255,89 @@ pub struct ContactPage {
     pub has_more: bool,
 }
 
-const PARAMS: [&str; 11] = [
+const FILTERS: [&str; 7] = [
     "status",
     "preferred_channel",
     "q",
     "created_after",
     "created_before",
     "updated_after",
-    "sort",
-    "limit",
-    "offset",
-    "cursor",
     "metadata.…",
 ];
+const PAGING: [&str; 5] = ["sort", "limit", "offset", "cursor", "include_total"];
 
 impl ContactQuery {
     /// Parses the decoded query string, rejecting unknown and repeated parameters.
     pub fn parse(params: &[(String, String)]) -> Result<ContactQuery, FieldError> {
+        check_filter_count(params.iter().filter(|(name, _)| is_filter(name)).count())?;
         let mut filter = ContactFilter::default();
         let (mut sort, mut limit, mut offset, mut cursor) = (None, None, None, None);
+        let mut include_total = None;
         for (i, (name, value)) in params.iter().enumerate() {
-            if params[..i].iter().any(|(seen, _)| seen == name) {
-                return Err(FieldError::new(
-                    truncate(name, 100),
-                    format!(
-                        "Query parameter '{}' is given more than once",
-                        truncate(name, 100)
-                    ),
-                ));
+            reject_repeated(&params[..i], name)?;
+            if filter.take(name, value)? {
+                continue;
             }
             match name.as_str() {
-                "status" => filter.status = Some(parse_status(value)?),
-                "preferred_channel" => filter.preferred_channel = Some(parse_channel(value)?),
-                "q" => filter.q = Some(parse_q(value)?),
-                "created_after" => filter.created_after = Some(parse_time(name, value)?),
-                "created_before" => filter.created_before = Some(parse_time(name, value)?),
-                "updated_after" => filter.updated_after = Some(parse_time(name, value)?),
                 "sort" => sort = Some(parse_sort(value)?),
                 "limit" => limit = Some(value.as_str()),
                 "offset" => offset = Some(value.as_str()),
                 "cursor" => cursor = Some(value.as_str()),
-                _ if name.starts_with("metadata.") => {
-                    filter.metadata.push(parse_metadata_filter(name, value)?);
-                }
+                "include_total" => include_total = Some(parse_flag(name, value)?),
                 _ => {
                     return Err(FieldError::new(
                         truncate(name, 100),
                         format!("Unknown query parameter '{}'", truncate(name, 100)),
                     )
-                    .expected(PARAMS.join(", ")))
+                    .expected(
+                        FILTERS
+                            .iter()
+                            .chain(&PAGING)
+                            .copied()
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ))
                 }
             }
         }
+        Self::build(filter, sort, limit, offset, cursor, include_total)
+    }
+
+    /// A page of a saved filter: the paging parameters only.
+    pub fn parse_paging(
+        filter: ContactFilter,
+        params: &[(String, String)],
+    ) -> Result<ContactQuery, FieldError> {
+        let (mut sort, mut limit, mut offset, mut cursor) = (None, None, None, None);
+        let mut include_total = None;
+        for (i, (name, value)) in params.iter().enumerate() {
+            reject_repeated(&params[..i], name)?;
+            match name.as_str() {
+                "sort" => sort = Some(parse_sort(value)?),
+                "limit" => limit = Some(value.as_str()),
+                "offset" => offset = Some(value.as_str()),
+                "cursor" => cursor = Some(value.as_str()),
+                "include_total" => include_total = Some(parse_flag(name, value)?),
+                _ => {
+                    return Err(FieldError::new(
+                        truncate(name, 100),
+                        format!("Unknown query parameter '{}'", truncate(name, 100)),
+                    )
+                    .expected(PAGING.join(", ")))
+                }
+            }
+        }
+        Self::build(filter, sort, limit, offset, cursor, include_total)
+    }
+
+    fn build(
+        filter: ContactFilter,
+        sort: Option<Sort>,
+        limit: Option<&str>,
+        offset: Option<&str>,
+        cursor: Option<&str>,
+        include_total: Option<bool>,
+    ) -> Result<ContactQuery, FieldError> {
         let sort = sort.unwrap_or(Sort {
             field: SortField::CreatedAt,
             descending: false,
@@ -254,11 +366,20 @@ impl ContactQuery {
             }
             (None, _) => Start::Offset(page.offset),
         };
+        // A page asked for by offset always carries the total; the first page without
+        // one may leave it out (include_total=false), as cursor pages do by default.
+        let include_total = match (&start, offset, include_total) {
+            (_, Some(_), _) => true,
+            (_, None, Some(flag)) => flag,
+            (Start::Offset(_), None, None) => true,
+            (Start::After { .. }, None, None) => false,
+        };
         Ok(ContactQuery {
             filter,
             sort,
             limit: page.limit,
             start,
+            include_total,
         })
     }
 
@@ -295,7 +416,17 @@ fn parse_channel(value: &str) -> Result<Channel, FieldError> {
     })
 }
 
-fn parse_q(value: &str) -> Result<String, FieldError> {
+fn parse_flag(name: &str, value: &str) -> Result<bool, FieldError> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(FieldError::new(name, format!("{name} takes true or false"))
+            .received(truncate(value, 100))
+            .expected("true or false")),
+    }
+}
+
+fn parse_q(value: &str) -> Result<TextQuery, FieldError> {
     let count = value.chars().count();
     if count == 0 || count > MAX_Q_CHARS || value.chars().any(char::is_control) {
         return Err(FieldError::new(
@@ -305,7 +436,7 @@ fn parse_q(value: &str) -> Result<String, FieldError> {
         .received(truncate(value, 100))
         .expected(format!("1 to {MAX_Q_CHARS} characters")));
     }
-    Ok(value.to_lowercase())
+    Ok(TextQuery::new(value))
 }
 
 fn parse_time(name: &str, value: &str) -> Result<Timestamp, FieldError> {
@@ -344,12 +475,7 @@ fn parse_metadata_filter(name: &str, value: &str) -> Result<MetadataFilter, Fiel
         None => (rest, "eq"),
     };
     let keys: Vec<String> = path.split('.').map(str::to_owned).collect();
-    let valid_key = |k: &String| {
-        (1..=MAX_KEY_CHARS).contains(&k.len())
-            && k.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    };
-    if keys.len() > MAX_PATH_KEYS || !keys.iter().all(valid_key) {
+    if keys.len() > MAX_PATH_KEYS || !keys.iter().all(|k| search::is_path_key(k)) {
         return Err(FieldError::new(field, "Malformed metadata path").expected(format!(
             "1 to {MAX_PATH_KEYS} keys of A-Z, a-z, 0-9, _ and - joined by dots, e.g. metadata.preferences.language"
         )));
@@ -558,14 +684,42 @@ mod tests {
 
     #[test]
     fn phone_prefix_of_q() {
-        let mut f = ContactFilter {
-            q: Some("1415".into()),
-            ..Default::default()
-        };
-        assert_eq!(f.phone_prefix().as_deref(), Some("+1415"));
-        f.q = Some("+44".into());
-        assert_eq!(f.phone_prefix().as_deref(), Some("+44"));
-        f.q = Some("ada".into());
-        assert_eq!(f.phone_prefix(), None);
+        let prefix = |q: &str| TextQuery::new(q).phone_prefix;
+        assert_eq!(prefix("1415").as_deref(), Some("+1415"));
+        assert_eq!(prefix("+44").as_deref(), Some("+44"));
+        assert_eq!(prefix("ada"), None);
+        assert_eq!(prefix("+"), None);
+        assert_eq!(TextQuery::new("Zoë  VAN").words, ["zoe", "van"]);
+    }
+
+    #[test]
+    fn at_most_twenty_filters() {
+        let many: Vec<(String, String)> = (0..21)
+            .map(|i| (format!("metadata.k{i}"), "v".to_owned()))
+            .collect();
+        assert_eq!(
+            ContactQuery::parse(&many).err().map(|e| e.field),
+            Some("query".into())
+        );
+        assert!(ContactQuery::parse(&many[..20]).is_ok());
+        assert_eq!(
+            ContactFilter::from_pairs(&many).err().map(|e| e.field),
+            Some("query".into())
+        );
+    }
+
+    #[test]
+    fn totals_unless_a_first_page_opts_out() {
+        assert!(parse(&[]).unwrap().include_total);
+        assert!(!parse(&[("include_total", "false")]).unwrap().include_total);
+        assert!(
+            parse(&[("offset", "0"), ("include_total", "false")])
+                .unwrap()
+                .include_total
+        );
+        assert_eq!(
+            parse(&[("include_total", "yes")]).err().map(|e| e.field),
+            Some("include_total".into())
+        );
     }
 }

@@ -131,6 +131,11 @@ typed_id!(
     MessageId,
     "msg_"
 );
+typed_id!(
+    /// Identifies a saved segment: `seg_…`.
+    SegmentId,
+    "seg_"
+);
 
 #[cfg(test)]
 mod tests {

@@ -72,6 +72,13 @@ pub fn check_metadata(field: &str, v: &Value) -> Result<(), FieldError> {
         )
         .expected(format!("at most {MAX_METADATA_DEPTH} levels of nesting")));
     }
+    if let Some(path) = nul_path(v, field) {
+        return Err(FieldError::new(
+            path,
+            "Metadata keys and strings must not contain the NUL character (\\u0000)",
+        )
+        .expected("text without \\u0000"));
+    }
     let size = serialized_len(v);
     if size > MAX_METADATA_BYTES {
         return Err(FieldError::new(
@@ -81,6 +88,27 @@ pub fn check_metadata(field: &str, v: &Value) -> Result<(), FieldError> {
         .expected(format!("at most {MAX_METADATA_BYTES} bytes serialized")));
     }
     Ok(())
+}
+
+/// The dotted path of the first key or string holding a NUL character, which no database
+/// stores the same way (PostgreSQL refuses it in text).
+fn nul_path(v: &Value, at: &str) -> Option<String> {
+    match v {
+        Value::String(s) if s.contains('\0') => Some(at.to_owned()),
+        Value::Object(map) => map.iter().find_map(|(k, child)| {
+            let path = format!(
+                "{at}.{}",
+                super::input::truncate(k, 100).replace('\0', "\\u0000")
+            );
+            if k.contains('\0') {
+                Some(path)
+            } else {
+                nul_path(child, &path)
+            }
+        }),
+        Value::Array(items) => items.iter().find_map(|item| nul_path(item, at)),
+        _ => None,
+    }
 }
 
 /// The JSON type of `v`; echoed instead of the value itself, which may be large.

@@ -17,6 +17,8 @@ pub mod input;
 pub mod merge;
 pub mod phone;
 pub mod refs;
+pub mod search;
+pub mod segment;
 pub mod tenant;
 pub mod time;
 

@@ -20,14 +20,15 @@ use crate::domain::batch::BatchItem;
 use crate::domain::contact::{
     Contact, ContactPatch, NewContact, Precondition, UpsertContact, UpsertOutcome,
 };
-use crate::domain::contact_query::{ContactPage, ContactQuery};
+use crate::domain::contact_query::{ContactFilter, ContactPage, ContactQuery};
 use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, Listing, Message, NewConversation,
     NewMessage, Page,
 };
 use crate::domain::idempotency::{IdempotencyClaim, StoredResponse};
-use crate::domain::ids::{ContactId, ConversationId};
+use crate::domain::ids::{ContactId, ConversationId, SegmentId};
 use crate::domain::refs::ContactRef;
+use crate::domain::segment::{NewSegment, Segment, SegmentPatch};
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::time::Timestamp;
 use crate::domain::FieldError;
@@ -36,6 +37,7 @@ use crate::domain::FieldError;
 pub enum Entity {
     Contact,
     Conversation,
+    Segment,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,11 +91,15 @@ pub trait ContactStore: Send + Sync {
         contact: &ContactRef,
         precondition: Option<Precondition>,
     ) -> StoreResult<Contact>;
+    /// A page of the contacts matching the query, and their count when it asks for it.
+    /// Stopped inside the database when it runs past its budget or its caller goes away.
     async fn list_contacts(
         &self,
         tenant: &Tenant,
         query: &ContactQuery,
     ) -> StoreResult<ContactPage>;
+    /// How many contacts match the filter, exactly; bounded like a list.
+    async fn count_contacts(&self, tenant: &Tenant, filter: &ContactFilter) -> StoreResult<u64>;
     /// Finds the contact by phone and email and updates it, or creates it, atomically.
     async fn upsert_contact(
         &self,
@@ -107,6 +113,23 @@ pub trait ContactStore: Send + Sync {
         tenant: &Tenant,
         items: Vec<BatchItem>,
     ) -> StoreResult<Vec<StoreResult<(Contact, UpsertOutcome)>>>;
+}
+
+/// Saved segments. Their counts and contacts come from [`ContactStore`].
+#[async_trait]
+pub trait SegmentStore: Send + Sync {
+    async fn create_segment(&self, tenant: &Tenant, new: NewSegment) -> StoreResult<Segment>;
+    async fn get_segment(&self, tenant: &Tenant, id: &SegmentId) -> StoreResult<Segment>;
+    /// Oldest first, `limit` from `offset`, and the number of segments.
+    async fn list_segments(&self, tenant: &Tenant, page: Page) -> StoreResult<Listing<Segment>>;
+    async fn update_segment(
+        &self,
+        tenant: &Tenant,
+        id: &SegmentId,
+        patch: SegmentPatch,
+    ) -> StoreResult<Segment>;
+    /// Deletes the segment (never its contacts); returns it as it was.
+    async fn delete_segment(&self, tenant: &Tenant, id: &SegmentId) -> StoreResult<Segment>;
 }
 
 /// Kept answers of requests sent with an `Idempotency-Key`.
@@ -207,7 +230,9 @@ pub trait KeyStore: Send + Sync {
 }
 
 #[async_trait]
-pub trait Store: ContactStore + ConversationStore + KeyStore + IdempotencyStore {
+pub trait Store:
+    ContactStore + ConversationStore + SegmentStore + KeyStore + IdempotencyStore
+{
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// Finishes queued writes and closes the database.
@@ -241,7 +266,9 @@ impl Default for StoreOptions {
 /// Opens the backend named by the URL's scheme, creating and migrating the database.
 pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(path) = sqlite::path_from_url(url) {
-        return Ok(Arc::new(sqlite::SqliteStore::open(&path).await?));
+        return Ok(Arc::new(
+            sqlite::SqliteStore::open(&path, options.statement_timeout).await?,
+        ));
     }
     if postgres::is_postgres_url(url) {
         return Ok(Arc::new(postgres::PgStore::open(url, options).await?));

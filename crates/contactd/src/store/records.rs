@@ -119,3 +119,47 @@ impl TryFrom<MessageRecord> for Message {
 pub fn mode(s: &str) -> Result<crate::domain::tenant::Mode, StoreError> {
     crate::domain::tenant::Mode::parse(s).ok_or_else(|| corrupt("key mode"))
 }
+
+pub struct SegmentRecord {
+    pub id: String,
+    pub name: String,
+    /// The filter as a JSON object of strings, in the order it was sent.
+    pub filter: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl SegmentRecord {
+    /// A segment's filter as stored.
+    pub fn filter_text(filter: &crate::domain::segment::FilterParams) -> String {
+        let object: Map<String, Value> = filter
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        Value::Object(object).to_string()
+    }
+}
+
+impl TryFrom<SegmentRecord> for crate::domain::segment::Segment {
+    type Error = StoreError;
+
+    fn try_from(r: SegmentRecord) -> Result<Self, StoreError> {
+        let filter = match serde_json::from_str::<Value>(&r.filter) {
+            Ok(Value::Object(map)) => map
+                .into_iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k, s)),
+                    _ => Err(corrupt("segment filter")),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => return Err(corrupt("segment filter")),
+        };
+        Ok(crate::domain::segment::Segment {
+            id: crate::domain::ids::SegmentId::parse(&r.id).ok_or_else(|| corrupt("segment id"))?,
+            name: r.name,
+            filter,
+            created_at: Timestamp::from_micros(r.created_at),
+            updated_at: Timestamp::from_micros(r.updated_at),
+        })
+    }
+}

@@ -75,6 +75,7 @@ async fn export(store: &dyn Store, args: &ExportArgs, out: impl Write) -> anyhow
             value: crate::domain::contact_query::SortValue::Int(i64::MIN),
             id: String::new(),
         },
+        include_total: false,
     };
     let mut sink = match args.format {
         Format::Csv => {

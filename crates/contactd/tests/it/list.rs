@@ -856,10 +856,12 @@ async fn filter_values_match_literally_never_as_patterns_or_sql() {
     let pick =
         |idx: &[usize]| -> Vec<String> { idx.iter().map(|&i| ids_made[i].clone()).collect() };
     for (q, expected) in [
-        ("%", pick(&[0])),
+        // q matches words of the names (runs of letters and digits, so punctuation only
+        // separates them) or literally the start of the email or the phone.
+        ("%", pick(&[])),
         ("%p", pick(&[0])),
         ("%%", pick(&[])),
-        ("_", pick(&[1])),
+        ("_", pick(&[])),
         ("_u", pick(&[1])),
         ("j_hn", pick(&[5])), // the email, literally, not John
         ("j_hn%", pick(&[5])),
@@ -868,14 +870,14 @@ async fn filter_values_match_literally_never_as_patterns_or_sql() {
         ("%ohn", pick(&[])),
         ("o'", pick(&[2])),
         ("O'BRIEN D\"", pick(&[2])),
-        ("o''", pick(&[])),
-        ("\\", pick(&[3])),
-        ("\\b", pick(&[3])),
+        ("o''", pick(&[2])),
+        ("\\", pick(&[])),
+        ("\\b", pick(&[2, 3, 6])),
         ("\\%", pick(&[])),
         ("\\_", pick(&[])),
         ("\\\\", pick(&[])),
         (drop, pick(&[4])),
-        ("'", pick(&[4])),
+        ("'", pick(&[])),
         ("\"", pick(&[])),
         ("' OR '1'='1", pick(&[])),
         ("*", pick(&[])),

@@ -13,8 +13,15 @@ use crate::utils::{TestServer, CONTACT_FIELDS};
 const REGENERATE: &str = "CONTACTD_WRITE_OPENAPI=1 cargo test -p contactd --test it openapi";
 
 /// Every operation of docs/api.md, as (method, path, operationId).
-const OPERATIONS: [(&str, &str, &str); 17] = [
+const OPERATIONS: [(&str, &str, &str); 24] = [
     ("get", "/v2/contact", "listContacts"),
+    ("get", "/v2/contact/count", "countContacts"),
+    ("post", "/v2/segment", "createSegment"),
+    ("get", "/v2/segment", "listSegments"),
+    ("get", "/v2/segment/{id}", "getSegment"),
+    ("put", "/v2/segment/{id}", "updateSegment"),
+    ("delete", "/v2/segment/{id}", "deleteSegment"),
+    ("get", "/v2/segment/{id}/contacts", "listSegmentContacts"),
     ("post", "/v2/contact", "createContact"),
     ("get", "/v2/contact/{ref}", "getContact"),
     ("put", "/v2/contact/{ref}", "updateContact"),

@@ -15,11 +15,12 @@ use crate::domain::contact::{
     Channel, Contact, ContactPatch, ContactStatus, NewContact, Precondition, UpsertContact,
     UpsertOutcome, UpsertTarget,
 };
-use crate::domain::contact_query::{full_name_key, ContactPage, ContactQuery};
+use crate::domain::contact_query::{full_name_key, ContactFilter, ContactPage, ContactQuery};
 use crate::domain::email::Email;
 use crate::domain::ids::ContactId;
 use crate::domain::phone::Phone;
 use crate::domain::refs::ContactRef;
+use crate::domain::search::{SearchKeys, TermChanges};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
 use crate::store::contact_list::{self, Dialect, Param, Sql};
@@ -109,12 +110,30 @@ async fn on_unique_violation(
     }
 }
 
+/// Writes a contact's search terms (see `domain::search`) in the statement of its row:
+/// `$1` tenant, `$2` mode, `$3` id, `$11` status; `created_at`, terms and numbers as given.
+fn write_terms_sql(created_at: &str, terms: &str, nums: &str) -> String {
+    format!(
+        "INSERT INTO contact_terms (workspace_id, mode, term, created_at, contact_id, status, num) \
+         SELECT $1, $2, x.term, {created_at}, $3, $11, x.num \
+         FROM unnest({terms}::text[], {nums}::float8[]) AS x(term, num) \
+         ON CONFLICT (workspace_id, mode, term, created_at, contact_id) \
+         DO UPDATE SET status = EXCLUDED.status, num = EXCLUDED.num"
+    )
+}
+
 async fn insert(db: &Db<'_>, tenant: &Tenant, c: &Contact) -> Result<u64, tokio_postgres::Error> {
+    let keys = SearchKeys::of(c);
+    let (terms, nums) = TermChanges::between(None, Some(c)).write_columns();
     db.execute(
-        "INSERT INTO contacts (workspace_id, mode, id, phone, email, email_key, first_name, \
-         last_name, preferred_channel, metadata, status, created_at, updated_at, last_contacted, \
-         full_name_key, last_name_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        &format!(
+            "WITH contact AS (INSERT INTO contacts (workspace_id, mode, id, phone, email, \
+             email_key, first_name, last_name, preferred_channel, metadata, status, created_at, \
+             updated_at, last_contacted, full_name_key, last_name_key, name_words, email_fold) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18)) {}",
+            write_terms_sql("$12", "$19", "$20")
+        ),
         &[
             &tenant.workspace_id,
             &tenant.mode.as_str(),
@@ -132,40 +151,71 @@ async fn insert(db: &Db<'_>, tenant: &Tenant, c: &Contact) -> Result<u64, tokio_
             &c.last_contacted.map(Timestamp::as_micros),
             &full_name_key(c),
             &c.last_name.as_ref().map(|n| n.to_lowercase()),
+            &keys.name_words,
+            &keys.email_fold,
+            &terms,
+            &nums,
         ],
     )
     .await
 }
 
+/// Writes `c` over `old`, the stored version read (and locked) in this transaction, with
+/// the changes of its search terms in the same statement.
 pub(super) async fn update(
     db: &Db<'_>,
     tenant: &Tenant,
+    old: &Contact,
     c: &Contact,
 ) -> Result<u64, tokio_postgres::Error> {
-    db.execute(
-        "UPDATE contacts SET phone = $4, email = $5, email_key = $6, first_name = $7, \
-         last_name = $8, preferred_channel = $9, metadata = $10, status = $11, \
-         updated_at = $12, last_contacted = $13, full_name_key = $14, last_name_key = $15 \
-         WHERE workspace_id = $1 AND mode = $2 AND id = $3",
-        &[
-            &tenant.workspace_id,
-            &tenant.mode.as_str(),
-            &c.id.as_str(),
-            &c.phone.as_ref().map(Phone::as_str),
-            &c.email.as_ref().map(Email::as_str),
-            &c.email.as_ref().map(Email::normalized),
-            &c.first_name,
-            &c.last_name,
-            &c.preferred_channel.map(Channel::as_str),
-            &Value::Object(c.metadata.clone()),
-            &c.status.as_str(),
-            &c.updated_at.as_micros(),
-            &c.last_contacted.map(Timestamp::as_micros),
-            &full_name_key(c),
-            &c.last_name.as_ref().map(|n| n.to_lowercase()),
-        ],
-    )
-    .await
+    const UPDATE: &str = "UPDATE contacts SET phone = $4, email = $5, email_key = $6, \
+         first_name = $7, last_name = $8, preferred_channel = $9, metadata = $10, status = $11, \
+         updated_at = $12, last_contacted = $13, full_name_key = $14, last_name_key = $15, \
+         name_words = $16, email_fold = $17 WHERE workspace_id = $1 AND mode = $2 AND id = $3";
+    let keys = SearchKeys::of(c);
+    let changes = TermChanges::between(Some(old), Some(c));
+    let (terms, nums) = changes.write_columns();
+    let created_at = c.created_at.as_micros();
+    let sql = if changes.is_empty() {
+        UPDATE.to_owned()
+    } else {
+        format!(
+            "WITH contact AS ({UPDATE}), removed AS (DELETE FROM contact_terms \
+             WHERE workspace_id = $1 AND mode = $2 AND term = ANY($18::text[]) \
+             AND created_at = $19 AND contact_id = $3) {}",
+            write_terms_sql("$19", "$20", "$21")
+        )
+    };
+    let base: [&(dyn ToSql + Sync); 17] = [
+        &tenant.workspace_id,
+        &tenant.mode.as_str(),
+        &c.id.as_str(),
+        &c.phone.as_ref().map(Phone::as_str),
+        &c.email.as_ref().map(Email::as_str),
+        &c.email.as_ref().map(Email::normalized),
+        &c.first_name,
+        &c.last_name,
+        &c.preferred_channel.map(Channel::as_str),
+        &Value::Object(c.metadata.clone()),
+        &c.status.as_str(),
+        &c.updated_at.as_micros(),
+        &c.last_contacted.map(Timestamp::as_micros),
+        &full_name_key(c),
+        &c.last_name.as_ref().map(|n| n.to_lowercase()),
+        &keys.name_words,
+        &keys.email_fold,
+    ];
+    if changes.is_empty() {
+        return db.execute(&sql, &base).await;
+    }
+    let mut params = base.to_vec();
+    params.extend([
+        &changes.remove as &(dyn ToSql + Sync),
+        &created_at,
+        &terms,
+        &nums,
+    ]);
+    db.execute(&sql, &params).await
 }
 
 fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
@@ -220,7 +270,7 @@ async fn upsert_in(
             Some(e) => find(&db, tenant, &ContactRef::Email(e.clone()), true).await?,
             None => None,
         };
-        let (next, outcome) = match UpsertTarget::decide(by_phone, by_email) {
+        let (next, outcome, current) = match UpsertTarget::decide(by_phone, by_email) {
             UpsertTarget::Conflict {
                 phone_contact_id,
                 email_contact_id,
@@ -235,19 +285,22 @@ async fn upsert_in(
                 (
                     new.into_contact(ContactId::generate(), Timestamp::now()),
                     UpsertOutcome::Created,
+                    None,
                 )
             }
             UpsertTarget::Update(current) => {
                 match upsert.patch.apply(&current).map_err(StoreError::Invalid)? {
                     None => return Ok((*current, UpsertOutcome::Updated)),
-                    Some(next) => (next, UpsertOutcome::Updated),
+                    Some(next) => (next, UpsertOutcome::Updated, Some(*current)),
                 }
             }
         };
         let savepoint = tx.transaction().await?;
-        let written = match outcome {
-            UpsertOutcome::Created => insert(&Db::Tx(&savepoint), tenant, &next).await,
-            UpsertOutcome::Updated => update(&Db::Tx(&savepoint), tenant, &next).await,
+        let written = match (&outcome, &current) {
+            (UpsertOutcome::Updated, Some(current)) => {
+                update(&Db::Tx(&savepoint), tenant, current, &next).await
+            }
+            _ => insert(&Db::Tx(&savepoint), tenant, &next).await,
         };
         match written {
             Ok(_) => {
@@ -268,8 +321,6 @@ fn to_sql(param: Param) -> Box<dyn ToSql + Sync + Send> {
         Param::Text(s) => Box::new(s),
         Param::Int(n) => Box::new(n),
         Param::Real(n) => Box::new(n),
-        Param::Json(v) => Box::new(v),
-        Param::TextArray(items) => Box::new(items),
     }
 }
 
@@ -280,6 +331,197 @@ async fn run_query(db: &Db<'_>, sql: Sql) -> StoreResult<Vec<Row>> {
         .map(|p| p.as_ref() as &(dyn ToSql + Sync))
         .collect();
     Ok(db.query(&sql.text, &params).await?)
+}
+
+async fn read_snapshot<'a>(
+    client: &'a mut deadpool_postgres::Object,
+) -> StoreResult<Transaction<'a>> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
+}
+
+async fn count_rows(db: &Db<'_>, sql: Sql) -> StoreResult<u64> {
+    let rows = run_query(db, sql).await?;
+    let n: i64 = rows.first().map_or(Ok(0), |r| r.try_get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The capped size of each source of the filter, for the planner.
+async fn estimates(db: &Db<'_>, tenant: &Tenant, filter: &ContactFilter) -> StoreResult<Vec<u64>> {
+    let mut out = Vec::new();
+    for i in 0..contact_list::source_count(filter) {
+        let sql = contact_list::estimate(
+            Dialect::Postgres,
+            tenant,
+            filter,
+            i,
+            contact_list::GATHER_MAX + 1,
+        );
+        out.push(count_rows(db, sql).await?);
+    }
+    Ok(out)
+}
+
+async fn count(db: &Db<'_>, tenant: &Tenant, filter: &ContactFilter) -> StoreResult<u64> {
+    let sources = contact_list::source_count(filter);
+    let estimates = if sources > 1 {
+        estimates(db, tenant, filter).await?
+    } else {
+        Vec::new()
+    };
+    let plan = contact_list::count_plan(&estimates, sources);
+    count_rows(
+        db,
+        contact_list::count(Dialect::Postgres, tenant, filter, plan),
+    )
+    .await
+}
+
+/// A connection running a read that may scan. If the request is dropped before the read
+/// ends (its deadline passed or its client went away), the statement is cancelled on the
+/// server and the connection closed rather than handed to another request, so no query
+/// outlives its request and no other request's statement can be cancelled by mistake.
+struct Bounded {
+    client: Option<deadpool_postgres::Object>,
+    token: tokio_postgres::CancelToken,
+    done: bool,
+}
+
+impl Bounded {
+    fn new(client: deadpool_postgres::Object) -> Bounded {
+        Bounded {
+            token: client.cancel_token(),
+            client: Some(client),
+            done: false,
+        }
+    }
+
+    fn client(&mut self) -> StoreResult<&mut deadpool_postgres::Object> {
+        self.client
+            .as_mut()
+            .ok_or_else(|| StoreError::Unavailable("no database connection".into()))
+    }
+
+    fn finish(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for Bounded {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        let connection = deadpool_postgres::Object::take(client);
+        let token = self.token.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = token.cancel_query(tokio_postgres::NoTls).await;
+                drop(connection);
+            });
+        }
+    }
+}
+
+async fn list_in(
+    client: &mut deadpool_postgres::Object,
+    tenant: &Tenant,
+    query: &ContactQuery,
+) -> StoreResult<ContactPage> {
+    // One snapshot for the plan, the total and the page, so they agree.
+    let tx = read_snapshot(client).await?;
+    let db = Db::Tx(&tx);
+    let estimates = if contact_list::needs_estimates(query) {
+        estimates(&db, tenant, &query.filter).await?
+    } else {
+        Vec::new()
+    };
+    let plan = contact_list::page_plan(query, &estimates);
+    let total = if query.include_total {
+        Some(count(&db, tenant, &query.filter).await?)
+    } else {
+        None
+    };
+    let page = contact_list::page(Dialect::Postgres, COLUMNS, tenant, query, plan);
+    let rows = run_query(&db, page).await?;
+    tx.commit().await?;
+    let mut items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+    let has_more = items.len() > query.limit as usize;
+    items.truncate(query.limit as usize);
+    Ok(ContactPage {
+        items,
+        total,
+        has_more,
+    })
+}
+
+async fn count_in(
+    client: &mut deadpool_postgres::Object,
+    tenant: &Tenant,
+    filter: &ContactFilter,
+) -> StoreResult<u64> {
+    let tx = read_snapshot(client).await?;
+    let n = count(&Db::Tx(&tx), tenant, filter).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Writes the search columns and terms of every stored contact again (after a migration
+/// that changes what is indexed).
+pub(super) async fn reindex_all(tx: &Transaction<'_>) -> StoreResult<()> {
+    let db = Db::Tx(tx);
+    db.execute("DELETE FROM contact_terms", &[]).await?;
+    let rows = db
+        .query(
+            &format!("SELECT {COLUMNS}, workspace_id, mode FROM contacts"),
+            &[],
+        )
+        .await?;
+    for row in rows {
+        let contact = from_row(&row)?;
+        let mode: String = row.try_get(12)?;
+        let tenant = Tenant {
+            workspace_id: row.try_get(11)?,
+            mode: crate::store::records::mode(&mode)?,
+        };
+        let keys = SearchKeys::of(&contact);
+        let (terms, nums) = TermChanges::between(None, Some(&contact)).write_columns();
+        db.execute(
+            "UPDATE contacts SET name_words = $3, email_fold = $4 \
+             WHERE workspace_id = $1 AND mode = $2 AND id = $5",
+            &[
+                &tenant.workspace_id,
+                &tenant.mode.as_str(),
+                &keys.name_words,
+                &keys.email_fold,
+                &contact.id.as_str(),
+            ],
+        )
+        .await?;
+        db.execute(
+            "INSERT INTO contact_terms (workspace_id, mode, term, created_at, contact_id, status, num) \
+             SELECT $1, $2, x.term, $3, $4, $5, x.num \
+             FROM unnest($6::text[], $7::float8[]) AS x(term, num)",
+            &[
+                &tenant.workspace_id,
+                &tenant.mode.as_str(),
+                &contact.created_at.as_micros(),
+                &contact.id.as_str(),
+                &contact.status.as_str(),
+                &terms,
+                &nums,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -313,7 +555,7 @@ impl ContactStore for PgStore {
         let Some(next) = patch.apply(&current).map_err(StoreError::Invalid)? else {
             return Ok(current);
         };
-        if let Err(e) = update(&Db::Tx(&tx), tenant, &next).await {
+        if let Err(e) = update(&Db::Tx(&tx), tenant, &current, &next).await {
             drop(tx);
             return Err(on_unique_violation(&Db::Client(&client), tenant, &next, e).await);
         }
@@ -331,14 +573,21 @@ impl ContactStore for PgStore {
         let tx = client.transaction().await?;
         let current = get(&Db::Tx(&tx), tenant, contact, true).await?;
         check(precondition.as_ref(), &current)?;
-        // Conversations and messages go by ON DELETE CASCADE, in this transaction.
+        // Conversations and messages go by ON DELETE CASCADE, in this transaction; the
+        // search terms in the same statement.
+        let removed = TermChanges::between(Some(&current), None).remove;
         Db::Tx(&tx)
             .execute(
-                "DELETE FROM contacts WHERE workspace_id = $1 AND mode = $2 AND id = $3",
+                "WITH removed AS (DELETE FROM contact_terms WHERE workspace_id = $1 \
+                 AND mode = $2 AND term = ANY($4::text[]) AND created_at = $5 \
+                 AND contact_id = $3) \
+                 DELETE FROM contacts WHERE workspace_id = $1 AND mode = $2 AND id = $3",
                 &[
                     &tenant.workspace_id,
                     &tenant.mode.as_str(),
                     &current.id.as_str(),
+                    &removed,
+                    &current.created_at.as_micros(),
                 ],
             )
             .await?;
@@ -354,34 +603,17 @@ impl ContactStore for PgStore {
         tenant: &Tenant,
         query: &ContactQuery,
     ) -> StoreResult<ContactPage> {
-        let mut client = self.client().await?;
-        // One snapshot for the page and the total, so they agree.
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
-        let db = Db::Tx(&tx);
-        let (page, count) = contact_list::list_contacts(Dialect::Postgres, COLUMNS, tenant, query);
-        let total = match count {
-            Some(count) => {
-                let rows = run_query(&db, count).await?;
-                let n: i64 = rows.first().map_or(Ok(0), |r| r.try_get(0))?;
-                Some(u64::try_from(n).unwrap_or(0))
-            }
-            None => None,
-        };
-        let rows = run_query(&db, page).await?;
-        tx.commit().await?;
-        let mut items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
-        let has_more = items.len() > query.limit as usize;
-        items.truncate(query.limit as usize);
-        Ok(ContactPage {
-            items,
-            total,
-            has_more,
-        })
+        let mut bounded = Bounded::new(self.client().await?);
+        let page = list_in(bounded.client()?, tenant, query).await;
+        bounded.finish();
+        page
+    }
+
+    async fn count_contacts(&self, tenant: &Tenant, filter: &ContactFilter) -> StoreResult<u64> {
+        let mut bounded = Bounded::new(self.client().await?);
+        let n = count_in(bounded.client()?, tenant, filter).await;
+        bounded.finish();
+        n
     }
 
     async fn upsert_contact(

@@ -237,8 +237,8 @@ impl ConversationStore for PgStore {
         .await?;
         save(&db, tenant, &next).await?;
         if let Some(contact) = contact {
-            let contacted = contact.mark_contacted(created_at);
-            contacts::update(&db, tenant, &contacted).await?;
+            let contacted = contact.clone().mark_contacted(created_at);
+            contacts::update(&db, tenant, &contact, &contacted).await?;
         }
         tx.commit().await?;
         Ok(message)

@@ -10,6 +10,7 @@ mod contacts;
 mod conversations;
 mod idempotency;
 mod keys;
+mod segments;
 
 use async_trait::async_trait;
 use deadpool_postgres::{
@@ -21,7 +22,12 @@ use tokio_postgres::{NoTls, Row};
 
 use super::{Store, StoreError, StoreOptions, StoreResult};
 
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/postgres/0001_init.sql"),
+    include_str!("../../../migrations/postgres/0002_search.sql"),
+];
+/// The migration after which every contact's search terms are written again.
+const REINDEX_AFTER: usize = 2;
 
 /// Held while migrating, so replicas starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x636f_6e74_6163_7464; // "contactd"
@@ -111,6 +117,9 @@ async fn apply_migrations(client: &mut Object) -> anyhow::Result<()> {
         let version = i32::try_from(index + 1)?;
         let tx = client.transaction().await?;
         tx.batch_execute(sql).await?;
+        if index + 1 == REINDEX_AFTER {
+            contacts::reindex_all(&tx).await?;
+        }
         tx.execute(
             "INSERT INTO contactd_migrations (version, applied_at) VALUES ($1, $2)",
             &[&version, &crate::domain::time::Timestamp::now().as_micros()],
@@ -201,7 +210,7 @@ impl Store for PgStore {
     async fn analyze(&self) -> StoreResult<()> {
         let client = self.client().await?;
         client
-            .batch_execute("ANALYZE contacts, conversations, messages")
+            .batch_execute("ANALYZE contacts, contact_terms, conversations, messages")
             .await?;
         Ok(())
     }

@@ -11,14 +11,15 @@ use crate::domain::contact::{
     Channel, Contact, ContactPatch, ContactStatus, NewContact, Precondition, UpsertContact,
     UpsertOutcome, UpsertTarget,
 };
-use crate::domain::contact_query::{full_name_key, ContactPage, ContactQuery};
+use crate::domain::contact_query::{full_name_key, ContactFilter, ContactPage, ContactQuery};
 use crate::domain::email::Email;
 use crate::domain::ids::ContactId;
 use crate::domain::phone::Phone;
 use crate::domain::refs::ContactRef;
+use crate::domain::search::{SearchKeys, TermChanges};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
-use crate::store::contact_list::{self, Dialect, Param};
+use crate::store::contact_list::{self, Dialect, Param, Sql};
 use crate::store::records::ContactRecord;
 use crate::store::{ContactStore, Entity, StoreError, StoreResult};
 
@@ -121,15 +122,61 @@ fn on_unique_violation(
     error.into()
 }
 
+/// Keeps the contact's search terms in step with its row (see `domain::search`). Runs
+/// after the row's write, which is the one statement that can fail on a constraint: these
+/// overwrite and delete by key, so they cannot, and a write needs no savepoint.
+fn write_terms(
+    conn: &Connection,
+    tenant: &Tenant,
+    c: &Contact,
+    changes: &TermChanges,
+) -> StoreResult<()> {
+    if !changes.remove.is_empty() {
+        let mut delete = conn.prepare_cached(
+            "DELETE FROM contact_terms WHERE workspace_id = ?1 AND mode = ?2 AND term = ?3 \
+             AND created_at = ?4 AND contact_id = ?5",
+        )?;
+        for term in &changes.remove {
+            delete.execute(params![
+                tenant.workspace_id,
+                tenant.mode.as_str(),
+                term,
+                c.created_at.as_micros(),
+                c.id.as_str()
+            ])?;
+        }
+    }
+    if !changes.write.is_empty() {
+        let mut write = conn.prepare_cached(
+            "INSERT OR REPLACE INTO contact_terms \
+             (workspace_id, mode, term, created_at, contact_id, status, num) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for (term, num) in &changes.write {
+            write.execute(params![
+                tenant.workspace_id,
+                tenant.mode.as_str(),
+                term,
+                c.created_at.as_micros(),
+                c.id.as_str(),
+                c.status.as_str(),
+                num
+            ])?;
+        }
+    }
+    Ok(())
+}
+
 fn insert(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
     if let Some(duplicate) = conflict(conn, tenant, c)? {
         return Err(duplicate);
     }
+    let keys = SearchKeys::of(c);
     conn.prepare_cached(
         "INSERT INTO contacts (workspace_id, mode, id, phone, email, email_key, first_name, \
          last_name, preferred_channel, metadata, status, created_at, updated_at, last_contacted, \
-         full_name_key, last_name_key) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+         full_name_key, last_name_key, name_words, email_fold) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(params![
         tenant.workspace_id,
@@ -148,19 +195,24 @@ fn insert(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
         c.last_contacted.map(Timestamp::as_micros),
         full_name_key(c),
         c.last_name.as_ref().map(|n| n.to_lowercase()),
+        keys.name_words,
+        keys.email_fold,
     ])
     .map_err(|e| on_unique_violation(conn, tenant, c, e))?;
-    Ok(())
+    write_terms(conn, tenant, c, &TermChanges::between(None, Some(c)))
 }
 
-fn update(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
+/// Writes `c` over `old`, the stored version read in this transaction.
+fn update(conn: &Connection, tenant: &Tenant, old: &Contact, c: &Contact) -> StoreResult<()> {
     if let Some(duplicate) = conflict(conn, tenant, c)? {
         return Err(duplicate);
     }
+    let keys = SearchKeys::of(c);
     conn.prepare_cached(
         "UPDATE contacts SET phone = ?4, email = ?5, email_key = ?6, first_name = ?7, \
          last_name = ?8, preferred_channel = ?9, metadata = ?10, status = ?11, \
-         updated_at = ?12, last_contacted = ?13, full_name_key = ?14, last_name_key = ?15 \
+         updated_at = ?12, last_contacted = ?13, full_name_key = ?14, last_name_key = ?15, \
+         name_words = ?16, email_fold = ?17 \
          WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
     )?
     .execute(params![
@@ -179,9 +231,11 @@ fn update(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
         c.last_contacted.map(Timestamp::as_micros),
         full_name_key(c),
         c.last_name.as_ref().map(|n| n.to_lowercase()),
+        keys.name_words,
+        keys.email_fold,
     ])
     .map_err(|e| on_unique_violation(conn, tenant, c, e))?;
-    Ok(())
+    write_terms(conn, tenant, c, &TermChanges::between(Some(old), Some(c)))
 }
 
 /// Records an outbound message's time on its contact.
@@ -192,7 +246,7 @@ pub(super) fn mark_contacted(
     at: Timestamp,
 ) -> StoreResult<()> {
     let contact = get(conn, tenant, &ContactRef::Id(id.clone()))?;
-    update(conn, tenant, &contact.mark_contacted(at))
+    update(conn, tenant, &contact, &contact.clone().mark_contacted(at))
 }
 
 fn check(precondition: Option<&Precondition>, current: &Contact) -> StoreResult<()> {
@@ -232,7 +286,7 @@ fn upsert(
             let next = match upsert.patch.apply(&current).map_err(StoreError::Invalid)? {
                 None => *current,
                 Some(next) => {
-                    update(conn, tenant, &next)?;
+                    update(conn, tenant, &current, &next)?;
                     next
                 }
             };
@@ -267,23 +321,68 @@ fn to_sql(param: Param) -> rusqlite::types::Value {
         Param::Text(s) => V::Text(s),
         Param::Int(n) => V::Integer(n),
         Param::Real(n) => V::Real(n),
-        Param::Json(v) => V::Text(v.to_string()),
-        Param::TextArray(items) => V::Text(items.join(".")),
     }
 }
 
-fn list(conn: &Connection, tenant: &Tenant, query: &ContactQuery) -> StoreResult<ContactPage> {
-    let (page, count) = contact_list::list_contacts(Dialect::Sqlite, COLUMNS, tenant, query);
-    let total = match count {
-        Some(count) => {
-            let n: i64 = conn.prepare_cached(&count.text)?.query_row(
-                rusqlite::params_from_iter(count.params.into_iter().map(to_sql)),
-                |r| r.get(0),
-            )?;
-            Some(u64::try_from(n).unwrap_or(0))
-        }
-        None => None,
+fn count_rows(conn: &Connection, sql: Sql) -> StoreResult<u64> {
+    let n: i64 = conn.prepare_cached(&sql.text)?.query_row(
+        rusqlite::params_from_iter(sql.params.into_iter().map(to_sql)),
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The capped size of each source of the filter, for the planner.
+fn estimates(conn: &Connection, tenant: &Tenant, filter: &ContactFilter) -> StoreResult<Vec<u64>> {
+    (0..contact_list::source_count(filter))
+        .map(|i| {
+            let sql = contact_list::estimate(
+                Dialect::Sqlite,
+                tenant,
+                filter,
+                i,
+                contact_list::GATHER_MAX + 1,
+            );
+            count_rows(conn, sql)
+        })
+        .collect()
+}
+
+pub(super) fn count(
+    conn: &Connection,
+    tenant: &Tenant,
+    filter: &ContactFilter,
+) -> StoreResult<u64> {
+    let sources = contact_list::source_count(filter);
+    let estimates = if sources > 1 {
+        estimates(conn, tenant, filter)?
+    } else {
+        Vec::new()
     };
+    let plan = contact_list::count_plan(&estimates, sources);
+    count_rows(
+        conn,
+        contact_list::count(Dialect::Sqlite, tenant, filter, plan),
+    )
+}
+
+pub(super) fn list(
+    conn: &Connection,
+    tenant: &Tenant,
+    query: &ContactQuery,
+) -> StoreResult<ContactPage> {
+    let estimates = if contact_list::needs_estimates(query) {
+        estimates(conn, tenant, &query.filter)?
+    } else {
+        Vec::new()
+    };
+    let plan = contact_list::page_plan(query, &estimates);
+    let total = if query.include_total {
+        Some(count(conn, tenant, &query.filter)?)
+    } else {
+        None
+    };
+    let page = contact_list::page(Dialect::Sqlite, COLUMNS, tenant, query, plan);
     let mut items = conn
         .prepare_cached(&page.text)?
         .query_map(
@@ -299,6 +398,43 @@ fn list(conn: &Connection, tenant: &Tenant, query: &ContactQuery) -> StoreResult
         total,
         has_more,
     })
+}
+
+/// Writes the search columns and terms of every stored contact again (after a migration
+/// that changes what is indexed).
+pub(super) fn reindex_all(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch("DELETE FROM contact_terms")?;
+    let mut select = conn.prepare(&format!(
+        "SELECT {COLUMNS}, workspace_id, mode FROM contacts"
+    ))?;
+    let mut rows = select.query([])?;
+    while let Some(row) = rows.next()? {
+        let contact = from_row(row)??;
+        let mode: String = row.get(12)?;
+        let tenant = Tenant {
+            workspace_id: row.get(11)?,
+            mode: crate::store::records::mode(&mode)?,
+        };
+        let keys = SearchKeys::of(&contact);
+        conn.prepare_cached(
+            "UPDATE contacts SET name_words = ?4, email_fold = ?5 \
+             WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
+        )?
+        .execute(params![
+            tenant.workspace_id,
+            tenant.mode.as_str(),
+            contact.id.as_str(),
+            keys.name_words,
+            keys.email_fold
+        ])?;
+        write_terms(
+            conn,
+            &tenant,
+            &contact,
+            &TermChanges::between(None, Some(&contact)),
+        )?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -332,7 +468,7 @@ impl ContactStore for SqliteStore {
                 match patch.apply(&current).map_err(StoreError::Invalid)? {
                     None => Ok(current),
                     Some(next) => {
-                        update(conn, &tenant, &next)?;
+                        update(conn, &tenant, &current, &next)?;
                         Ok(next)
                     }
                 }
@@ -360,6 +496,12 @@ impl ContactStore for SqliteStore {
                     tenant.mode.as_str(),
                     current.id.as_str()
                 ])?;
+                write_terms(
+                    conn,
+                    &tenant,
+                    &current,
+                    &TermChanges::between(Some(&current), None),
+                )?;
                 Ok(Contact {
                     status: ContactStatus::Deleted,
                     ..current
@@ -375,7 +517,18 @@ impl ContactStore for SqliteStore {
     ) -> StoreResult<ContactPage> {
         let (tenant, query) = (tenant.clone(), query.clone());
         self.readers
-            .run(move |conn| in_snapshot(conn, || list(conn, &tenant, &query)))
+            .run_bounded(self.query_budget, move |conn| {
+                in_snapshot(conn, || list(conn, &tenant, &query))
+            })
+            .await
+    }
+
+    async fn count_contacts(&self, tenant: &Tenant, filter: &ContactFilter) -> StoreResult<u64> {
+        let (tenant, filter) = (tenant.clone(), filter.clone());
+        self.readers
+            .run_bounded(self.query_budget, move |conn| {
+                in_snapshot(conn, || count(conn, &tenant, &filter))
+            })
             .await
     }
 

@@ -7,9 +7,11 @@ mod conversations;
 mod idempotency;
 mod keys;
 mod readers;
+mod segments;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
@@ -18,7 +20,12 @@ use self::readers::Readers;
 use self::writer::Writer;
 use super::{Store, StoreError, StoreResult};
 
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../../migrations/sqlite/0002_search.sql"),
+];
+/// The migration after which every contact's search terms are written again.
+const REINDEX_AFTER: usize = 2;
 
 /// `sqlite://relative/path.db`, `sqlite:///absolute/path.db` or `sqlite:path.db`.
 pub fn path_from_url(url: &str) -> Option<PathBuf> {
@@ -31,15 +38,17 @@ pub fn path_from_url(url: &str) -> Option<PathBuf> {
 pub struct SqliteStore {
     writer: Writer,
     readers: Readers,
+    /// Longest a list or count may run before SQLite stops it.
+    query_budget: Duration,
 }
 
 impl SqliteStore {
-    pub async fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+    pub async fn open(path: &Path, query_budget: Duration) -> anyhow::Result<SqliteStore> {
         let path = path.to_owned();
-        tokio::task::spawn_blocking(move || Self::open_blocking(&path)).await?
+        tokio::task::spawn_blocking(move || Self::open_blocking(&path, query_budget)).await?
     }
 
-    fn open_blocking(path: &Path) -> anyhow::Result<SqliteStore> {
+    fn open_blocking(path: &Path, query_budget: Duration) -> anyhow::Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -52,6 +61,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Writer::start(conn)?,
             readers: Readers::new(readers),
+            query_budget,
         })
     }
 }
@@ -94,6 +104,9 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
+        if index + 1 == REINDEX_AFTER {
+            contacts::reindex_all(&tx)?;
+        }
         tx.pragma_update(None, "user_version", index + 1)?;
         tx.commit()?;
     }

@@ -1,6 +1,8 @@
 //! A fixed pool of read-only connections, used from blocking threads.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use rusqlite::Connection;
@@ -65,6 +67,39 @@ impl Readers {
         }
     }
 
+    /// Runs a read that may scan (a list, a count) within a time budget: SQLite stops it
+    /// (`SQLITE_INTERRUPT`, through a progress handler) when the budget is spent or when
+    /// the caller stops waiting — its request timed out or its client went away — so no
+    /// query outlives its request and the connection is free again at once.
+    pub async fn run_bounded<T: Send + 'static>(
+        &self,
+        budget: Duration,
+        op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let _on_drop = SetOnDrop(abandoned.clone());
+        let deadline = Instant::now() + budget;
+        self.run(move |conn| {
+            conn.progress_handler(
+                PROGRESS_STEPS,
+                Some(move || abandoned.load(Ordering::Relaxed) || Instant::now() >= deadline),
+            );
+            let result = op(conn);
+            conn.progress_handler(0, None::<fn() -> bool>);
+            if !conn.is_autocommit() {
+                // Interrupted between BEGIN and COMMIT: leave the connection clean.
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            result.map_err(|e| match e {
+                StoreError::Internal(inner) if is_interrupt(&inner) => StoreError::Unavailable(
+                    "the query ran past its time budget and was stopped".into(),
+                ),
+                other => other,
+            })
+        })
+        .await
+    }
+
     pub async fn run<T: Send + 'static>(
         &self,
         op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
@@ -87,4 +122,22 @@ impl Readers {
         .await
         .map_err(|e| StoreError::Internal(anyhow::anyhow!("read task failed: {e}")))?
     }
+}
+
+/// Virtual machine steps between two checks of a read's budget (a few microseconds).
+const PROGRESS_STEPS: i32 = 2_000;
+
+/// Tells a running read that its caller is gone.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+fn is_interrupt(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<rusqlite::Error>()
+        .and_then(rusqlite::Error::sqlite_error_code)
+        == Some(rusqlite::ErrorCode::OperationInterrupted)
 }

@@ -1,0 +1,259 @@
+//! `/v2/segment`: saved contact filters with live counts, and their contacts.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::auth::Auth;
+use super::contact::ContactListOut;
+use super::conversation::{page, ListOut};
+use super::extract::{JsonBody, PathParam, QueryParams};
+use super::{openapi, AppState};
+use crate::domain::contact_query::ContactQuery;
+use crate::domain::conversation::Listing;
+use crate::domain::ids::SegmentId;
+use crate::domain::input::truncate;
+use crate::domain::segment::{NewSegment, Segment, SegmentPatch};
+use crate::domain::tenant::Tenant;
+use crate::domain::time::Timestamp;
+use crate::domain::FieldError;
+use crate::error::ApiError;
+
+/// A saved segment with the number of contacts it matches now.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Segment)]
+pub struct SegmentOut {
+    #[schema(
+        pattern = "^seg_[0-9a-z]+$",
+        example = "seg_038ggac0fy000a0wp1kh1adwpwetq"
+    )]
+    id: String,
+    #[schema(example = "Premium DE")]
+    name: String,
+    /// The list's query parameters, as strings.
+    #[schema(value_type = Object, additional_properties = true,
+        example = json!({"metadata.plan": "premium", "status": "active"}))]
+    filter: Map<String, Value>,
+    /// Contacts matching the filter now, exactly.
+    #[schema(example = 1042)]
+    count: u64,
+    #[schema(value_type = String, format = DateTime, example = "2026-01-25T10:30:00.000000Z")]
+    created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime, example = "2026-01-25T10:30:00.000000Z")]
+    updated_at: Timestamp,
+}
+
+impl SegmentOut {
+    fn new(segment: Segment, count: u64) -> SegmentOut {
+        SegmentOut {
+            id: segment.id.into_string(),
+            name: segment.name,
+            filter: segment
+                .filter
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+            count,
+            created_at: segment.created_at,
+            updated_at: segment.updated_at,
+        }
+    }
+}
+
+/// The segment with its count, computed now.
+async fn with_count(
+    state: &AppState,
+    tenant: &Tenant,
+    segment: Segment,
+) -> Result<SegmentOut, ApiError> {
+    let filter = segment.contact_filter()?;
+    let count = state.store.count_contacts(tenant, &filter).await?;
+    Ok(SegmentOut::new(segment, count))
+}
+
+fn segment_id(raw: &str) -> Result<SegmentId, ApiError> {
+    SegmentId::parse(raw).ok_or_else(|| {
+        FieldError::new(
+            "id",
+            "Segment id must be seg_ followed by lowercase letters and digits",
+        )
+        .received(truncate(raw, 200))
+        .into()
+    })
+}
+
+/// Create a segment
+///
+/// `filter` holds the list's query parameters as strings (`{"metadata.plan": "premium",
+/// "status": "active"}`); a bad one is `invalid_input` naming `filter.NAME`.
+#[utoipa::path(
+    post,
+    path = "/v2/segment",
+    operation_id = "createSegment",
+    tag = "segments",
+    params(openapi::IdempotencyKey),
+    request_body = openapi::SegmentCreate,
+    responses(
+        (status = 201, description = "The segment, created, with its count", body = SegmentOut),
+        (status = 400, response = openapi::InvalidInput),
+        openapi::BodyErrors,
+        openapi::CommonErrors,
+    ),
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(tenant): Auth,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<SegmentOut>), ApiError> {
+    let new = NewSegment::from_json(body)?;
+    let segment = state.store.create_segment(&tenant, new).await?;
+    let out = with_count(&state, &tenant, segment).await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// List segments
+///
+/// Oldest first, each with its count computed now.
+#[utoipa::path(
+    get,
+    path = "/v2/segment",
+    operation_id = "listSegments",
+    tag = "segments",
+    params(openapi::PageQuery),
+    responses(
+        (status = 200, description = "A page of segments", body = ListOut<SegmentOut>),
+        (status = 400, response = openapi::InvalidInput),
+        openapi::CommonErrors,
+    ),
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(tenant): Auth,
+    query: QueryParams,
+) -> Result<Json<ListOut<SegmentOut>>, ApiError> {
+    let query = query.only(&["limit", "offset"])?;
+    let listing = state.store.list_segments(&tenant, page(&query)?).await?;
+    let mut items = Vec::with_capacity(listing.items.len());
+    for segment in listing.items {
+        items.push(with_count(&state, &tenant, segment).await?);
+    }
+    Ok(Json(ListOut::from_listing(Listing {
+        items,
+        total: listing.total,
+        page: listing.page,
+    })))
+}
+
+/// Get a segment
+#[utoipa::path(
+    get,
+    path = "/v2/segment/{id}",
+    operation_id = "getSegment",
+    tag = "segments",
+    params(openapi::SegmentIdPath),
+    responses(
+        (status = 200, description = "The segment, with its count", body = SegmentOut),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 404, response = openapi::NotFound),
+        openapi::CommonErrors,
+    ),
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(tenant): Auth,
+    PathParam(raw): PathParam,
+) -> Result<Json<SegmentOut>, ApiError> {
+    let id = segment_id(&raw)?;
+    let segment = state.store.get_segment(&tenant, &id).await?;
+    Ok(Json(with_count(&state, &tenant, segment).await?))
+}
+
+/// Update a segment
+///
+/// Changes the name, the filter (replaced whole), or both.
+#[utoipa::path(
+    put,
+    path = "/v2/segment/{id}",
+    operation_id = "updateSegment",
+    tag = "segments",
+    params(openapi::SegmentIdPath),
+    request_body = openapi::SegmentUpdate,
+    responses(
+        (status = 200, description = "The segment, updated, with its count", body = SegmentOut),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 404, response = openapi::NotFound),
+        openapi::BodyErrors,
+        openapi::CommonErrors,
+    ),
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(tenant): Auth,
+    PathParam(raw): PathParam,
+    JsonBody(body): JsonBody,
+) -> Result<Json<SegmentOut>, ApiError> {
+    let id = segment_id(&raw)?;
+    let patch = SegmentPatch::from_json(body)?;
+    let segment = state.store.update_segment(&tenant, &id, patch).await?;
+    Ok(Json(with_count(&state, &tenant, segment).await?))
+}
+
+/// Delete a segment
+///
+/// Deletes the saved filter, never its contacts.
+#[utoipa::path(
+    delete,
+    path = "/v2/segment/{id}",
+    operation_id = "deleteSegment",
+    tag = "segments",
+    params(openapi::SegmentIdPath),
+    responses(
+        (status = 200, description = "The segment as it was", body = SegmentOut),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 404, response = openapi::NotFound),
+        openapi::CommonErrors,
+    ),
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(tenant): Auth,
+    PathParam(raw): PathParam,
+) -> Result<Json<SegmentOut>, ApiError> {
+    let id = segment_id(&raw)?;
+    let segment = state.store.delete_segment(&tenant, &id).await?;
+    let filter = segment.contact_filter()?;
+    let count = state.store.count_contacts(&tenant, &filter).await?;
+    Ok(Json(SegmentOut::new(segment, count)))
+}
+
+/// List a segment's contacts
+///
+/// The contacts matching the segment's filter now, with the list's `sort`, `limit`,
+/// `offset`, `cursor` and `include_total`.
+#[utoipa::path(
+    get,
+    path = "/v2/segment/{id}/contacts",
+    operation_id = "listSegmentContacts",
+    tag = "segments",
+    params(openapi::SegmentIdPath, openapi::ContactPagingQuery),
+    responses(
+        (status = 200, description = "A page of the segment's contacts", body = ContactListOut),
+        (status = 400, response = openapi::InvalidInput),
+        (status = 404, response = openapi::NotFound),
+        openapi::CommonErrors,
+    ),
+)]
+pub async fn contacts(
+    State(state): State<AppState>,
+    Auth(tenant): Auth,
+    PathParam(raw): PathParam,
+    query: QueryParams,
+) -> Result<Json<ContactListOut>, ApiError> {
+    let id = segment_id(&raw)?;
+    let segment = state.store.get_segment(&tenant, &id).await?;
+    let query = ContactQuery::parse_paging(segment.contact_filter()?, query.pairs())?;
+    let page = state.store.list_contacts(&tenant, &query).await?;
+    Ok(Json(ContactListOut::new(&query, page)))
+}

@@ -1,0 +1,144 @@
+//! Saved segments in PostgreSQL.
+
+use async_trait::async_trait;
+use tokio_postgres::Row;
+
+use super::{Db, PgStore};
+use crate::domain::conversation::{Listing, Page};
+use crate::domain::ids::SegmentId;
+use crate::domain::segment::{NewSegment, Segment, SegmentPatch};
+use crate::domain::tenant::Tenant;
+use crate::domain::time::Timestamp;
+use crate::store::records::SegmentRecord;
+use crate::store::{Entity, SegmentStore, StoreError, StoreResult};
+
+const COLUMNS: &str = "id, name, filter, created_at, updated_at";
+
+fn from_row(row: &Row) -> StoreResult<Segment> {
+    Segment::try_from(SegmentRecord {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        filter: row.try_get(2)?,
+        created_at: row.try_get(3)?,
+        updated_at: row.try_get(4)?,
+    })
+}
+
+async fn get(db: &Db<'_>, tenant: &Tenant, id: &SegmentId, lock: bool) -> StoreResult<Segment> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM segments WHERE workspace_id = $1 AND mode = $2 AND id = $3{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let row = db
+        .query_opt(
+            &sql,
+            &[&tenant.workspace_id, &tenant.mode.as_str(), &id.as_str()],
+        )
+        .await?
+        .ok_or(StoreError::NotFound(Entity::Segment))?;
+    from_row(&row)
+}
+
+async fn save(db: &Db<'_>, tenant: &Tenant, s: &Segment) -> StoreResult<()> {
+    db.execute(
+        "INSERT INTO segments (workspace_id, mode, id, name, filter, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (workspace_id, mode, id) DO UPDATE SET name = EXCLUDED.name, \
+         filter = EXCLUDED.filter, updated_at = EXCLUDED.updated_at",
+        &[
+            &tenant.workspace_id,
+            &tenant.mode.as_str(),
+            &s.id.as_str(),
+            &s.name,
+            &SegmentRecord::filter_text(&s.filter),
+            &s.created_at.as_micros(),
+            &s.updated_at.as_micros(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl SegmentStore for PgStore {
+    async fn create_segment(&self, tenant: &Tenant, new: NewSegment) -> StoreResult<Segment> {
+        let client = self.client().await?;
+        let segment = new.into_segment(SegmentId::generate(), Timestamp::now());
+        save(&Db::Client(&client), tenant, &segment).await?;
+        Ok(segment)
+    }
+
+    async fn get_segment(&self, tenant: &Tenant, id: &SegmentId) -> StoreResult<Segment> {
+        let client = self.client().await?;
+        get(&Db::Client(&client), tenant, id, false).await
+    }
+
+    async fn list_segments(&self, tenant: &Tenant, page: Page) -> StoreResult<Listing<Segment>> {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let db = Db::Tx(&tx);
+        let total: i64 = db
+            .query_opt(
+                "SELECT COUNT(*) FROM segments WHERE workspace_id = $1 AND mode = $2",
+                &[&tenant.workspace_id, &tenant.mode.as_str()],
+            )
+            .await?
+            .map_or(Ok(0), |r| r.try_get(0))?;
+        let rows = db
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM segments WHERE workspace_id = $1 AND mode = $2 \
+                     ORDER BY created_at, id LIMIT $3 OFFSET $4"
+                ),
+                &[
+                    &tenant.workspace_id,
+                    &tenant.mode.as_str(),
+                    &i64::from(page.limit),
+                    &i64::try_from(page.offset).unwrap_or(i64::MAX),
+                ],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Listing {
+            items: rows.iter().map(from_row).collect::<StoreResult<_>>()?,
+            total: u64::try_from(total).unwrap_or(0),
+            page,
+        })
+    }
+
+    async fn update_segment(
+        &self,
+        tenant: &Tenant,
+        id: &SegmentId,
+        patch: SegmentPatch,
+    ) -> StoreResult<Segment> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let current = get(&Db::Tx(&tx), tenant, id, true).await?;
+        let Some(next) = patch.apply(&current) else {
+            return Ok(current);
+        };
+        save(&Db::Tx(&tx), tenant, &next).await?;
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    async fn delete_segment(&self, tenant: &Tenant, id: &SegmentId) -> StoreResult<Segment> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let current = get(&Db::Tx(&tx), tenant, id, true).await?;
+        Db::Tx(&tx)
+            .execute(
+                "DELETE FROM segments WHERE workspace_id = $1 AND mode = $2 AND id = $3",
+                &[&tenant.workspace_id, &tenant.mode.as_str(), &id.as_str()],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(current)
+    }
+}
