@@ -27,7 +27,7 @@ pub struct DatabaseArgs {
     #[arg(long, env = "CONTACTD_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
     pub db_acquire_timeout_ms: u64,
 
-    /// PostgreSQL: the longest a statement may run, in milliseconds.
+    /// The longest a statement may run (PostgreSQL), or a list or count (SQLite), in ms.
     #[arg(
         long,
         env = "CONTACTD_DB_STATEMENT_TIMEOUT_MS",
