@@ -16,6 +16,7 @@ use crate::contacts::Contacts;
 use crate::conversations::Conversations;
 use crate::error::{ApiError, Error, Result};
 use crate::models::Contact;
+use crate::segments::Segments;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_MAX_RETRIES: u32 = 3;
@@ -76,6 +77,11 @@ impl Client {
     /// The conversations and messages of the key's workspace.
     pub fn conversations(&self) -> Conversations<'_> {
         Conversations::new(self)
+    }
+
+    /// The saved segments of the key's workspace, and their contacts.
+    pub fn segments(&self) -> Segments<'_> {
+        Segments::new(self)
     }
 
     /// The server's base URL, as given.
@@ -293,13 +299,34 @@ fn is_retryable_transport(e: &reqwest::Error, method: &Method) -> bool {
 
 /// The `/v2/...` path of one segment-escaped reference, e.g. `/v2/contact/%2B1415…`.
 pub(crate) fn path(prefix: &str, reference: &str, suffix: &str) -> Result<String> {
+    escaped_path(
+        prefix,
+        reference,
+        suffix,
+        "ref",
+        "a contact id, an E.164 phone or an email",
+    )
+}
+
+/// Like [`path`], for an object named by its id alone (a segment's `seg_…`).
+pub(crate) fn id_path(prefix: &str, id: &str, suffix: &str) -> Result<String> {
+    escaped_path(prefix, id, suffix, "id", "an id")
+}
+
+fn escaped_path(
+    prefix: &str,
+    reference: &str,
+    suffix: &str,
+    field: &str,
+    expected: &str,
+) -> Result<String> {
     // "." and ".." would be resolved away by the URL parser and reach another route.
     if matches!(reference, "" | "." | "..") {
         return Err(Error::InvalidInput {
-            field: Some("ref".to_owned()),
+            field: Some(field.to_owned()),
             received: Some(reference.into()),
-            expected: Some("a contact id, an E.164 phone or an email".into()),
-            message: "The reference is empty or a dot segment".to_owned(),
+            expected: Some(expected.into()),
+            message: format!("The {field} is empty or a dot segment"),
         });
     }
     Ok(format!(
@@ -435,7 +462,15 @@ mod tests {
                 path("/v2/contact", bad, ""),
                 Err(Error::InvalidInput { .. })
             ));
+            assert!(matches!(
+                id_path("/v2/segment", bad, "/contacts"),
+                Err(Error::InvalidInput { field: Some(f), .. }) if f == "id"
+            ));
         }
+        assert_eq!(
+            id_path("/v2/segment", "seg_abc", "/contacts").unwrap(),
+            "/v2/segment/seg_abc/contacts"
+        );
     }
 
     #[test]

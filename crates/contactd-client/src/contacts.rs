@@ -4,16 +4,19 @@
 //! A contact `ref` is its id (`cnt_…`), its phone (`+14155550123`) or its email; it is
 //! escaped as one path segment (a phone's `+` is sent as `%2B`).
 
+use std::collections::VecDeque;
+
 use reqwest::Method;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::client::{path, Call, Client};
 use crate::error::Result;
 use crate::models::{
     BatchMode, BatchResult, Contact, ContactUpdate, Conversation, List, ListContacts,
-    ListConversations, NewContact, Upserted,
+    ListConversations, ListSegmentContacts, NewContact, Upserted,
 };
+use crate::segments::Segments;
 
 const CONTACTS: &str = "/v2/contact";
 const UPSERT_RESULT_HEADER: &str = "x-upsert-result";
@@ -114,6 +117,28 @@ impl<'a> Contacts<'a> {
         self.client.send(call).await?.json()
     }
 
+    /// How many contacts match the query's filters, exactly (`GET /v2/contact/count`).
+    /// Its order, page and cursor play no part.
+    ///
+    /// ```no_run
+    /// # async fn f(client: contactd_client::Client) -> contactd_client::Result<()> {
+    /// use contactd_client::ListContacts;
+    /// let premium = client
+    ///     .contacts()
+    ///     .count(&ListContacts::new().metadata_eq("plan", "premium"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn count(&self, filters: &ListContacts) -> Result<u64> {
+        #[derive(Deserialize)]
+        struct Count {
+            total: u64,
+        }
+        let call = Call::get(format!("{CONTACTS}/count")).query(filters.filter_query());
+        let count: Count = self.client.send(call).await?.json()?;
+        Ok(count.total)
+    }
+
     /// Pages through every contact matching the query by cursor, page after page.
     ///
     /// ```no_run
@@ -128,18 +153,19 @@ impl<'a> Contacts<'a> {
     /// # Ok(()) }
     /// ```
     pub fn pages(&self, query: &ListContacts) -> ContactPager<'a> {
-        ContactPager::new(*self, query.clone())
+        let mut query = query.clone();
+        // Cursor pages cannot be combined with an offset.
+        query.offset = None;
+        ContactPager::new(Source::List {
+            contacts: *self,
+            query,
+        })
     }
 
     /// Every contact matching the query, read page by page with cursors (the query's
     /// `offset` is ignored).
     pub async fn list_all(&self, query: &ListContacts) -> Result<Vec<Contact>> {
-        let mut pages = self.pages(query);
-        let mut all = Vec::new();
-        while let Some(page) = pages.next_page().await? {
-            all.extend(page.data);
-        }
-        Ok(all)
+        self.pages(query).collect().await
     }
 
     /// The contact's conversations, newest first (`GET /v2/contact/{ref}/conversations`).
@@ -227,35 +253,114 @@ impl<'a> Contacts<'a> {
     }
 }
 
-/// Pages of a contact list read one after the other by cursor; from [`Contacts::pages`].
+/// Pages of a contact list read one after the other by cursor, following each page's
+/// `next_cursor`; from [`Contacts::pages`] and [`crate::Segments::contact_pages`].
+///
+/// Read it a page at a time with [`ContactPager::next_page`], or a contact at a time with
+/// [`ContactPager::next_contact`]:
+///
+/// ```no_run
+/// # async fn f(client: contactd_client::Client) -> contactd_client::Result<()> {
+/// use contactd_client::ListSegmentContacts;
+/// let mut contacts = client
+///     .segments()
+///     .contact_pages("seg_038ggac0fy000a0wp1kh1adwpwetq", &ListSegmentContacts::new().limit(100));
+/// while let Some(contact) = contacts.next_contact().await? {
+///     println!("{}", contact.id);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct ContactPager<'a> {
-    contacts: Contacts<'a>,
-    query: ListContacts,
+    source: Source<'a>,
     done: bool,
+    /// A page `next_contact` has started: its contacts not yet handed out, and the page
+    /// without them.
+    held: Option<(VecDeque<Contact>, List<Contact>)>,
+}
+
+/// Where a pager's pages come from.
+#[derive(Debug)]
+pub(crate) enum Source<'a> {
+    List {
+        contacts: Contacts<'a>,
+        query: ListContacts,
+    },
+    Segment {
+        segments: Segments<'a>,
+        id: String,
+        query: ListSegmentContacts,
+    },
 }
 
 impl<'a> ContactPager<'a> {
-    fn new(contacts: Contacts<'a>, mut query: ListContacts) -> ContactPager<'a> {
-        // Cursor pages cannot be combined with an offset.
-        query.offset = None;
+    pub(crate) fn new(source: Source<'a>) -> ContactPager<'a> {
         ContactPager {
-            contacts,
-            query,
+            source,
             done: false,
+            held: None,
         }
     }
 
-    /// The next page, or `None` after the last one.
+    /// The next page, or `None` after the last one. Contacts already handed out by
+    /// [`ContactPager::next_contact`] are not part of it.
     pub async fn next_page(&mut self) -> Result<Option<List<Contact>>> {
+        if let Some((rest, page)) = self.held.take() {
+            if !rest.is_empty() {
+                return Ok(Some(List {
+                    data: rest.into(),
+                    ..page
+                }));
+            }
+        }
         if self.done {
             return Ok(None);
         }
-        let page = self.contacts.list(&self.query).await?;
-        match &page.next_cursor {
-            Some(cursor) if page.has_more => self.query.cursor = Some(cursor.clone()),
-            _ => self.done = true,
+        let page = match &self.source {
+            Source::List { contacts, query } => contacts.list(query).await?,
+            Source::Segment {
+                segments,
+                id,
+                query,
+            } => segments.contacts(id, query).await?,
+        };
+        let next = match &page.next_cursor {
+            Some(cursor) if page.has_more => Some(cursor.clone()),
+            _ => None,
+        };
+        match (next, &mut self.source) {
+            (Some(cursor), Source::List { query, .. }) => query.cursor = Some(cursor),
+            (Some(cursor), Source::Segment { query, .. }) => query.cursor = Some(cursor),
+            (None, _) => self.done = true,
         }
         Ok(Some(page))
+    }
+
+    /// The next contact, or `None` after the last one; fetches a page when the one it
+    /// holds is used up.
+    pub async fn next_contact(&mut self) -> Result<Option<Contact>> {
+        loop {
+            if let Some((rest, _)) = &mut self.held {
+                if let Some(contact) = rest.pop_front() {
+                    return Ok(Some(contact));
+                }
+            }
+            match self.next_page().await? {
+                Some(mut page) => {
+                    let rest = VecDeque::from(std::mem::take(&mut page.data));
+                    self.held = Some((rest, page));
+                }
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Every remaining contact, in order.
+    pub async fn collect(mut self) -> Result<Vec<Contact>> {
+        let mut all = Vec::new();
+        while let Some(page) = self.next_page().await? {
+            all.extend(page.data);
+        }
+        Ok(all)
     }
 }

@@ -135,7 +135,7 @@ impl ApiError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// `404 not_found`: no such contact or conversation in this workspace.
+    /// `404 not_found`: no such contact, conversation or segment in this workspace.
     #[error("not found: {message}")]
     NotFound {
         /// The server's message.

@@ -1,8 +1,9 @@
 //! The Rust client of contactd, a self-hosted contacts service for customer messaging.
 //!
 //! [`Client`] speaks contactd's HTTP JSON API (`/v2`): contacts by id, phone or email,
-//! partial updates, list and search, upsert, batch, conversations and messages. Every
-//! answer is a typed model, every error envelope a typed [`Error`] variant.
+//! partial updates, list, search and count, upsert, batch, saved segments, conversations
+//! and messages. Every answer is a typed model, every error envelope a typed [`Error`]
+//! variant.
 //!
 //! Requests that fail with `429 rate_limited` or `503 unavailable`, or that cannot connect,
 //! are retried with exponential backoff and jitter, honouring `Retry-After`. Every `POST`
@@ -47,6 +48,7 @@ mod conversations;
 mod error;
 mod models;
 mod phone;
+mod segments;
 
 pub use client::{Client, ClientBuilder};
 pub use contacts::{ContactPager, Contacts};
@@ -55,7 +57,9 @@ pub use error::{ApiError, Error, Result};
 pub use models::{
     BatchItem, BatchMode, BatchOutcome, BatchResult, Channel, Contact, ContactStatus,
     ContactUpdate, Conversation, ConversationStatus, Direction, List, ListContacts,
-    ListConversations, Message, Metadata, MetadataFilter, MetadataOp, NewContact, NewConversation,
-    Page, Patch, Sort, SortField, Upserted,
+    ListConversations, ListSegmentContacts, Message, Metadata, MetadataFilter, MetadataOp,
+    NewContact, NewConversation, NewSegment, Page, Patch, Segment, SegmentFilter, SegmentUpdate,
+    Sort, SortField, Upserted,
 };
 pub use phone::{format_phone_e164, PhoneError};
+pub use segments::Segments;

@@ -1,7 +1,8 @@
 //! The API's JSON, typed: what the server answers (`Contact`, `Conversation`, `Message`,
-//! `List`, batch results) and what a request sends (`NewContact`, `ContactUpdate`, the
-//! list queries). Field names are the API's own.
+//! `Segment`, `List`, batch results) and what a request sends (`NewContact`,
+//! `ContactUpdate`, `NewSegment`, the list queries). Field names are the API's own.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
@@ -415,7 +416,8 @@ impl ContactUpdate {
 pub struct List<T> {
     /// The items of this page.
     pub data: Vec<T>,
-    /// All the items matching the filters; `None` on cursor pages, which take no count.
+    /// All the items matching the filters; `None` on contact cursor pages unless asked for
+    /// with `include_total(true)`, and on a first page with `include_total(false)`.
     pub total: Option<u64>,
     /// The page size asked for.
     pub limit: u32,
@@ -546,6 +548,9 @@ pub struct ListContacts {
     pub offset: Option<u64>,
     /// Cursor paging: the `next_cursor` of the previous page (not with `offset`).
     pub cursor: Option<String>,
+    /// `Some(true)`: `total` on cursor pages too; `Some(false)`: no `total` on a first
+    /// page (offset pages always carry it); `None`: the server's default.
+    pub include_total: Option<bool>,
 }
 
 impl ListContacts {
@@ -634,8 +639,16 @@ impl ListContacts {
         self
     }
 
-    /// The query string's pairs, in a stable order.
-    pub(crate) fn to_query(&self) -> Vec<(String, String)> {
+    /// `true`: cursor pages carry `total` too; `false`: a first page leaves it out
+    /// (cheaper when the count is not needed).
+    pub fn include_total(mut self, include_total: bool) -> ListContacts {
+        self.include_total = Some(include_total);
+        self
+    }
+
+    /// The filters' query parameters alone (no order, page or cursor), in a stable order:
+    /// what [`crate::Contacts::count`] sends and what a segment saves.
+    pub(crate) fn filter_query(&self) -> Vec<(String, String)> {
         let mut pairs = Vec::new();
         let mut push = |name: &str, value: Option<String>| {
             if let Some(value) = value {
@@ -651,10 +664,6 @@ impl ListContacts {
         push("created_after", self.created_after.clone());
         push("created_before", self.created_before.clone());
         push("updated_after", self.updated_after.clone());
-        push("sort", self.sort.map(|s| s.to_string()));
-        push("limit", self.limit.map(|l| l.to_string()));
-        push("offset", self.offset.map(|o| o.to_string()));
-        push("cursor", self.cursor.clone());
         for filter in &self.metadata {
             let name = match filter.op {
                 MetadataOp::Eq => format!("metadata.{}", filter.path),
@@ -663,6 +672,199 @@ impl ListContacts {
             pairs.push((name, filter.value.clone()));
         }
         pairs
+    }
+
+    /// The query string's pairs, in a stable order: the filters, then order and page.
+    pub(crate) fn to_query(&self) -> Vec<(String, String)> {
+        let mut pairs = self.filter_query();
+        pairs.extend(paging_query(
+            self.sort,
+            self.limit,
+            self.offset,
+            self.cursor.as_deref(),
+            self.include_total,
+        ));
+        pairs
+    }
+}
+
+/// The order and page parameters of a contact list (`sort`, `limit`, `offset`, `cursor`,
+/// `include_total`).
+fn paging_query(
+    sort: Option<Sort>,
+    limit: Option<u32>,
+    offset: Option<u64>,
+    cursor: Option<&str>,
+    include_total: Option<bool>,
+) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let mut push = |name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            pairs.push((name.to_owned(), value));
+        }
+    };
+    push("sort", sort.map(|s| s.to_string()));
+    push("limit", limit.map(|l| l.to_string()));
+    push("offset", offset.map(|o| o.to_string()));
+    push("cursor", cursor.map(str::to_owned));
+    push("include_total", include_total.map(|t| t.to_string()));
+    pairs
+}
+
+/// A segment's filter: the contact list's filter parameters and their values as strings,
+/// e.g. `{"metadata.plan": "premium", "status": "active"}`.
+pub type SegmentFilter = BTreeMap<String, String>;
+
+impl From<&ListContacts> for SegmentFilter {
+    /// The query's filters (its order and page are not part of a filter).
+    fn from(query: &ListContacts) -> SegmentFilter {
+        query.filter_query().into_iter().collect()
+    }
+}
+
+/// A saved segment (`/v2/segment`): a name and a contact filter, with the number of
+/// contacts it matches, computed when it was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    /// `seg_` and lowercase letters and digits.
+    pub id: String,
+    /// The name, e.g. `Premium DE`.
+    pub name: String,
+    /// The filter, as the list's query parameters.
+    pub filter: SegmentFilter,
+    /// The contacts matching the filter when the segment was read, exactly.
+    pub count: u64,
+    /// When the segment was created.
+    pub created_at: String,
+    /// When its name or filter last changed.
+    pub updated_at: String,
+}
+
+/// A segment to create.
+///
+/// ```
+/// use contactd_client::{ContactStatus, ListContacts, NewSegment};
+///
+/// let premium = NewSegment::new(
+///     "Premium DE",
+///     &ListContacts::new()
+///         .metadata_eq("plan", "premium")
+///         .metadata_eq("country", "DE")
+///         .status(ContactStatus::Active),
+/// );
+/// assert_eq!(premium.filter["metadata.plan"], "premium");
+/// assert_eq!(premium.filter["status"], "active");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewSegment {
+    /// 1 to 255 characters.
+    pub name: String,
+    /// The filter: the list's filter parameters and their values (at most 20).
+    pub filter: SegmentFilter,
+}
+
+impl NewSegment {
+    /// A segment named `name` of the contacts `filter` matches; only its filters count
+    /// (not its order, page or cursor).
+    pub fn new(name: impl Into<String>, filter: &ListContacts) -> NewSegment {
+        NewSegment {
+            name: name.into(),
+            filter: SegmentFilter::from(filter),
+        }
+    }
+}
+
+/// A change of a segment's name, filter or both (`PUT /v2/segment/{id}`); the filter is
+/// replaced whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SegmentUpdate {
+    /// The new name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The new filter, replacing the old one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<SegmentFilter>,
+}
+
+impl SegmentUpdate {
+    /// An update that changes nothing yet.
+    pub fn new() -> SegmentUpdate {
+        SegmentUpdate::default()
+    }
+
+    /// Renames the segment.
+    pub fn name(mut self, name: impl Into<String>) -> SegmentUpdate {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Replaces the filter with the filters of `filter`.
+    pub fn filter(mut self, filter: &ListContacts) -> SegmentUpdate {
+        self.filter = Some(SegmentFilter::from(filter));
+        self
+    }
+}
+
+/// The order and page of a segment's contacts (`GET /v2/segment/{id}/contacts`); the
+/// segment's filter chooses them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListSegmentContacts {
+    /// The order; creation time ascending when `None`.
+    pub sort: Option<Sort>,
+    /// Page size, 1 to 100 (the server's default is 20).
+    pub limit: Option<u32>,
+    /// Offset paging: where the page starts.
+    pub offset: Option<u64>,
+    /// Cursor paging: the `next_cursor` of the previous page (not with `offset`).
+    pub cursor: Option<String>,
+    /// As [`ListContacts::include_total`].
+    pub include_total: Option<bool>,
+}
+
+impl ListSegmentContacts {
+    /// The first page, oldest first.
+    pub fn new() -> ListSegmentContacts {
+        ListSegmentContacts::default()
+    }
+
+    /// Sets the order.
+    pub fn sort(mut self, sort: Sort) -> ListSegmentContacts {
+        self.sort = Some(sort);
+        self
+    }
+
+    /// Sets the page size (1 to 100).
+    pub fn limit(mut self, limit: u32) -> ListSegmentContacts {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Starts the page at this offset.
+    pub fn offset(mut self, offset: u64) -> ListSegmentContacts {
+        self.offset = Some(offset);
+        self
+    }
+
+    /// Starts the page after the one that answered this `next_cursor`.
+    pub fn cursor(mut self, cursor: impl Into<String>) -> ListSegmentContacts {
+        self.cursor = Some(cursor.into());
+        self
+    }
+
+    /// `true`: cursor pages carry `total` too; `false`: a first page leaves it out.
+    pub fn include_total(mut self, include_total: bool) -> ListSegmentContacts {
+        self.include_total = Some(include_total);
+        self
+    }
+
+    pub(crate) fn to_query(&self) -> Vec<(String, String)> {
+        paging_query(
+            self.sort,
+            self.limit,
+            self.offset,
+            self.cursor.as_deref(),
+            self.include_total,
+        )
     }
 }
 
@@ -968,22 +1170,64 @@ mod tests {
             .metadata_filter("tags", MetadataOp::Exists, true)
             .sort(Sort::desc(SortField::UpdatedAt))
             .limit(5)
-            .cursor("abc");
+            .cursor("abc")
+            .include_total(true);
         let expected: Vec<(String, String)> = [
             ("q", "jo"),
             ("status", "active"),
             ("preferred_channel", "sms"),
-            ("sort", "-updated_at"),
-            ("limit", "5"),
-            ("cursor", "abc"),
             ("metadata.plan", "premium"),
             ("metadata.mrr[gt]", "100"),
             ("metadata.tags[exists]", "true"),
+            ("sort", "-updated_at"),
+            ("limit", "5"),
+            ("cursor", "abc"),
+            ("include_total", "true"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         assert_eq!(query.to_query(), expected);
+        assert_eq!(query.filter_query(), expected[..6]);
+    }
+
+    #[test]
+    fn segments_save_the_list_filters_only() {
+        let query = ListContacts::new()
+            .metadata_eq("plan", "premium")
+            .metadata_filter("mrr", MetadataOp::Gte, 100)
+            .status(ContactStatus::Active)
+            .sort(Sort::desc(SortField::UpdatedAt))
+            .limit(5)
+            .include_total(false);
+        assert_eq!(
+            serde_json::to_value(NewSegment::new("Premium", &query)).unwrap(),
+            json!({"name": "Premium", "filter": {"metadata.plan": "premium",
+                "metadata.mrr[gte]": "100", "status": "active"}})
+        );
+        assert_eq!(
+            serde_json::to_value(SegmentUpdate::new().name("Premium DE")).unwrap(),
+            json!({"name": "Premium DE"})
+        );
+        assert_eq!(
+            serde_json::to_value(SegmentUpdate::new().filter(&ListContacts::new())).unwrap(),
+            json!({"filter": {}})
+        );
+        let page = ListSegmentContacts::new()
+            .sort(Sort::asc(SortField::FullName))
+            .limit(10)
+            .cursor("c")
+            .include_total(true);
+        let pairs: Vec<(String, String)> = [
+            ("sort", "full_name"),
+            ("limit", "10"),
+            ("cursor", "c"),
+            ("include_total", "true"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(page.to_query(), pairs);
     }
 
     #[test]

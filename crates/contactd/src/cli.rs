@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::client_cli::{self, ContactCommand, Remote};
+use crate::client_cli::{self, ContactCommand, Remote, SegmentCommand};
 use crate::config::{Config, DatabaseArgs};
 use crate::domain::tenant::Mode;
 use crate::startup::{issue_key, Application};
@@ -39,9 +39,16 @@ pub enum Command {
         #[command(subcommand)]
         command: ContactCommand,
     },
+    /// Work with saved segments on a running server (through the Rust SDK).
+    Segment {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: SegmentCommand,
+    },
     /// Import contacts from a CSV or NDJSON file straight into a database.
     Import(ImportArgs),
-    /// Export a workspace's contacts as CSV or NDJSON.
+    /// Export a workspace's contacts, or a segment's, as CSV or NDJSON.
     Export(ExportArgs),
     /// Write a consistent copy of a SQLite database to FILE, while the server runs.
     Backup {
@@ -106,6 +113,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(config) => serve(config).await,
         Command::Keys(command) => keys(command).await,
         Command::Contact { remote, command } => client_cli::run(remote, command).await,
+        Command::Segment { remote, command } => client_cli::run_segment(remote, command).await,
         Command::Import(args) => import::run(args).await.map(|_| ()),
         Command::Export(args) => export::run(args).await.map(|_| ()),
         Command::Backup { file, database } => {

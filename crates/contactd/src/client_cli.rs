@@ -1,10 +1,10 @@
-//! `contactd contact …`: the API from the command line, through the Rust SDK
-//! (`contactd-client`), against a running server.
+//! `contactd contact …` and `contactd segment …`: the API from the command line, through
+//! the Rust SDK (`contactd-client`), against a running server.
 
 use clap::{Args, Subcommand, ValueEnum};
 use contactd_client::{
-    Channel, Client, Contact, ContactStatus, ContactUpdate, ListContacts, NewContact, Sort,
-    SortField,
+    Channel, Client, Contact, ContactStatus, ContactUpdate, ListContacts, ListSegmentContacts,
+    NewContact, Page, Segment, SegmentFilter, SegmentUpdate, Sort, SortField,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -23,7 +23,7 @@ pub struct Remote {
     /// API key (sk_live_… or sk_test_…).
     #[arg(long, env = "CONTACTD_API_KEY", global = true, hide_env_values = true)]
     pub api_key: Option<String>,
-    /// How to print contacts.
+    /// How to print contacts and segments.
     #[arg(long, value_enum, default_value_t = Output::Json, global = true)]
     pub output: Output,
 }
@@ -76,21 +76,31 @@ pub enum ContactCommand {
     },
     /// Delete a contact (and its conversations and messages).
     Delete { contact_ref: String },
-    /// List and search contacts.
+    /// List and search contacts, or list a saved segment's contacts.
     List {
         /// Prefix of a name, the email or the phone.
         #[arg(long)]
         q: Option<String>,
+        /// Only contacts with this status: active or inactive.
         #[arg(long)]
         status: Option<String>,
+        /// Only contacts with this preferred channel.
         #[arg(long)]
         channel: Option<String>,
         /// A metadata equality filter, PATH=VALUE; repeatable.
         #[arg(long = "metadata", value_name = "PATH=VALUE")]
         metadata: Vec<String>,
+        /// The contacts of this saved segment (seg_…), chosen by its filter.
+        #[arg(
+            long,
+            value_name = "ID",
+            conflicts_with_all = ["q", "status", "channel", "metadata"]
+        )]
+        segment: Option<String>,
         /// created_at, updated_at, last_contacted or full_name; - in front for descending.
         #[arg(long, allow_hyphen_values = true)]
         sort: Option<String>,
+        /// Contacts per page (1 to 100).
         #[arg(long, default_value_t = 20)]
         limit: u32,
         /// Every page, not just the first.
@@ -99,12 +109,61 @@ pub enum ContactCommand {
     },
 }
 
-pub async fn run(remote: Remote, command: ContactCommand) -> anyhow::Result<()> {
+/// `contactd segment …`: saved contact filters.
+#[derive(Subcommand, Debug)]
+pub enum SegmentCommand {
+    /// Save a segment: a name and the list's filter parameters.
+    Create {
+        /// The segment's name.
+        #[arg(long)]
+        name: String,
+        /// A filter parameter of the contact list, NAME=VALUE (status=active,
+        /// metadata.plan=premium, metadata.mrr[gte]=100, q=ada); repeatable.
+        #[arg(long = "filter", value_name = "NAME=VALUE")]
+        filter: Vec<String>,
+    },
+    /// List the segments, each with its count.
+    List {
+        /// Segments per page (1 to 100).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// How many segments to skip.
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+    },
+    /// Show a segment with its count.
+    Get {
+        /// The segment's id (seg_…).
+        id: String,
+    },
+    /// Rename a segment or replace its filter.
+    Update {
+        /// The segment's id (seg_…).
+        id: String,
+        /// A new name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The new filter, NAME=VALUE, replacing the whole old one; repeatable.
+        #[arg(long = "filter", value_name = "NAME=VALUE")]
+        filter: Vec<String>,
+    },
+    /// Delete a segment (never its contacts).
+    Delete {
+        /// The segment's id (seg_…).
+        id: String,
+    },
+}
+
+fn client(remote: &Remote) -> anyhow::Result<Client> {
     let key = remote
         .api_key
         .clone()
         .ok_or_else(|| anyhow::anyhow!("an API key is needed: --api-key or CONTACTD_API_KEY"))?;
-    let client = Client::new(remote.url.clone(), key);
+    Ok(Client::new(remote.url.clone(), key))
+}
+
+pub async fn run(remote: Remote, command: ContactCommand) -> anyhow::Result<()> {
+    let client = client(&remote)?;
     let contacts = client.contacts();
     let shown: Vec<Contact> = match command {
         ContactCommand::Get { contact_ref } => vec![contacts.get(&contact_ref).await?],
@@ -118,11 +177,31 @@ pub async fn run(remote: Remote, command: ContactCommand) -> anyhow::Result<()> 
             vec![contacts.update(&contact_ref, &update).await?]
         }
         ContactCommand::Delete { contact_ref } => vec![contacts.delete(&contact_ref).await?],
+        // clap refuses the filters with --segment: the segment's own filter chooses.
+        ContactCommand::List {
+            segment: Some(id),
+            sort,
+            limit,
+            all,
+            ..
+        } => {
+            let mut query = ListSegmentContacts::new().limit(limit);
+            if let Some(sort) = sort {
+                query = query.sort(parse_sort(&sort)?);
+            }
+            let segments = client.segments();
+            if all {
+                segments.all_contacts(&id, &query).await?
+            } else {
+                segments.contacts(&id, &query).await?.data
+            }
+        }
         ContactCommand::List {
             q,
             status,
             channel,
             metadata,
+            segment: None,
             sort,
             limit,
             all,
@@ -154,6 +233,81 @@ pub async fn run(remote: Remote, command: ContactCommand) -> anyhow::Result<()> 
         }
     };
     print(&shown, remote.output)
+}
+
+pub async fn run_segment(remote: Remote, command: SegmentCommand) -> anyhow::Result<()> {
+    let client = client(&remote)?;
+    let segments = client.segments();
+    // A list prints a JSON array whatever its length, the others one object.
+    let is_list = matches!(command, SegmentCommand::List { .. });
+    let shown: Vec<Segment> = match command {
+        SegmentCommand::Create { name, filter } => {
+            let new = contactd_client::NewSegment {
+                name,
+                filter: segment_filter(&filter)?,
+            };
+            vec![segments.create(&new).await?]
+        }
+        SegmentCommand::List { limit, offset } => {
+            segments.list(Page::new(limit, offset)).await?.data
+        }
+        SegmentCommand::Get { id } => vec![segments.get(&id).await?],
+        SegmentCommand::Update { id, name, filter } => {
+            let update = SegmentUpdate {
+                name,
+                filter: (!filter.is_empty())
+                    .then(|| segment_filter(&filter))
+                    .transpose()?,
+            };
+            if update.name.is_none() && update.filter.is_none() {
+                anyhow::bail!("nothing to change: give --name or --filter");
+            }
+            vec![segments.update(&id, &update).await?]
+        }
+        SegmentCommand::Delete { id } => vec![segments.delete(&id).await?],
+    };
+    print_segments(&shown, is_list, remote.output)
+}
+
+/// `NAME=VALUE` pairs as a segment filter; a name given twice is refused.
+fn segment_filter(pairs: &[String]) -> anyhow::Result<SegmentFilter> {
+    let mut filter = SegmentFilter::new();
+    for pair in pairs {
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--filter {pair}: expected NAME=VALUE"))?;
+        if filter
+            .insert(name.trim().to_owned(), value.to_owned())
+            .is_some()
+        {
+            anyhow::bail!("--filter {}: given more than once", name.trim());
+        }
+    }
+    Ok(filter)
+}
+
+fn print_segments(segments: &[Segment], is_list: bool, output: Output) -> anyhow::Result<()> {
+    match output {
+        Output::Json => match segments {
+            [one] if !is_list => println!("{}", serde_json::to_string_pretty(one)?),
+            many => println!("{}", serde_json::to_string_pretty(many)?),
+        },
+        Output::Table => {
+            println!("{:<34} {:<24} {:>8}  filter", "id", "name", "count");
+            for s in segments {
+                let filter: Vec<String> =
+                    s.filter.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                println!(
+                    "{:<34} {:<24} {:>8}  {}",
+                    s.id,
+                    s.name,
+                    s.count,
+                    filter.join(" ")
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_enum<T: DeserializeOwned>(what: &str, value: &str) -> anyhow::Result<T> {

@@ -9,6 +9,7 @@ mod conversations;
 mod errors;
 mod listing;
 mod retries;
+mod segments;
 mod stub;
 mod upsert_batch;
 mod utils;

@@ -13,6 +13,8 @@ use tokio::task::JoinHandle;
 pub struct TestServer {
     pub url: String,
     pub key: String,
+    /// A key to the test data of the same workspace: another tenant.
+    pub test_key: String,
     shutdown: Option<oneshot::Sender<()>>,
     _task: JoinHandle<()>,
     _dir: tempfile::TempDir,
@@ -34,6 +36,7 @@ impl TestServer {
         configure(&mut config);
         let app = Application::build(config).await.unwrap();
         let key = app.create_key("acme", "live").await.unwrap();
+        let test_key = app.create_key("acme", "test").await.unwrap();
         let url = format!("http://{}", app.local_addr());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -45,6 +48,7 @@ impl TestServer {
         TestServer {
             url,
             key,
+            test_key,
             shutdown: Some(tx),
             _task: task,
             _dir: dir,

@@ -1,21 +1,28 @@
-//! `contactd export`: a workspace's contacts as CSV or NDJSON, streamed page by page
-//! (keyset paging, so memory stays flat whatever the size).
+//! `contactd export`: a workspace's contacts, or a saved segment's, as CSV or NDJSON,
+//! streamed page by page (keyset paging, so memory stays flat whatever the size), straight
+//! from a database or through a running server.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use anyhow::Context;
 use clap::Args;
+use contactd_client::{ContactPager, ListContacts, ListSegmentContacts};
 use serde_json::Value;
 
 use super::Format;
 use crate::api::ContactOut;
 use crate::config::DatabaseArgs;
 use crate::domain::contact_query::{ContactFilter, ContactQuery, Sort, SortField, Start};
+use crate::domain::ids::SegmentId;
 use crate::domain::tenant::{Mode, Tenant};
 use crate::store::{self, Store};
 
 const PAGE: u32 = 1000;
+/// The API's largest page, for an export through a server.
+const SERVER_PAGE: u32 = 100;
 const CSV_COLUMNS: [&str; 12] = [
     "id",
     "phone",
@@ -33,12 +40,27 @@ const CSV_COLUMNS: [&str; 12] = [
 
 #[derive(Args, Debug, Clone)]
 pub struct ExportArgs {
-    /// Workspace to export.
-    #[arg(long)]
-    pub workspace: String,
+    /// Workspace to export, straight from the database.
+    #[arg(long, required_unless_present = "server_url")]
+    pub workspace: Option<String>,
+    /// Export through a running server instead (the API key's workspace), with --api-key.
+    #[arg(
+        long = "url",
+        id = "server_url",
+        value_name = "URL",
+        conflicts_with = "workspace"
+    )]
+    pub server_url: Option<String>,
+    /// API key for --url.
+    #[arg(long, env = "CONTACTD_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Only the contacts of this saved segment (seg_…), as its filter matches them now.
+    #[arg(long, value_name = "ID")]
+    pub segment: Option<String>,
     /// Live or test data of the workspace.
     #[arg(long, value_enum, default_value_t = crate::cli::KeyMode::Test)]
     pub data_mode: crate::cli::KeyMode,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Ndjson)]
     pub format: Format,
     /// File to write (default: standard output).
@@ -48,24 +70,139 @@ pub struct ExportArgs {
     pub database: DatabaseArgs,
 }
 
-pub async fn run(args: ExportArgs) -> anyhow::Result<u64> {
-    let store = store::open(&args.database.url, &args.database.options()).await?;
-    let out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(File::create(path)?),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let result = export(store.as_ref(), &args, BufWriter::new(out)).await;
-    store.close().await;
-    result
+/// Where the contacts come from.
+enum Source {
+    Database {
+        store: Arc<dyn Store>,
+        tenant: Tenant,
+        filter: ContactFilter,
+    },
+    Server {
+        client: contactd_client::Client,
+        segment: Option<String>,
+    },
 }
 
-async fn export(store: &dyn Store, args: &ExportArgs, out: impl Write) -> anyhow::Result<u64> {
+pub async fn run(args: ExportArgs) -> anyhow::Result<u64> {
+    match (&args.server_url, &args.workspace) {
+        (Some(url), _) => {
+            let key = args
+                .api_key
+                .clone()
+                .context("--url needs an API key: --api-key or CONTACTD_API_KEY")?;
+            let client = contactd_client::Client::new(url.clone(), key);
+            if let Some(id) = &args.segment {
+                // A missing segment fails before anything is written.
+                client
+                    .segments()
+                    .get(id)
+                    .await
+                    .with_context(|| format!("segment {id}"))?;
+            }
+            let source = Source::Server {
+                client,
+                segment: args.segment.clone(),
+            };
+            export_to_output(&source, &args).await
+        }
+        (None, Some(workspace)) => {
+            let store = store::open(&args.database.url, &args.database.options()).await?;
+            let result = export_from_database(store.clone(), workspace, &args).await;
+            store.close().await;
+            result
+        }
+        (None, None) => {
+            anyhow::bail!("say what to export: --workspace (a database) or --url (a server)")
+        }
+    }
+}
+
+async fn export_from_database(
+    store: Arc<dyn Store>,
+    workspace: &str,
+    args: &ExportArgs,
+) -> anyhow::Result<u64> {
     let tenant = Tenant {
-        workspace_id: store.ensure_workspace(args.workspace.trim()).await?,
+        workspace_id: store.ensure_workspace(workspace.trim()).await?,
         mode: Mode::from(args.data_mode),
     };
+    let filter = match &args.segment {
+        None => ContactFilter::default(),
+        Some(raw) => {
+            let id = SegmentId::parse(raw.trim())
+                .with_context(|| format!("--segment {raw}: not a segment id (seg_…)"))?;
+            let segment = store.get_segment(&tenant, &id).await.with_context(|| {
+                format!(
+                    "segment {id} in the {} data of workspace \"{}\"",
+                    tenant.mode,
+                    workspace.trim()
+                )
+            })?;
+            segment
+                .contact_filter()
+                .with_context(|| format!("the filter of segment {id}"))?
+        }
+    };
+    let source = Source::Database {
+        store,
+        tenant,
+        filter,
+    };
+    export_to_output(&source, args).await
+}
+
+async fn export_to_output(source: &Source, args: &ExportArgs) -> anyhow::Result<u64> {
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    export(source, args.format, BufWriter::new(out)).await
+}
+
+async fn export(source: &Source, format: Format, out: impl Write) -> anyhow::Result<u64> {
+    let mut sink = match format {
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(CSV_COLUMNS)?;
+            Sink::Csv(Box::new(w))
+        }
+        Format::Ndjson => Sink::Ndjson(out),
+    };
+    let written = match source {
+        Source::Database {
+            store,
+            tenant,
+            filter,
+        } => export_database(store.as_ref(), tenant, filter, &mut sink).await?,
+        Source::Server { client, segment } => {
+            let pages = match segment {
+                Some(id) => client.segments().contact_pages(
+                    id,
+                    &ListSegmentContacts::new()
+                        .limit(SERVER_PAGE)
+                        .include_total(false),
+                ),
+                None => client
+                    .contacts()
+                    .pages(&ListContacts::new().limit(SERVER_PAGE).include_total(false)),
+            };
+            export_server(pages, &mut sink).await?
+        }
+    };
+    sink.flush()?;
+    Ok(written)
+}
+
+async fn export_database<W: Write>(
+    store: &dyn Store,
+    tenant: &Tenant,
+    filter: &ContactFilter,
+    sink: &mut Sink<W>,
+) -> anyhow::Result<u64> {
     let mut query = ContactQuery {
-        filter: ContactFilter::default(),
+        filter: filter.clone(),
         sort: Sort {
             field: SortField::CreatedAt,
             descending: false,
@@ -77,17 +214,9 @@ async fn export(store: &dyn Store, args: &ExportArgs, out: impl Write) -> anyhow
         },
         include_total: false,
     };
-    let mut sink = match args.format {
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(CSV_COLUMNS)?;
-            Sink::Csv(Box::new(w))
-        }
-        Format::Ndjson => Sink::Ndjson(out),
-    };
     let mut written = 0;
     loop {
-        let page = store.list_contacts(&tenant, &query).await?;
+        let page = store.list_contacts(tenant, &query).await?;
         for contact in &page.items {
             sink.write(&serde_json::to_value(ContactOut::from(contact.clone()))?)?;
             written += 1;
@@ -102,7 +231,20 @@ async fn export(store: &dyn Store, args: &ExportArgs, out: impl Write) -> anyhow
             _ => break,
         }
     }
-    sink.flush()?;
+    Ok(written)
+}
+
+async fn export_server<W: Write>(
+    mut pages: ContactPager<'_>,
+    sink: &mut Sink<W>,
+) -> anyhow::Result<u64> {
+    let mut written = 0;
+    while let Some(page) = pages.next_page().await? {
+        for contact in &page.data {
+            sink.write(&serde_json::to_value(contact)?)?;
+            written += 1;
+        }
+    }
     Ok(written)
 }
 

@@ -581,3 +581,359 @@ async fn logs_carry_no_phone_email_or_metadata_values() {
         );
     }
 }
+
+/// `contactd ARGS` as a client of `serve` with `key` (`CONTACTD_URL`, `CONTACTD_API_KEY`);
+/// the output whether it succeeded or not.
+fn remote(serve: &Serve, key: &str, args: &[&str]) -> Output {
+    contactd()
+        .args(args)
+        .env("CONTACTD_URL", serve.url(""))
+        .env("CONTACTD_API_KEY", key)
+        .env("CONTACTD_LOG", "warn")
+        .output()
+        .expect("running contactd")
+}
+
+/// Like [`remote`], asserting success; the standard output as JSON.
+fn remote_json(serve: &Serve, key: &str, args: &[&str]) -> Value {
+    let output = remote(serve, key, args);
+    assert!(
+        output.status.success(),
+        "contactd {args:?} failed with {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("contactd {args:?} printed no JSON ({e}): {output:?}"))
+}
+
+/// Six contacts of `key`'s workspace, `P0` to `P5`; the even ones have plan premium.
+/// Returns the ids of the premium ones, oldest first, and of all.
+async fn seed_premium(serve: &Serve, key: &str) -> (Vec<String>, Vec<String>) {
+    let (mut premium, mut all) = (Vec::new(), Vec::new());
+    for n in 0..6 {
+        let plan = if n % 2 == 0 { "premium" } else { "basic" };
+        let (status, contact) = http(
+            "POST",
+            &serve.url("/v2/contact"),
+            key,
+            Some(
+                json!({"phone": format!("+1415555{n:04}"), "first_name": format!("P{n}"),
+                        "metadata": {"plan": plan}}),
+            ),
+        )
+        .await;
+        assert_eq!(status, 201, "{contact}");
+        let id = contact["id"].as_str().unwrap().to_string();
+        if n % 2 == 0 {
+            premium.push(id.clone());
+        }
+        all.push(id);
+    }
+    (premium, all)
+}
+
+fn json_ids(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("a JSON array: {value}"))
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn ndjson(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn segment_commands_and_contact_list_segment_work_against_a_server() {
+    let (dir, database) = scratch_sqlite();
+    let key = create_key(&database, "acme", Some("live"));
+    let mut serve = Serve::start(Some(&database), dir.path()).await;
+    let (premium, _) = seed_premium(&serve, &key).await;
+
+    let created = remote_json(
+        &serve,
+        &key,
+        &[
+            "segment",
+            "create",
+            "--name",
+            "Premium",
+            "--filter",
+            "metadata.plan=premium",
+        ],
+    );
+    let id = created["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("seg_"), "{created}");
+    assert_eq!(created["name"], "Premium");
+    assert_eq!(created["filter"], json!({"metadata.plan": "premium"}));
+    assert_eq!(created["count"], 3);
+
+    let listed = remote_json(&serve, &key, &["segment", "list"]);
+    assert_eq!(
+        json_ids(&listed),
+        vec![id.as_str()],
+        "a list prints an array"
+    );
+    let got = remote_json(&serve, &key, &["segment", "get", &id]);
+    assert_eq!(got["count"], 3);
+    let table = remote(&serve, &key, &["segment", "get", &id, "--output", "table"]);
+    assert!(table.status.success());
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains(&id) && table.contains("Premium") && table.contains("metadata.plan=premium"),
+        "{table}"
+    );
+
+    let contacts = remote_json(&serve, &key, &["contact", "list", "--segment", &id]);
+    assert_eq!(json_ids(&contacts), premium);
+    let first_two = remote_json(
+        &serve,
+        &key,
+        &["contact", "list", "--segment", &id, "--limit", "2"],
+    );
+    assert_eq!(json_ids(&first_two), premium[..2]);
+    let every_page = remote_json(
+        &serve,
+        &key,
+        &["contact", "list", "--segment", &id, "--limit", "2", "--all"],
+    );
+    assert_eq!(json_ids(&every_page), premium);
+    let newest_first = remote_json(
+        &serve,
+        &key,
+        &[
+            "contact",
+            "list",
+            "--segment",
+            &id,
+            "--sort",
+            "-created_at",
+            "--all",
+        ],
+    );
+    let mut reversed = premium.clone();
+    reversed.reverse();
+    assert_eq!(json_ids(&newest_first), reversed);
+
+    let refused = remote(
+        &serve,
+        &key,
+        &["contact", "list", "--segment", &id, "--q", "p"],
+    );
+    assert!(
+        !refused.status.success(),
+        "--segment takes no other filters"
+    );
+
+    let updated = remote_json(
+        &serve,
+        &key,
+        &[
+            "segment",
+            "update",
+            &id,
+            "--name",
+            "Premium P0",
+            "--filter",
+            "metadata.plan=premium",
+            "--filter",
+            "q=p0",
+        ],
+    );
+    assert_eq!(updated["name"], "Premium P0");
+    assert_eq!(
+        updated["filter"],
+        json!({"metadata.plan": "premium", "q": "p0"})
+    );
+    assert_eq!(updated["count"], 1);
+    let one = remote_json(&serve, &key, &["contact", "list", "--segment", &id]);
+    assert_eq!(one["id"], premium[0].as_str(), "{one}");
+
+    let bad = remote(
+        &serve,
+        &key,
+        &[
+            "segment",
+            "create",
+            "--name",
+            "Bad",
+            "--filter",
+            "status=gone",
+        ],
+    );
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("filter.status"), "{stderr}");
+
+    let deleted = remote_json(&serve, &key, &["segment", "delete", &id]);
+    assert_eq!(deleted["id"], id.as_str());
+    for args in [
+        vec!["segment", "get", id.as_str()],
+        vec!["contact", "list", "--segment", id.as_str()],
+    ] {
+        let gone = remote(&serve, &key, &args);
+        assert!(!gone.status.success(), "{args:?} after the delete");
+        let stderr = String::from_utf8_lossy(&gone.stderr);
+        assert!(stderr.contains("not found"), "{args:?}: {stderr}");
+    }
+    let (status, contact) = http(
+        "GET",
+        &serve.url(&format!("/v2/contact/{}", premium[0])),
+        &key,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "a segment's contacts outlive it: {contact}");
+    serve.stop();
+}
+
+#[tokio::test]
+async fn export_segment_through_a_server_and_from_the_database() {
+    let (dir, database) = scratch_sqlite();
+    let key = create_key(&database, "acme", Some("live"));
+    let mut serve = Serve::start(Some(&database), dir.path()).await;
+    let (premium, all) = seed_premium(&serve, &key).await;
+    let (status, segment) = http(
+        "POST",
+        &serve.url("/v2/segment"),
+        &key,
+        Some(json!({"name": "Premium", "filter": {"metadata.plan": "premium"}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{segment}");
+    let id = segment["id"].as_str().unwrap().to_string();
+    let url = serve.url("");
+    let file = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+
+    // Through the server: the segment's contacts, as the API shows them.
+    let through_server = file("server.ndjson");
+    run(contactd().args([
+        "export",
+        "--url",
+        &url,
+        "--api-key",
+        &key,
+        "--segment",
+        &id,
+        "--format",
+        "ndjson",
+        "--output",
+        &through_server,
+    ]));
+    let exported = ndjson(Path::new(&through_server));
+    let ids: Vec<String> = exported
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, premium);
+    for contact in &exported {
+        let (status, shown) = http(
+            "GET",
+            &serve.url(&format!("/v2/contact/{}", contact["id"].as_str().unwrap())),
+            &key,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(contact, &shown, "an exported contact is the API's contact");
+    }
+
+    // Through the server without a segment: every contact, as CSV.
+    let csv = file("all.csv");
+    run(contactd().args([
+        "export",
+        "--url",
+        &url,
+        "--api-key",
+        &key,
+        "--format",
+        "csv",
+        "--output",
+        &csv,
+    ]));
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("id,phone,email"), "{csv}");
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), all.len(), "{csv}");
+    for (row, id) in rows.iter().zip(&all) {
+        assert!(row.starts_with(id.as_str()), "{row}");
+    }
+
+    // A missing segment fails before anything is written.
+    let missing = file("missing.ndjson");
+    let output = contactd()
+        .args([
+            "export",
+            "--url",
+            &url,
+            "--api-key",
+            &key,
+            "--segment",
+            "seg_doesnotexist0000",
+            "--output",
+            &missing,
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("not found"),
+        "{output:?}"
+    );
+    assert!(!Path::new(&missing).exists(), "no file for a failed export");
+    serve.stop();
+
+    // Straight from the database: the segment read from the store, the same contacts.
+    let from_database = file("database.ndjson");
+    run(contactd().args([
+        "export",
+        "--workspace",
+        "acme",
+        "--data-mode",
+        "live",
+        "--segment",
+        &id,
+        "--format",
+        "ndjson",
+        "--output",
+        &from_database,
+        "--database",
+        &database,
+    ]));
+    assert_eq!(ndjson(Path::new(&from_database)), exported);
+
+    // Another mode's data has no such segment; a malformed id is refused.
+    for (mode, segment) in [("test", id.as_str()), ("live", "premium")] {
+        let output = contactd()
+            .args([
+                "export",
+                "--workspace",
+                "acme",
+                "--data-mode",
+                mode,
+                "--segment",
+                segment,
+                "--output",
+                &file("refused.ndjson"),
+                "--database",
+                &database,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            !output.status.success(),
+            "export --data-mode {mode} --segment {segment}"
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("segment"), "{stderr}");
+    }
+}
