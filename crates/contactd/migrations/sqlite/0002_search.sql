@@ -8,6 +8,15 @@ CREATE INDEX contacts_email_fold ON contacts (workspace_id, mode, email_fold)
     WHERE email_fold IS NOT NULL;
 -- q on names goes through contact_terms now.
 DROP INDEX contacts_last_name;
+-- The sort indexes carry created_at, which a walk in their order needs to probe
+-- contact_terms by primary key without reading each contact's row.
+DROP INDEX contacts_updated;
+CREATE INDEX contacts_updated ON contacts (workspace_id, mode, updated_at, id, created_at);
+DROP INDEX contacts_last_contacted;
+CREATE INDEX contacts_last_contacted
+    ON contacts (workspace_id, mode, COALESCE(last_contacted, 9223372036854775807), id, created_at);
+DROP INDEX contacts_full_name;
+CREATE INDEX contacts_full_name ON contacts (workspace_id, mode, full_name_key, id, created_at);
 
 CREATE TABLE contact_terms (
     workspace_id  TEXT NOT NULL,

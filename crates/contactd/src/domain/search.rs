@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
-use super::contact::Contact;
+use super::contact::{Contact, ContactStatus};
 
 /// Greater than every character, so `[p, p + PREFIX_END)` is the range of strings that
 /// start with `p`.
@@ -101,9 +101,23 @@ impl TermChanges {
     /// `None` for a contact that does not exist (before a create, after a delete). The
     /// contact's status is kept on each of its terms, so a status change rewrites them all.
     pub fn between(old: Option<&Contact>, new: Option<&Contact>) -> TermChanges {
-        let before = old.map(|c| SearchKeys::of(c).terms).unwrap_or_default();
-        let after = new.map(|c| SearchKeys::of(c).terms).unwrap_or_default();
-        let rewrite = matches!((old, new), (Some(a), Some(b)) if a.status != b.status);
+        let before = old.map(|c| (SearchKeys::of(c), c.status));
+        let after = new.map(|c| (SearchKeys::of(c), c.status));
+        TermChanges::of_keys(
+            before.as_ref().map(|(k, s)| (k, *s)),
+            after.as_ref().map(|(k, s)| (k, *s)),
+        )
+    }
+
+    /// As [`TermChanges::between`], from keys already computed.
+    pub fn of_keys(
+        old: Option<(&SearchKeys, ContactStatus)>,
+        new: Option<(&SearchKeys, ContactStatus)>,
+    ) -> TermChanges {
+        let empty = BTreeMap::new();
+        let before = old.map_or(&empty, |(k, _)| &k.terms);
+        let after = new.map_or(&empty, |(k, _)| &k.terms);
+        let rewrite = matches!((old, new), (Some((_, a)), Some((_, b))) if a != b);
         TermChanges {
             remove: before
                 .keys()
@@ -125,6 +139,16 @@ impl TermChanges {
     /// The written terms as two columns, for backends that bind arrays.
     pub fn write_columns(&self) -> (Vec<String>, Vec<Option<f64>>) {
         self.write.iter().cloned().unzip()
+    }
+
+    /// The removed terms as a JSON array, for backends that read one (`json_each`).
+    pub fn remove_json(&self) -> String {
+        serde_json::to_string(&self.remove).unwrap_or_else(|_| "[]".to_owned())
+    }
+
+    /// The written terms as a JSON array of `[term, number or null]`.
+    pub fn write_json(&self) -> String {
+        serde_json::to_string(&self.write).unwrap_or_else(|_| "[]".to_owned())
     }
 }
 
@@ -367,6 +391,8 @@ mod tests {
         assert_eq!(changes.write.len(), SearchKeys::of(&a).terms.len());
         assert!(TermChanges::between(Some(&a), Some(&a)).is_empty());
         assert!(TermChanges::between(Some(&a), None).write.is_empty());
+        let written: Value = serde_json::from_str(&changes.write_json()).unwrap();
+        assert_eq!(written[0].as_array().unwrap().len(), 2);
         assert_eq!(
             TermChanges::between(None, Some(&a)).remove,
             Vec::<String>::new()

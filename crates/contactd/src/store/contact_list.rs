@@ -64,7 +64,10 @@ pub enum Plan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Filter {
     Metadata(usize),
+    /// All of `q`.
     Q,
+    /// One word of `q`, when `q` can only match by the names.
+    QWord(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -91,26 +94,172 @@ impl Source<'_> {
     }
 }
 
-fn sources(filter: &ContactFilter) -> Vec<(Filter, Source<'_>)> {
-    let mut out = Vec::new();
-    for (i, m) in filter.metadata.iter().enumerate() {
-        let source = match &m.condition {
-            MetadataCondition::Equals(values) => Source::Terms(equality_terms(&m.path, values)),
-            MetadataCondition::Exists(true) => {
-                let (low, high) = search::path_range(&m.path);
-                Source::TermRange(low, high)
+/// What the database says about `q` before a plan is made ([`text_probes`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TextHints {
+    /// For each word of `q`, the one term of the names starting with it, when there is
+    /// exactly one (`lov` → `w:lovelace`): the word is then an equality on that term.
+    pub exact_words: Vec<Option<String>>,
+    /// Whether some email or phone of the tenant starts with `q`. When none does, `q` can
+    /// only match by the names: each of its words is a filter of its own.
+    pub other_prefixes: bool,
+}
+
+/// The queries whose answers make [`TextHints`]: for each word of `q`, the least and the
+/// greatest term starting with it; then whether any email or phone starts with `q`.
+pub fn text_probes(dialect: Dialect, tenant: &Tenant, q: &TextQuery) -> (Vec<Sql>, Sql) {
+    let filter = ContactFilter::default();
+    let words = q
+        .words
+        .iter()
+        .map(|w| {
+            let mut b = Builder::new(dialect, tenant, &filter);
+            let (low, high) = search::word_prefix_range(w);
+            let tenant = b.tenant_of("t");
+            let (low, high) = (b.text(&low), b.text(&high));
+            b.finish(format!(
+                "SELECT MIN(t.term), MAX(t.term) FROM contact_terms t \
+                 WHERE {tenant} AND t.term >= {low} AND t.term < {high}"
+            ))
+        })
+        .collect();
+    let mut b = Builder::new(dialect, tenant, &filter);
+    let mut exists = Vec::new();
+    let mut prefixes = vec![("email_fold", q.folded.clone())];
+    prefixes.extend(q.phone_prefix.clone().map(|p| ("phone", p)));
+    for (column, prefix) in prefixes {
+        let tenant = b.tenant_of("c");
+        let (low, high) = prefix_range(&mut b, &prefix);
+        exists.push(format!(
+            "EXISTS (SELECT 1 FROM contacts c WHERE {tenant} \
+             AND c.{column} >= {low} AND c.{column} < {high})"
+        ));
+    }
+    let others = b.finish(format!(
+        "SELECT CASE WHEN {} THEN 1 ELSE 0 END",
+        exists.join(" OR ")
+    ));
+    (words, others)
+}
+
+/// The index sources of a filter and the plans and SQL built on them.
+pub struct Search<'a> {
+    dialect: Dialect,
+    tenant: &'a Tenant,
+    filter: &'a ContactFilter,
+    hints: Option<TextHints>,
+    sources: Vec<(Filter, Source<'a>)>,
+}
+
+impl<'a> Search<'a> {
+    /// `hints` from [`text_probes`] when the filter has `q`.
+    pub fn new(
+        dialect: Dialect,
+        tenant: &'a Tenant,
+        filter: &'a ContactFilter,
+        hints: Option<TextHints>,
+    ) -> Search<'a> {
+        let hints = hints.filter(|h| match &filter.q {
+            Some(q) => h.exact_words.len() == q.words.len() && !h.other_prefixes,
+            None => false,
+        });
+        let mut sources = Vec::new();
+        for (i, m) in filter.metadata.iter().enumerate() {
+            let source = match &m.condition {
+                MetadataCondition::Equals(values) => Source::Terms(equality_terms(&m.path, values)),
+                MetadataCondition::Exists(true) => {
+                    let (low, high) = search::path_range(&m.path);
+                    Source::TermRange(low, high)
+                }
+                MetadataCondition::Compare(op, n) => {
+                    Source::Numbers(search::number_term(&m.path), *op, *n)
+                }
+                MetadataCondition::NotEquals(_) | MetadataCondition::Exists(false) => continue,
+            };
+            sources.push((Filter::Metadata(i), source));
+        }
+        if let Some(q) = &filter.q {
+            match &hints {
+                Some(_) if q.words.is_empty() => sources.push((Filter::Q, Source::Terms(vec![]))),
+                Some(h) => {
+                    for (i, (word, exact)) in q.words.iter().zip(&h.exact_words).enumerate() {
+                        let source = match exact {
+                            Some(term) => Source::Terms(vec![term.clone()]),
+                            None => {
+                                let (low, high) = search::word_prefix_range(word);
+                                Source::TermRange(low, high)
+                            }
+                        };
+                        sources.push((Filter::QWord(i), source));
+                    }
+                }
+                None => sources.push((Filter::Q, Source::Text(q))),
             }
-            MetadataCondition::Compare(op, n) => {
-                Source::Numbers(search::number_term(&m.path), *op, *n)
-            }
-            MetadataCondition::NotEquals(_) | MetadataCondition::Exists(false) => continue,
+        }
+        Search {
+            dialect,
+            tenant,
+            filter,
+            hints,
+            sources,
+        }
+    }
+
+    /// How many sources there are; [`Search::estimate`] takes an index below this.
+    pub fn source_count(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// Whether the plan of this page depends on the sources' sizes.
+    pub fn needs_estimates(&self, query: &ContactQuery) -> bool {
+        !(self.sources.is_empty()
+            || (self.sources.len() == 1
+                && query.sort.field == SortField::CreatedAt
+                && self.sources[0].1.ordered()))
+    }
+
+    /// The plan of a page, given the capped size of each source (empty when
+    /// [`Search::needs_estimates`] said so).
+    pub fn page_plan(&self, query: &ContactQuery, estimates: &[u64]) -> Plan {
+        let sources = &self.sources;
+        let by_creation = query.sort.field == SortField::CreatedAt;
+        let Some((smallest, size)) = smallest(estimates) else {
+            return match sources.first() {
+                Some((_, s)) if by_creation && s.ordered() => Plan::Ordered(0),
+                _ => Plan::Walk,
+            };
         };
-        out.push((Filter::Metadata(i), source));
+        if by_creation && sources[smallest].1.ordered() {
+            return Plan::Ordered(smallest);
+        }
+        if size <= GATHER_MAX {
+            return Plan::Gather(smallest);
+        }
+        if by_creation {
+            let ordered = (0..sources.len())
+                .filter(|i| sources[*i].1.ordered())
+                .min_by_key(|i| estimates[*i]);
+            if let Some(i) = ordered {
+                return Plan::Ordered(i);
+            }
+        }
+        Plan::Walk
     }
-    if let Some(q) = &filter.q {
-        out.push((Filter::Q, Source::Text(q)));
+
+    /// The plan of a count: the smallest source, or every contact when there is none.
+    pub fn count_plan(&self, estimates: &[u64]) -> Plan {
+        match (self.sources.len(), smallest(estimates)) {
+            (0, _) => Plan::Walk,
+            (_, Some((i, _))) => Plan::Gather(i),
+            (_, None) => Plan::Gather(0),
+        }
     }
-    out
+
+    fn builder(&self) -> Builder<'a> {
+        let mut b = Builder::new(self.dialect, self.tenant, self.filter);
+        b.hints = self.hints.clone();
+        b
+    }
 }
 
 fn equality_terms(path: &[String], values: &[serde_json::Value]) -> Vec<String> {
@@ -120,57 +269,6 @@ fn equality_terms(path: &[String], values: &[serde_json::Value]) -> Vec<String> 
         .collect();
     terms.dedup();
     terms
-}
-
-/// How many sources the filter has; [`estimate`] takes an index below this.
-pub fn source_count(filter: &ContactFilter) -> usize {
-    sources(filter).len()
-}
-
-/// Whether the plan of this page depends on the sources' sizes.
-pub fn needs_estimates(query: &ContactQuery) -> bool {
-    let sources = sources(&query.filter);
-    !(sources.is_empty()
-        || (sources.len() == 1
-            && query.sort.field == SortField::CreatedAt
-            && sources[0].1.ordered()))
-}
-
-/// The plan of a page, given the capped size of each source (empty when
-/// [`needs_estimates`] said so).
-pub fn page_plan(query: &ContactQuery, estimates: &[u64]) -> Plan {
-    let sources = sources(&query.filter);
-    let by_creation = query.sort.field == SortField::CreatedAt;
-    let Some((smallest, size)) = smallest(estimates) else {
-        return match sources.first() {
-            Some((_, s)) if by_creation && s.ordered() => Plan::Ordered(0),
-            _ => Plan::Walk,
-        };
-    };
-    if by_creation && sources[smallest].1.ordered() {
-        return Plan::Ordered(smallest);
-    }
-    if size <= GATHER_MAX {
-        return Plan::Gather(smallest);
-    }
-    if by_creation {
-        let ordered = (0..sources.len())
-            .filter(|i| sources[*i].1.ordered())
-            .min_by_key(|i| estimates[*i]);
-        if let Some(i) = ordered {
-            return Plan::Ordered(i);
-        }
-    }
-    Plan::Walk
-}
-
-/// The plan of a count: the smallest source, or every contact when there is none.
-pub fn count_plan(estimates: &[u64], sources: usize) -> Plan {
-    match (sources, smallest(estimates)) {
-        (0, _) => Plan::Walk,
-        (_, Some((i, _))) => Plan::Gather(i),
-        (_, None) => Plan::Gather(0),
-    }
 }
 
 fn smallest(estimates: &[u64]) -> Option<(usize, u64)> {
@@ -185,6 +283,8 @@ struct Builder<'a> {
     dialect: Dialect,
     tenant: &'a Tenant,
     filter: &'a ContactFilter,
+    /// Set when `q` stands for its words (see [`TextHints`]).
+    hints: Option<TextHints>,
     params: Vec<Param>,
 }
 
@@ -194,6 +294,7 @@ impl<'a> Builder<'a> {
             dialect,
             tenant,
             filter,
+            hints: None,
             params: Vec::new(),
         }
     }
@@ -329,8 +430,24 @@ impl<'a> Builder<'a> {
             ));
         }
         if let Some(q) = &f.q {
-            if skip != Some(Filter::Q) {
-                c.push(self.text_match(q));
+            match self.hints.clone() {
+                Some(_) if q.words.is_empty() => c.push("1 = 0".to_owned()),
+                Some(hints) => {
+                    for (i, (word, exact)) in q.words.iter().zip(&hints.exact_words).enumerate() {
+                        if skip == Some(Filter::QWord(i)) {
+                            continue;
+                        }
+                        c.push(match exact {
+                            Some(term) => {
+                                let term = term.clone();
+                                self.probe(|b| format!("t2.term = {}", b.text(&term)))
+                            }
+                            None => self.word_match(word),
+                        });
+                    }
+                }
+                None if skip != Some(Filter::Q) => c.push(self.text_match(q)),
+                None => {}
             }
         }
         for (column, op, time) in [
@@ -398,22 +515,21 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Whether a word of the names of contact `c` starts with `word`.
+    fn word_match(&mut self, word: &str) -> String {
+        let w = self.text(&format!(" {word}"));
+        match self.dialect {
+            Dialect::Sqlite => format!("instr(c.name_words, {w}) > 0"),
+            Dialect::Postgres => format!("strpos(c.name_words, {w}) > 0"),
+        }
+    }
+
     /// `q` on contact `c`: its words prefix words of the names, or it prefixes the email or
     /// the phone.
     fn text_match(&mut self, q: &TextQuery) -> String {
         let mut any = Vec::new();
         if !q.words.is_empty() {
-            let all: Vec<String> = q
-                .words
-                .iter()
-                .map(|w| {
-                    let w = self.text(&format!(" {w}"));
-                    match self.dialect {
-                        Dialect::Sqlite => format!("instr(c.name_words, {w}) > 0"),
-                        Dialect::Postgres => format!("strpos(c.name_words, {w}) > 0"),
-                    }
-                })
-                .collect();
+            let all: Vec<String> = q.words.iter().map(|w| self.word_match(w)).collect();
             any.push(format!("({})", all.join(" AND ")));
         }
         let (low, high) = prefix_range(self, &q.folded);
@@ -447,19 +563,14 @@ fn join_keyword(dialect: Dialect) -> &'static str {
     }
 }
 
-/// Counts the contacts of source `index`, stopping after `cap`.
-pub fn estimate(
-    dialect: Dialect,
-    tenant: &Tenant,
-    filter: &ContactFilter,
-    index: usize,
-    cap: u64,
-) -> Sql {
-    let sources = sources(filter);
-    let mut b = Builder::new(dialect, tenant, filter);
-    let source = b.source(&sources[index].1);
-    let cap = b.int(i64::try_from(cap).unwrap_or(i64::MAX));
-    b.finish(format!("SELECT COUNT(*) FROM ({source} LIMIT {cap}) AS s"))
+impl Search<'_> {
+    /// Counts the contacts of source `index`, stopping after `cap`.
+    pub fn estimate(&self, index: usize, cap: u64) -> Sql {
+        let mut b = self.builder();
+        let source = b.source(&self.sources[index].1);
+        let cap = b.int(i64::try_from(cap).unwrap_or(i64::MAX));
+        b.finish(format!("SELECT COUNT(*) FROM ({source} LIMIT {cap}) AS s"))
+    }
 }
 
 /// The distinct contacts of a source joined to their rows, as `… FROM … WHERE {tenant}`.
@@ -473,51 +584,57 @@ fn gathered(b: &mut Builder<'_>, source: &Source<'_>) -> String {
     )
 }
 
-/// The count of all contacts matching the filter.
-pub fn count(dialect: Dialect, tenant: &Tenant, filter: &ContactFilter, plan: Plan) -> Sql {
-    let sources = sources(filter);
-    let mut b = Builder::new(dialect, tenant, filter);
-    let text = match plan {
-        Plan::Gather(i) => {
-            let (which, source) = &sources[i];
-            if source.exact() && only_pushed_down(filter, *which) {
-                let inner = b.source(source);
-                if source.ordered() {
-                    format!("SELECT COUNT(*) FROM ({inner}) AS s")
-                } else {
-                    format!(
+impl Search<'_> {
+    /// The count of all contacts matching the filter.
+    pub fn count(&self, plan: Plan) -> Sql {
+        let sources = &self.sources;
+        let mut b = self.builder();
+        let text = match plan {
+            Plan::Gather(i) => {
+                let (which, source) = &sources[i];
+                if source.exact() && sources.len() == 1 && only_pushed_down(self.filter) {
+                    let inner = b.source(source);
+                    if source.ordered() {
+                        format!("SELECT COUNT(*) FROM ({inner}) AS s")
+                    } else {
+                        format!(
                         "SELECT COUNT(*) FROM (SELECT DISTINCT created_at, contact_id FROM ({inner}) AS s0) AS s"
                     )
+                    }
+                } else {
+                    let from = gathered(&mut b, source);
+                    let skip = source.exact().then_some(*which);
+                    let conditions = b.row_conditions(skip);
+                    format!(
+                        "SELECT COUNT(*) FROM {from}{}",
+                        where_clause(" WHERE ", &conditions)
+                    )
                 }
-            } else {
-                let from = gathered(&mut b, source);
-                let skip = source.exact().then_some(*which);
-                let conditions = b.row_conditions(skip);
+            }
+            Plan::Walk | Plan::Ordered(_) => {
+                let tenant = b.tenant_of("c");
+                let conditions = b.row_conditions(None);
                 format!(
-                    "SELECT COUNT(*) FROM {from}{}",
-                    where_clause(" WHERE ", &conditions)
+                    "SELECT COUNT(*) FROM contacts c WHERE {tenant}{}",
+                    where_clause(" AND ", &conditions)
                 )
             }
-        }
-        Plan::Walk | Plan::Ordered(_) => {
-            let tenant = b.tenant_of("c");
-            let conditions = b.row_conditions(None);
-            format!(
-                "SELECT COUNT(*) FROM contacts c WHERE {tenant}{}",
-                where_clause(" AND ", &conditions)
-            )
-        }
-    };
-    b.finish(text)
+        };
+        b.finish(text)
+    }
 }
 
-/// Whether `which` is the only filter a source cannot test by itself.
-fn only_pushed_down(f: &ContactFilter, which: Filter) -> bool {
+/// Whether the filter has no condition that a source's rows cannot test by themselves
+/// (besides the one source).
+fn only_pushed_down(f: &ContactFilter) -> bool {
     f.preferred_channel.is_none()
         && f.updated_after.is_none()
-        && f.q.is_none()
-        && f.metadata.len() == 1
-        && which == Filter::Metadata(0)
+        && f.metadata.iter().all(|m| {
+            !matches!(
+                m.condition,
+                MetadataCondition::NotEquals(_) | MetadataCondition::Exists(false)
+            )
+        })
 }
 
 fn where_clause(lead: &str, conditions: &[String]) -> String {
@@ -528,97 +645,94 @@ fn where_clause(lead: &str, conditions: &[String]) -> String {
     }
 }
 
-/// One page: `limit + 1` rows, to tell whether more follow. `columns` are those of
-/// `contacts`, written without a table name.
-pub fn page(
-    dialect: Dialect,
-    columns: &str,
-    tenant: &Tenant,
-    query: &ContactQuery,
-    plan: Plan,
-) -> Sql {
-    let sources = sources(&query.filter);
-    let plan = match plan {
-        Plan::Ordered(i) if !sources[i].1.ordered() => Plan::Gather(i),
-        other => other,
-    };
-    let mut b = Builder::new(dialect, tenant, &query.filter);
-    let columns: Vec<String> = columns.split(", ").map(|c| format!("c.{c}")).collect();
-    let columns = columns.join(", ");
-    let (from, mut conditions, key, id) = match plan {
-        Plan::Walk => {
-            let tenant = b.tenant_of("c");
-            let conditions = b.row_conditions(None);
-            (
-                format!("contacts c WHERE {tenant}"),
-                conditions,
-                sort_expression(query.sort.field),
-                "c.id",
-            )
-        }
-        Plan::Ordered(i) => {
-            let (which, source) = &sources[i];
-            let join = join_keyword(dialect);
-            let tenant = b.tenant_of("t");
-            let terms = match source {
-                Source::Terms(terms) => terms.as_slice(),
-                _ => &[],
-            };
-            let term = b.term_in("t", terms);
-            let pushed = b.pushed_down("t");
-            let conditions = b.row_conditions(Some(*which));
-            (
-                format!(
-                    "contact_terms t {join} contacts c ON c.workspace_id = t.workspace_id \
+impl Search<'_> {
+    /// One page: `limit + 1` rows, to tell whether more follow. `columns` are those of
+    /// `contacts`, written without a table name.
+    pub fn page(&self, columns: &str, query: &ContactQuery, plan: Plan) -> Sql {
+        let sources = &self.sources;
+        let dialect = self.dialect;
+        let plan = match plan {
+            Plan::Ordered(i) if !sources[i].1.ordered() => Plan::Gather(i),
+            other => other,
+        };
+        let mut b = self.builder();
+        let columns: Vec<String> = columns.split(", ").map(|c| format!("c.{c}")).collect();
+        let columns = columns.join(", ");
+        let (from, mut conditions, key, id) = match plan {
+            Plan::Walk => {
+                let tenant = b.tenant_of("c");
+                let conditions = b.row_conditions(None);
+                (
+                    format!("contacts c WHERE {tenant}"),
+                    conditions,
+                    sort_expression(query.sort.field),
+                    "c.id",
+                )
+            }
+            Plan::Ordered(i) => {
+                let (which, source) = &sources[i];
+                let join = join_keyword(dialect);
+                let tenant = b.tenant_of("t");
+                let terms = match source {
+                    Source::Terms(terms) => terms.as_slice(),
+                    _ => &[],
+                };
+                let term = b.term_in("t", terms);
+                let pushed = b.pushed_down("t");
+                let conditions = b.row_conditions(Some(*which));
+                (
+                    format!(
+                        "contact_terms t {join} contacts c ON c.workspace_id = t.workspace_id \
                      AND c.mode = t.mode AND c.id = t.contact_id \
                      WHERE {tenant} AND {term}{pushed}"
-                ),
-                conditions,
-                "t.created_at",
-                "t.contact_id",
-            )
-        }
-        Plan::Gather(i) => {
-            let (which, source) = &sources[i];
-            let from = gathered(&mut b, source);
-            let skip = source.exact().then_some(*which);
-            let conditions = b.row_conditions(skip);
-            (
-                format!("{from} WHERE 1 = 1"),
-                conditions,
-                sort_expression(query.sort.field),
-                "c.id",
-            )
-        }
-    };
-    let (cmp, direction) = if query.sort.descending {
-        ("<", "DESC")
-    } else {
-        (">", "ASC")
-    };
-    if let Start::After { value, id: after } = &query.start {
-        let value = match value {
-            SortValue::Int(n) => b.int(*n),
-            SortValue::Text(s) => b.text(s),
+                    ),
+                    conditions,
+                    "t.created_at",
+                    "t.contact_id",
+                )
+            }
+            Plan::Gather(i) => {
+                let (which, source) = &sources[i];
+                let from = gathered(&mut b, source);
+                let skip = source.exact().then_some(*which);
+                let conditions = b.row_conditions(skip);
+                (
+                    format!("{from} WHERE 1 = 1"),
+                    conditions,
+                    sort_expression(query.sort.field),
+                    "c.id",
+                )
+            }
         };
-        let after = b.text(after);
-        conditions.push(format!(
-            "({key} {cmp} {value} OR ({key} = {value} AND {id} {cmp} {after}))"
-        ));
-    }
-    let limit = b.int(i64::from(query.limit) + 1);
-    let offset = match query.start {
-        Start::Offset(n) if n > 0 => {
-            format!(" OFFSET {}", b.int(i64::try_from(n).unwrap_or(i64::MAX)))
+        let (cmp, direction) = if query.sort.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        if let Start::After { value, id: after } = &query.start {
+            let value = match value {
+                SortValue::Int(n) => b.int(*n),
+                SortValue::Text(s) => b.text(s),
+            };
+            let after = b.text(after);
+            conditions.push(format!(
+                "({key} {cmp} {value} OR ({key} = {value} AND {id} {cmp} {after}))"
+            ));
         }
-        _ => String::new(),
-    };
-    let text = format!(
-        "SELECT {columns} FROM {from}{} ORDER BY {key} {direction}, {id} {direction} \
+        let limit = b.int(i64::from(query.limit) + 1);
+        let offset = match query.start {
+            Start::Offset(n) if n > 0 => {
+                format!(" OFFSET {}", b.int(i64::try_from(n).unwrap_or(i64::MAX)))
+            }
+            _ => String::new(),
+        };
+        let text = format!(
+            "SELECT {columns} FROM {from}{} ORDER BY {key} {direction}, {id} {direction} \
          LIMIT {limit}{offset}",
-        where_clause(" AND ", &conditions)
-    );
-    b.finish(text)
+            where_clause(" AND ", &conditions)
+        );
+        b.finish(text)
+    }
 }
 
 fn sort_expression(field: SortField) -> &'static str {
@@ -643,50 +757,89 @@ mod tests {
         ContactQuery::parse(&pairs).unwrap()
     }
 
+    fn tenant() -> Tenant {
+        Tenant {
+            workspace_id: "ws'1".into(),
+            mode: Mode::Test,
+        }
+    }
+
     #[test]
     fn plans_follow_the_sizes() {
-        let q = query(&[("metadata.plan", "premium")]);
-        assert!(!needs_estimates(&q));
-        assert_eq!(page_plan(&q, &[]), Plan::Ordered(0));
-        let q = query(&[("metadata.plan", "premium"), ("sort", "-updated_at")]);
-        assert!(needs_estimates(&q));
-        assert_eq!(page_plan(&q, &[GATHER_MAX + 1]), Plan::Walk);
-        assert_eq!(page_plan(&q, &[10]), Plan::Gather(0));
-        let q = query(&[("metadata.mrr", "500"), ("q", "ada")]);
-        assert_eq!(page_plan(&q, &[5000, 3000]), Plan::Walk);
-        assert_eq!(page_plan(&q, &[5000, 30]), Plan::Gather(1));
-        let q = query(&[("metadata.plan", "x"), ("metadata.n[gt]", "1")]);
-        assert_eq!(page_plan(&q, &[5000, 9000]), Plan::Ordered(0));
-        assert_eq!(page_plan(&q, &[5000, 9]), Plan::Gather(1));
-        assert_eq!(page_plan(&query(&[("status", "active")]), &[]), Plan::Walk);
-        assert_eq!(count_plan(&[], 0), Plan::Walk);
-        assert_eq!(count_plan(&[7, 3], 2), Plan::Gather(1));
+        let t = tenant();
+        let plan = |pairs: &[(&str, &str)], estimates: &[u64]| {
+            let q = query(pairs);
+            let search = Search::new(Dialect::Sqlite, &t, &q.filter, None);
+            (search.needs_estimates(&q), search.page_plan(&q, estimates))
+        };
+        assert_eq!(
+            plan(&[("metadata.plan", "premium")], &[]),
+            (false, Plan::Ordered(0))
+        );
+        let by_update = [("metadata.plan", "premium"), ("sort", "-updated_at")];
+        assert_eq!(plan(&by_update, &[GATHER_MAX + 1]), (true, Plan::Walk));
+        assert_eq!(plan(&by_update, &[10]).1, Plan::Gather(0));
+        let q_and_mrr = [("metadata.mrr", "500"), ("q", "ada")];
+        assert_eq!(plan(&q_and_mrr, &[5000, 3000]).1, Plan::Walk);
+        assert_eq!(plan(&q_and_mrr, &[5000, 30]).1, Plan::Gather(1));
+        let two = [("metadata.plan", "x"), ("metadata.n[gt]", "1")];
+        assert_eq!(plan(&two, &[5000, 9000]).1, Plan::Ordered(0));
+        assert_eq!(plan(&two, &[5000, 9]).1, Plan::Gather(1));
+        assert_eq!(plan(&[("status", "active")], &[]), (false, Plan::Walk));
+        let q = query(&[]);
+        assert_eq!(
+            Search::new(Dialect::Sqlite, &t, &q.filter, None).count_plan(&[]),
+            Plan::Walk
+        );
+        let q = query(&[("metadata.a", "1"), ("metadata.b", "2")]);
+        let search = Search::new(Dialect::Sqlite, &t, &q.filter, None);
+        assert_eq!(search.count_plan(&[7, 3]), Plan::Gather(1));
+    }
+
+    #[test]
+    fn q_stands_for_its_words_when_no_email_or_phone_can_match() {
+        let t = tenant();
+        let q = query(&[("q", "ada lov")]);
+        let hints = TextHints {
+            exact_words: vec![Some("w:ada".into()), None],
+            other_prefixes: false,
+        };
+        let search = Search::new(Dialect::Sqlite, &t, &q.filter, Some(hints.clone()));
+        assert_eq!(search.source_count(), 2);
+        assert_eq!(search.page_plan(&q, &[5000, 5000]), Plan::Ordered(0));
+        let sql = search.page("id", &q, Plan::Ordered(0));
+        assert!(sql.text.contains("instr(c.name_words"), "{}", sql.text);
+        assert!(sql.params.contains(&Param::Text(" lov".into())));
+        let with_email = TextHints {
+            other_prefixes: true,
+            ..hints
+        };
+        let search = Search::new(Dialect::Sqlite, &t, &q.filter, Some(with_email));
+        assert_eq!(search.source_count(), 1);
     }
 
     #[test]
     fn every_value_is_bound() {
-        let tenant = Tenant {
-            workspace_id: "ws'1".into(),
-            mode: Mode::Test,
-        };
+        let tenant = tenant();
         let q = query(&[
             ("metadata.plan", "pre'mium"),
             ("metadata.x[exists]", "true"),
             ("metadata.y[ne]", "%"),
             ("q", "o'brien"),
         ]);
-        for plan in [
-            Plan::Walk,
-            Plan::Ordered(0),
-            Plan::Gather(1),
-            Plan::Gather(2),
-        ] {
-            for dialect in [Dialect::Sqlite, Dialect::Postgres] {
-                let sql = page(dialect, "id, phone", &tenant, &q, plan);
-                assert!(!sql.text.contains('\''.to_string().as_str()) || sql.text.contains("'{}'"));
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            let search = Search::new(dialect, &tenant, &q.filter, None);
+            for plan in [
+                Plan::Walk,
+                Plan::Ordered(0),
+                Plan::Gather(1),
+                Plan::Gather(2),
+            ] {
+                let sql = search.page("id, phone", &q, plan);
                 assert!(!sql.text.contains("ws'1") && !sql.text.contains("brien"));
-                let sql = count(dialect, &tenant, &q.filter, plan);
                 assert!(!sql.text.contains("mium"));
+                let sql = search.count(plan);
+                assert!(!sql.text.contains("mium") && !sql.text.contains("brien"));
             }
         }
     }

@@ -553,7 +553,7 @@ async fn lists_and_counts_equal_a_brute_force_evaluation() {
     let server = TestServer::start().await;
     let runtime = tokio::runtime::Handle::current();
     let mut runner = TestRunner::new(Config {
-        cases: 6,
+        cases: 16,
         failure_persistence: None,
         ..Config::default()
     });

@@ -23,7 +23,7 @@ use crate::domain::refs::ContactRef;
 use crate::domain::search::{SearchKeys, TermChanges};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
-use crate::store::contact_list::{self, Dialect, Param, Sql};
+use crate::store::contact_list::{self, Dialect, Param, Search, Sql, TextHints};
 use crate::store::records::ContactRecord;
 use crate::store::{ContactStore, Entity, StoreError, StoreResult};
 
@@ -124,7 +124,7 @@ fn write_terms_sql(created_at: &str, terms: &str, nums: &str) -> String {
 
 async fn insert(db: &Db<'_>, tenant: &Tenant, c: &Contact) -> Result<u64, tokio_postgres::Error> {
     let keys = SearchKeys::of(c);
-    let (terms, nums) = TermChanges::between(None, Some(c)).write_columns();
+    let (terms, nums) = TermChanges::of_keys(None, Some((&keys, c.status))).write_columns();
     db.execute(
         &format!(
             "WITH contact AS (INSERT INTO contacts (workspace_id, mode, id, phone, email, \
@@ -173,7 +173,8 @@ pub(super) async fn update(
          updated_at = $12, last_contacted = $13, full_name_key = $14, last_name_key = $15, \
          name_words = $16, email_fold = $17 WHERE workspace_id = $1 AND mode = $2 AND id = $3";
     let keys = SearchKeys::of(c);
-    let changes = TermChanges::between(Some(old), Some(c));
+    let before = SearchKeys::of(old);
+    let changes = TermChanges::of_keys(Some((&before, old.status)), Some((&keys, c.status)));
     let (terms, nums) = changes.write_columns();
     let created_at = c.created_at.as_micros();
     let sql = if changes.is_empty() {
@@ -350,35 +351,58 @@ async fn count_rows(db: &Db<'_>, sql: Sql) -> StoreResult<u64> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// The capped size of each source of the filter, for the planner.
-async fn estimates(db: &Db<'_>, tenant: &Tenant, filter: &ContactFilter) -> StoreResult<Vec<u64>> {
+/// What the planner needs to know of `q` from the database (see [`TextHints`]).
+async fn text_hints(
+    db: &Db<'_>,
+    tenant: &Tenant,
+    filter: &ContactFilter,
+) -> StoreResult<Option<TextHints>> {
+    let Some(q) = &filter.q else {
+        return Ok(None);
+    };
+    let (words, others) = contact_list::text_probes(Dialect::Postgres, tenant, q);
+    let mut exact_words = Vec::with_capacity(words.len());
+    for sql in words {
+        let rows = run_query(db, sql).await?;
+        let (least, greatest): (Option<String>, Option<String>) = match rows.first() {
+            Some(r) => (r.try_get(0)?, r.try_get(1)?),
+            None => (None, None),
+        };
+        exact_words.push(least.filter(|l| Some(l) == greatest.as_ref()));
+    }
+    let others = run_query(db, others).await?;
+    let other_prefixes = others.first().map_or(Ok(0), |r| r.try_get::<_, i32>(0))? > 0;
+    Ok(Some(TextHints {
+        exact_words,
+        other_prefixes,
+    }))
+}
+
+async fn search<'a>(
+    db: &Db<'_>,
+    tenant: &'a Tenant,
+    filter: &'a ContactFilter,
+) -> StoreResult<Search<'a>> {
+    let hints = text_hints(db, tenant, filter).await?;
+    Ok(Search::new(Dialect::Postgres, tenant, filter, hints))
+}
+
+/// The capped size of each source of the search, for the planner.
+async fn estimates(db: &Db<'_>, search: &Search<'_>) -> StoreResult<Vec<u64>> {
     let mut out = Vec::new();
-    for i in 0..contact_list::source_count(filter) {
-        let sql = contact_list::estimate(
-            Dialect::Postgres,
-            tenant,
-            filter,
-            i,
-            contact_list::GATHER_MAX + 1,
-        );
-        out.push(count_rows(db, sql).await?);
+    for i in 0..search.source_count() {
+        out.push(count_rows(db, search.estimate(i, contact_list::GATHER_MAX + 1)).await?);
     }
     Ok(out)
 }
 
-async fn count(db: &Db<'_>, tenant: &Tenant, filter: &ContactFilter) -> StoreResult<u64> {
-    let sources = contact_list::source_count(filter);
-    let estimates = if sources > 1 {
-        estimates(db, tenant, filter).await?
+async fn count_matches(db: &Db<'_>, search: &Search<'_>) -> StoreResult<u64> {
+    let estimates = if search.source_count() > 1 {
+        estimates(db, search).await?
     } else {
         Vec::new()
     };
-    let plan = contact_list::count_plan(&estimates, sources);
-    count_rows(
-        db,
-        contact_list::count(Dialect::Postgres, tenant, filter, plan),
-    )
-    .await
+    count_rows(db, search.count(search.count_plan(&estimates))).await
 }
 
 /// A connection running a read that may scan. If the request is dropped before the read
@@ -438,18 +462,20 @@ async fn list_in(
     // One snapshot for the plan, the total and the page, so they agree.
     let tx = read_snapshot(client).await?;
     let db = Db::Tx(&tx);
-    let estimates = if contact_list::needs_estimates(query) {
-        estimates(&db, tenant, &query.filter).await?
+    let search = search(&db, tenant, &query.filter).await?;
+    let estimates = if search.needs_estimates(query) {
+        estimates(&db, &search).await?
     } else {
         Vec::new()
     };
-    let plan = contact_list::page_plan(query, &estimates);
+    let plan = search.page_plan(query, &estimates);
     let total = if query.include_total {
-        Some(count(&db, tenant, &query.filter).await?)
+        Some(count_matches(&db, &search).await?)
     } else {
         None
     };
-    let page = contact_list::page(Dialect::Postgres, COLUMNS, tenant, query, plan);
+    let page = search.page(COLUMNS, query, plan);
+    tracing::debug!(?plan, ?estimates, sql = %page.text, "contact list");
     let rows = run_query(&db, page).await?;
     tx.commit().await?;
     let mut items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
@@ -468,7 +494,8 @@ async fn count_in(
     filter: &ContactFilter,
 ) -> StoreResult<u64> {
     let tx = read_snapshot(client).await?;
-    let n = count(&Db::Tx(&tx), tenant, filter).await?;
+    let db = Db::Tx(&tx);
+    let n = count_matches(&db, &search(&db, tenant, filter).await?).await?;
     tx.commit().await?;
     Ok(n)
 }

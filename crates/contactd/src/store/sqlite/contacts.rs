@@ -19,7 +19,7 @@ use crate::domain::refs::ContactRef;
 use crate::domain::search::{SearchKeys, TermChanges};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
-use crate::store::contact_list::{self, Dialect, Param, Sql};
+use crate::store::contact_list::{self, Dialect, Param, Search, Sql, TextHints};
 use crate::store::records::ContactRecord;
 use crate::store::{ContactStore, Entity, StoreError, StoreResult};
 
@@ -122,9 +122,10 @@ fn on_unique_violation(
     error.into()
 }
 
-/// Keeps the contact's search terms in step with its row (see `domain::search`). Runs
-/// after the row's write, which is the one statement that can fail on a constraint: these
-/// overwrite and delete by key, so they cannot, and a write needs no savepoint.
+/// Keeps the contact's search terms in step with its row (see `domain::search`), one
+/// statement each way. Runs after the row's write, which is the one statement that can fail
+/// on a constraint: these overwrite and delete by key, so they cannot, and a write needs no
+/// savepoint.
 fn write_terms(
     conn: &Connection,
     tenant: &Tenant,
@@ -132,37 +133,33 @@ fn write_terms(
     changes: &TermChanges,
 ) -> StoreResult<()> {
     if !changes.remove.is_empty() {
-        let mut delete = conn.prepare_cached(
-            "DELETE FROM contact_terms WHERE workspace_id = ?1 AND mode = ?2 AND term = ?3 \
-             AND created_at = ?4 AND contact_id = ?5",
-        )?;
-        for term in &changes.remove {
-            delete.execute(params![
-                tenant.workspace_id,
-                tenant.mode.as_str(),
-                term,
-                c.created_at.as_micros(),
-                c.id.as_str()
-            ])?;
-        }
+        conn.prepare_cached(
+            "DELETE FROM contact_terms WHERE workspace_id = ?1 AND mode = ?2 \
+             AND created_at = ?3 AND contact_id = ?4 \
+             AND term IN (SELECT value FROM json_each(?5))",
+        )?
+        .execute(params![
+            tenant.workspace_id,
+            tenant.mode.as_str(),
+            c.created_at.as_micros(),
+            c.id.as_str(),
+            changes.remove_json(),
+        ])?;
     }
     if !changes.write.is_empty() {
-        let mut write = conn.prepare_cached(
+        conn.prepare_cached(
             "INSERT OR REPLACE INTO contact_terms \
              (workspace_id, mode, term, created_at, contact_id, status, num) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
-        for (term, num) in &changes.write {
-            write.execute(params![
-                tenant.workspace_id,
-                tenant.mode.as_str(),
-                term,
-                c.created_at.as_micros(),
-                c.id.as_str(),
-                c.status.as_str(),
-                num
-            ])?;
-        }
+             SELECT ?1, ?2, value ->> 0, ?3, ?4, ?5, value ->> 1 FROM json_each(?6)",
+        )?
+        .execute(params![
+            tenant.workspace_id,
+            tenant.mode.as_str(),
+            c.created_at.as_micros(),
+            c.id.as_str(),
+            c.status.as_str(),
+            changes.write_json(),
+        ])?;
     }
     Ok(())
 }
@@ -199,7 +196,12 @@ fn insert(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
         keys.email_fold,
     ])
     .map_err(|e| on_unique_violation(conn, tenant, c, e))?;
-    write_terms(conn, tenant, c, &TermChanges::between(None, Some(c)))
+    write_terms(
+        conn,
+        tenant,
+        c,
+        &TermChanges::of_keys(None, Some((&keys, c.status))),
+    )
 }
 
 /// Writes `c` over `old`, the stored version read in this transaction.
@@ -235,7 +237,9 @@ fn update(conn: &Connection, tenant: &Tenant, old: &Contact, c: &Contact) -> Sto
         keys.email_fold,
     ])
     .map_err(|e| on_unique_violation(conn, tenant, c, e))?;
-    write_terms(conn, tenant, c, &TermChanges::between(Some(old), Some(c)))
+    let before = SearchKeys::of(old);
+    let changes = TermChanges::of_keys(Some((&before, old.status)), Some((&keys, c.status)));
+    write_terms(conn, tenant, c, &changes)
 }
 
 /// Records an outbound message's time on its contact.
@@ -332,20 +336,54 @@ fn count_rows(conn: &Connection, sql: Sql) -> StoreResult<u64> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// The capped size of each source of the filter, for the planner.
-fn estimates(conn: &Connection, tenant: &Tenant, filter: &ContactFilter) -> StoreResult<Vec<u64>> {
-    (0..contact_list::source_count(filter))
-        .map(|i| {
-            let sql = contact_list::estimate(
-                Dialect::Sqlite,
-                tenant,
-                filter,
-                i,
-                contact_list::GATHER_MAX + 1,
-            );
-            count_rows(conn, sql)
-        })
+/// What the planner needs to know of `q` from the database (see [`TextHints`]).
+fn text_hints(
+    conn: &Connection,
+    tenant: &Tenant,
+    filter: &ContactFilter,
+) -> StoreResult<Option<TextHints>> {
+    let Some(q) = &filter.q else {
+        return Ok(None);
+    };
+    let (words, others) = contact_list::text_probes(Dialect::Sqlite, tenant, q);
+    let mut exact_words = Vec::with_capacity(words.len());
+    for sql in words {
+        let (least, greatest): (Option<String>, Option<String>) =
+            conn.prepare_cached(&sql.text)?.query_row(
+                rusqlite::params_from_iter(sql.params.into_iter().map(to_sql)),
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+        exact_words.push(least.filter(|l| Some(l) == greatest.as_ref()));
+    }
+    Ok(Some(TextHints {
+        exact_words,
+        other_prefixes: count_rows(conn, others)? > 0,
+    }))
+}
+
+fn search<'a>(
+    conn: &Connection,
+    tenant: &'a Tenant,
+    filter: &'a ContactFilter,
+) -> StoreResult<Search<'a>> {
+    let hints = text_hints(conn, tenant, filter)?;
+    Ok(Search::new(Dialect::Sqlite, tenant, filter, hints))
+}
+
+/// The capped size of each source of the search, for the planner.
+fn estimates(conn: &Connection, search: &Search<'_>) -> StoreResult<Vec<u64>> {
+    (0..search.source_count())
+        .map(|i| count_rows(conn, search.estimate(i, contact_list::GATHER_MAX + 1)))
         .collect()
+}
+
+fn count_matches(conn: &Connection, search: &Search<'_>) -> StoreResult<u64> {
+    let estimates = if search.source_count() > 1 {
+        estimates(conn, search)?
+    } else {
+        Vec::new()
+    };
+    count_rows(conn, search.count(search.count_plan(&estimates)))
 }
 
 pub(super) fn count(
@@ -353,17 +391,7 @@ pub(super) fn count(
     tenant: &Tenant,
     filter: &ContactFilter,
 ) -> StoreResult<u64> {
-    let sources = contact_list::source_count(filter);
-    let estimates = if sources > 1 {
-        estimates(conn, tenant, filter)?
-    } else {
-        Vec::new()
-    };
-    let plan = contact_list::count_plan(&estimates, sources);
-    count_rows(
-        conn,
-        contact_list::count(Dialect::Sqlite, tenant, filter, plan),
-    )
+    count_matches(conn, &search(conn, tenant, filter)?)
 }
 
 pub(super) fn list(
@@ -371,18 +399,20 @@ pub(super) fn list(
     tenant: &Tenant,
     query: &ContactQuery,
 ) -> StoreResult<ContactPage> {
-    let estimates = if contact_list::needs_estimates(query) {
-        estimates(conn, tenant, &query.filter)?
+    let search = search(conn, tenant, &query.filter)?;
+    let estimates = if search.needs_estimates(query) {
+        estimates(conn, &search)?
     } else {
         Vec::new()
     };
-    let plan = contact_list::page_plan(query, &estimates);
+    let plan = search.page_plan(query, &estimates);
     let total = if query.include_total {
-        Some(count(conn, tenant, &query.filter)?)
+        Some(count_matches(conn, &search)?)
     } else {
         None
     };
-    let page = contact_list::page(Dialect::Sqlite, COLUMNS, tenant, query, plan);
+    let page = search.page(COLUMNS, query, plan);
+    tracing::debug!(?plan, ?estimates, sql = %page.text, "contact list");
     let mut items = conn
         .prepare_cached(&page.text)?
         .query_map(
