@@ -95,6 +95,8 @@ impl SearchKeys {
 pub struct TermChanges {
     pub remove: Vec<String>,
     pub write: Vec<(String, Option<f64>)>,
+    /// The terms of `write` that exist already (with another number or status).
+    pub rewritten: Vec<String>,
 }
 
 impl TermChanges {
@@ -118,17 +120,23 @@ impl TermChanges {
         let before = old.map_or(&empty, |(k, _)| &k.terms);
         let after = new.map_or(&empty, |(k, _)| &k.terms);
         let rewrite = matches!((old, new), (Some((_, a)), Some((_, b))) if a != b);
+        let write: Vec<(String, Option<f64>)> = after
+            .iter()
+            .filter(|(k, n)| rewrite || !before.get(*k).is_some_and(|b| same_number(*b, **n)))
+            .map(|(k, n)| (k.clone(), *n))
+            .collect();
         TermChanges {
             remove: before
                 .keys()
                 .filter(|k| !after.contains_key(*k))
                 .cloned()
                 .collect(),
-            write: after
+            rewritten: write
                 .iter()
-                .filter(|(k, n)| rewrite || !before.get(*k).is_some_and(|b| same_number(*b, **n)))
-                .map(|(k, n)| (k.clone(), *n))
+                .filter(|(k, _)| before.contains_key(k))
+                .map(|(k, _)| k.clone())
                 .collect(),
+            write,
         }
     }
 
@@ -141,9 +149,11 @@ impl TermChanges {
         self.write.iter().cloned().unzip()
     }
 
-    /// The removed terms as a JSON array, for backends that read one (`json_each`).
-    pub fn remove_json(&self) -> String {
-        serde_json::to_string(&self.remove).unwrap_or_else(|_| "[]".to_owned())
+    /// The removed and the rewritten terms as a JSON array, for a backend that deletes
+    /// both before inserting the written ones (`json_each`).
+    pub fn delete_json(&self) -> String {
+        let keys: Vec<&String> = self.remove.iter().chain(&self.rewritten).collect();
+        serde_json::to_string(&keys).unwrap_or_else(|_| "[]".to_owned())
     }
 
     /// The written terms as a JSON array of `[term, number or null]`.
@@ -389,6 +399,7 @@ mod tests {
         let changes = TermChanges::between(Some(&a), Some(&c));
         assert!(changes.remove.is_empty());
         assert_eq!(changes.write.len(), SearchKeys::of(&a).terms.len());
+        assert_eq!(changes.rewritten.len(), changes.write.len());
         assert!(TermChanges::between(Some(&a), Some(&a)).is_empty());
         assert!(TermChanges::between(Some(&a), None).write.is_empty());
         let written: Value = serde_json::from_str(&changes.write_json()).unwrap();
