@@ -117,9 +117,13 @@ pub fn text_probes(dialect: Dialect, tenant: &Tenant, q: &TextQuery) -> (Vec<Sql
             let (low, high) = search::word_prefix_range(w);
             let tenant = b.tenant_of("t");
             let (low, high) = (b.text(&low), b.text(&high));
+            // Two subqueries: SQLite answers a lone MIN or MAX with one index seek, but
+            // both in one SELECT with a scan of the range.
+            let range = format!(
+                "FROM contact_terms t WHERE {tenant} AND t.term >= {low} AND t.term < {high}"
+            );
             b.finish(format!(
-                "SELECT MIN(t.term), MAX(t.term) FROM contact_terms t \
-                 WHERE {tenant} AND t.term >= {low} AND t.term < {high}"
+                "SELECT (SELECT MIN(t.term) {range}), (SELECT MAX(t.term) {range})"
             ))
         })
         .collect();
@@ -285,6 +289,9 @@ struct Builder<'a> {
     filter: &'a ContactFilter,
     /// Set when `q` stands for its words (see [`TextHints`]).
     hints: Option<TextHints>,
+    /// The columns that name the contact a probe is for: the contact row's, or the
+    /// driving term row's, which a probe can use before the join reads the contact.
+    key: (&'static str, &'static str),
     params: Vec<Param>,
 }
 
@@ -295,6 +302,7 @@ impl<'a> Builder<'a> {
             tenant,
             filter,
             hints: None,
+            key: ("c.created_at", "c.id"),
             params: Vec::new(),
         }
     }
@@ -490,9 +498,17 @@ impl<'a> Builder<'a> {
     fn probe(&mut self, condition: impl FnOnce(&mut Self) -> String) -> String {
         let tenant = self.tenant_of("t2");
         let condition = condition(self);
+        let (created_at, id) = self.key;
+        // PostgreSQL would turn a plain EXISTS into a semi-join and may then hash the
+        // whole term (every premium contact) to find a page of twenty; OFFSET 0 keeps it a
+        // per-contact index probe, as SQLite runs it.
+        let fence = match self.dialect {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " OFFSET 0",
+        };
         format!(
             "EXISTS (SELECT 1 FROM contact_terms t2 WHERE {tenant} AND {condition} \
-             AND t2.created_at = c.created_at AND t2.contact_id = c.id)"
+             AND t2.created_at = {created_at} AND t2.contact_id = {id}{fence})"
         )
     }
 
@@ -679,6 +695,7 @@ impl Search<'_> {
                 };
                 let term = b.term_in("t", terms);
                 let pushed = b.pushed_down("t");
+                b.key = ("t.created_at", "t.contact_id");
                 let conditions = b.row_conditions(Some(*which));
                 (
                     format!(
@@ -715,8 +732,10 @@ impl Search<'_> {
                 SortValue::Text(s) => b.text(s),
             };
             let after = b.text(after);
+            // The first part bounds an index range, so a deep page seeks to its place
+            // instead of reading every row before it.
             conditions.push(format!(
-                "({key} {cmp} {value} OR ({key} = {value} AND {id} {cmp} {after}))"
+                "{key} {cmp}= {value} AND ({key} {cmp} {value} OR {id} {cmp} {after})"
             ));
         }
         let limit = b.int(i64::from(query.limit) + 1);

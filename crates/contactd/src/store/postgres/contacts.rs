@@ -475,7 +475,7 @@ async fn list_in(
         None
     };
     let page = search.page(COLUMNS, query, plan);
-    tracing::debug!(?plan, ?estimates, sql = %page.text, "contact list");
+    tracing::debug!(?plan, ?estimates, sql = %page.text, params = ?page.params, "contact list");
     let rows = run_query(&db, page).await?;
     tx.commit().await?;
     let mut items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;

@@ -419,7 +419,7 @@ pub(super) fn list(
         None
     };
     let page = search.page(COLUMNS, query, plan);
-    tracing::debug!(?plan, ?estimates, sql = %page.text, "contact list");
+    tracing::debug!(?plan, ?estimates, sql = %page.text, params = ?page.params, "contact list");
     let mut items = conn
         .prepare_cached(&page.text)?
         .query_map(
