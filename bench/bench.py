@@ -53,6 +53,20 @@ READS = ["get_by_id", "get_by_phone", "get_by_email", "list_filter"]
 WRITES = ["put_merge", "create", "mixed"]
 GETS = ["get_by_id", "get_by_phone", "get_by_email", "conversations"]
 
+# Search at scale (issue 10): the first page (limit 20, no total: a search box pages by
+# cursor) of filters of known selectivity in gen_dataset.py, in creation order and by
+# -updated_at; then a count, a segment walk and a segment export.
+FIRST_PAGE = "limit=20&include_total=false"
+SEARCHES = {
+    "search_25": "metadata.plan=premium",
+    "search_2": "metadata.tier=t7",
+    "search_001": "metadata.cohort=c77",
+    "search_q": "q=ada%20lov",
+    "search_combined": "metadata.plan=premium&metadata.region=eu-west-1&q=grace",
+}
+COUNT_25 = "/v2/contact/count?metadata.plan=premium"
+SEGMENT_FILTER = {"metadata.plan": "premium"}
+
 
 def parse_size(label: str) -> int:
     label = label.strip().lower()
@@ -294,7 +308,8 @@ def write_refs(url: str, size: int) -> dict:
 
     Read straight from the database: `contactd export` would do, but its paging takes
     minutes for 1M contacts on PostgreSQL."""
-    query = "SELECT id, phone, email FROM contacts"
+    # The dataset's phones are +12…; contacts a write scenario created are +19….
+    query = "SELECT id, phone, email FROM contacts WHERE phone < '+13'"
     if url.startswith("sqlite://"):
         db = sqlite3.connect(url[len("sqlite://"):])
         rows = db.execute(query).fetchall()
@@ -340,14 +355,23 @@ def create_conversations(key: str, contact_ids, per_contact=3) -> None:
 
 
 def bench_contactd(backend, size, csv_path, settings, wrk, results):
+    global POSTGRES_DB
     label = size_label(size)
-    log(f"contactd on {backend}, {label} contacts: fresh database, import")
-    url = fresh_database(backend, size)
-    key = create_key(url)
-    imported = import_contacts(url, csv_path)
-    imported.update(backend=backend, size=size)
-    log(f"  {imported['summary']}")
-    results["imports"].append(imported)
+    reuse = backend == "postgres" and settings.reuse_postgres
+    if reuse:
+        # A database loaded earlier with this dataset (`contactd import`), kept afterwards.
+        POSTGRES_DB = settings.reuse_postgres
+        url = f"postgres://postgres@127.0.0.1:5432/{POSTGRES_DB}"
+        log(f"contactd on {backend}, {label} contacts: reusing database {POSTGRES_DB}")
+        key = create_key(url)
+    else:
+        log(f"contactd on {backend}, {label} contacts: fresh database, import")
+        url = fresh_database(backend, size)
+        key = create_key(url)
+        imported = import_contacts(url, csv_path)
+        imported.update(backend=backend, size=size)
+        log(f"  {imported['summary']}")
+        results["imports"].append(imported)
     refs = write_refs(url, size)
     db_bytes = database_bytes(url)
 
@@ -365,8 +389,12 @@ def bench_contactd(backend, size, csv_path, settings, wrk, results):
     results["startup"].append(startup)
     log(f"  ready in {server.ready_ms:.0f} ms, database {startup['database_mb']} MB")
     auth = [f"X-API-Key: {key}"]
+    wanted = settings.scenarios
 
     def scenario(name, script, args):
+        if wanted and not any(name == w or name.startswith(w + "_") or w == name.split("_")[0]
+                              for w in wanted):
+            return
         figures = wrk.run(f"{backend}-{label}-{name}", CONTACTD_ADDR, script, args, auth,
                           server=server,
                           database_cpu=postgres_cpu_seconds if backend == "postgres" else None)
@@ -386,6 +414,13 @@ def bench_contactd(backend, size, csv_path, settings, wrk, results):
         scenario("get_by_phone", "get.lua", {"refs": refs["phones"]})
         scenario("get_by_email", "get.lua", {"refs": refs["emails"]})
         scenario("list_filter", "list_filter.lua", {})
+        for name, query in SEARCHES.items():
+            scenario(name, "list_filter.lua", {"path": f"/v2/contact?{query}&{FIRST_PAGE}"})
+            scenario(name + "_upd", "list_filter.lua",
+                     {"path": f"/v2/contact?{query}&{FIRST_PAGE}&sort=-updated_at"})
+        scenario("count_25", "list_filter.lua", {"path": COUNT_25})
+        if not wanted or "segment" in wanted:
+            results["walks"].append(walk_segment(key, backend, size))
         with_conversations = refs["id_list"][: max(10, min(1000, size // 10))]
         create_conversations(key, with_conversations)
         conversation_refs = WORK / "conversation_contacts.txt"
@@ -397,7 +432,56 @@ def bench_contactd(backend, size, csv_path, settings, wrk, results):
         scenario("mixed", "mixed.lua", {"refs": refs["ids"], "tag": 102})
     finally:
         server.stop()
-        drop_database(url)
+        if not reuse:
+            drop_database(url)
+
+
+def walk_segment(key, backend, size) -> dict:
+    """Saves a segment (a quarter of the contacts), then reads all of it by cursor, 100 a
+    page, over one connection; and exports it with `contactd export --segment`."""
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    conn = http.client.HTTPConnection(*CONTACTD_ADDR, timeout=60)
+    conn.request("POST", "/v2/segment", json.dumps({"name": "premium", "filter": SEGMENT_FILTER}),
+                 headers)
+    response = conn.getresponse()
+    segment = json.loads(response.read())
+    if response.status != 201:
+        raise RuntimeError(f"creating the segment answered {response.status}: {segment}")
+    started = time.perf_counter()
+    path = f"/v2/segment/{segment['id']}/contacts?limit=100&include_total=false"
+    walked = 0
+    while True:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        page = json.loads(response.read())
+        if response.status != 200:
+            raise RuntimeError(f"a segment page answered {response.status}: {page}")
+        walked += len(page["data"])
+        if not page["next_cursor"]:
+            break
+        path = (f"/v2/segment/{segment['id']}/contacts?limit=100&cursor={page['next_cursor']}")
+    seconds = time.perf_counter() - started
+    conn.close()
+    if walked != segment["count"]:
+        raise RuntimeError(f"walked {walked} contacts of a segment counting {segment['count']}")
+    row = {"backend": backend, "size": size, "contacts": walked,
+           "walk_seconds": round(seconds, 2), "walk_per_s": round(walked / seconds)}
+    out = WORK / "segment-export.ndjson"
+    started = time.perf_counter()
+    exported = subprocess.run(
+        [CONTACTD, "export", "--segment", segment["id"], "--format", "ndjson",
+         "--output", str(out), "--url", "http://%s:%d" % CONTACTD_ADDR, "--api-key", key],
+        capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if exported.returncode == 0:
+        lines = sum(1 for _ in out.open())
+        row.update(export_seconds=round(seconds, 2), export_per_s=round(lines / seconds),
+                   exported=lines)
+    else:
+        row["export_error"] = (exported.stderr or exported.stdout).strip()[-300:]
+    log(f"  segment walk   {row['walk_per_s']:>10,} contacts/s ({walked:,} in "
+        f"{row['walk_seconds']} s); export {row.get('export_per_s', row.get('export_error'))}")
+    return row
 
 
 def bench_ceiling(size, settings, wrk, results):
@@ -528,6 +612,31 @@ def check_targets(results, sizes) -> list:
                  None)
     if start:
         target("start to ready <= 300 ms", f"{start['ready_ms']:.0f} ms", start["ready_ms"] <= 300)
+    for backend in ("sqlite", "postgres"):
+        get = find(results, backend=backend, scenario="get_by_id", size=big)
+        for name in [n for base in SEARCHES for n in (base, base + "_upd")]:
+            r = find(results, backend=backend, scenario=name, size=big)
+            if not r:
+                continue
+            target(f"{backend} {name} >= 2,000 req/s", f"{r['rps']:,.0f} req/s",
+                   r["rps"] >= 2_000)
+            if get:
+                ratio = r["rps"] / get["rps"]
+                target(f"{backend} {name} >= 0.1x GET by id", f"{ratio:.2f}x", ratio >= 0.1)
+            target(f"{backend} {name} p99 <= 50 ms", f"{r['p99_ms']:.1f} ms", r["p99_ms"] <= 50)
+        r = find(results, backend=backend, scenario="count_25", size=big)
+        if r:
+            limit = 100 if backend == "sqlite" else 200
+            target(f"{backend} count of 25% p99 <= {limit} ms", f"{r['p99_ms']:.1f} ms",
+                   r["p99_ms"] <= limit)
+        walk = next((w for w in results.get("walks", [])
+                     if w["backend"] == backend and w["size"] == big), None)
+        if walk:
+            target(f"{backend} segment walk >= 50,000 contacts/s",
+                   f"{walk['walk_per_s']:,} contacts/s", walk["walk_per_s"] >= 50_000)
+            if "export_per_s" in walk:
+                target(f"{backend} export --segment >= 50,000 contacts/s",
+                       f"{walk['export_per_s']:,} contacts/s", walk["export_per_s"] >= 50_000)
     for scenario, floor in (("get_by_id", 25_000), ("create", 8_000)):
         r = find(results, backend="postgres", scenario=scenario, size=big)
         if r:
@@ -546,7 +655,7 @@ def latency(r, key, settings) -> str:
 
 def print_table(results) -> None:
     settings = results["settings"]
-    header = (f"{'scenario':<14} {'backend':<10} {'size':>5} {'req/s':>9} {'p50 ms':>7} "
+    header = (f"{'scenario':<20} {'backend':<10} {'size':>5} {'req/s':>9} {'p50 ms':>7} "
               f"{'p99 ms':>7} {'errors':>6} {'RSS MB':>7} {'cpu':>5} {'db cpu':>6} "
               f"{'x ceil':>6} {'x PB':>5}")
     print()
@@ -555,7 +664,7 @@ def print_table(results) -> None:
     for r in results["runs"]:
         backend = {"contactd": r["backend"]}.get(r["system"], r["system"])
         size = size_label(r.get("peer_size", r["size"]))
-        print(f"{r['scenario']:<14} {backend:<10} {size:>5} {r['rps']:>9,.0f} "
+        print(f"{r['scenario']:<20} {backend:<10} {size:>5} {r['rps']:>9,.0f} "
               f"{latency(r, 'p50_ms', settings):>7} {latency(r, 'p99_ms', settings):>7} "
               f"{r['errors']:>6} {r.get('server_peak_rss_mb', '-'):>7} "
               f"{r.get('server_cpu_cores', '-'):>5} {r.get('database_cpu_cores', '-'):>6} "
@@ -571,6 +680,10 @@ def print_table(results) -> None:
               f"{s['ready_ms']:.0f} ms" + (f", database {s['database_mb']} MB, "
                                           f"RSS at ready {s['rss_mb_at_ready']} MB"
                                           if "database_mb" in s else ""))
+    for w in results.get("walks", []):
+        print(f"segment {w['backend']:<10} {size_label(w['size']):>5}: walked {w['contacts']:,} "
+              f"contacts by cursor at {w['walk_per_s']:,}/s; export "
+              + (f"{w['export_per_s']:,}/s" if "export_per_s" in w else w.get("export_error", "-")))
     print()
     for t in results["targets"]:
         mark = "met    " if t["met"] else "NOT MET"
@@ -606,6 +719,12 @@ def markdown(results) -> str:
         name = "PocketBase" if s["backend"] == "pocketbase" else s["backend"]
         lines.append(f"| {name} | {size_label(s['size'])} | {s['ready_ms']:.0f} | "
                      f"{s.get('database_mb', '')} |")
+    if results.get("walks"):
+        lines += ["", "| segment of 25% | contacts | walk by cursor, contacts/s | "
+                  "`export --segment`, contacts/s |", "|---|--:|--:|--:|"]
+        for w in results["walks"]:
+            lines.append(f"| {w['backend']} {size_label(w['size'])} | {w['contacts']:,} | "
+                         f"{w['walk_per_s']:,} | {w.get('export_per_s', w.get('export_error', ''))} |")
     lines += ["", "| target | measured | |", "|---|---|---|"]
     for t in results.get("targets", []):
         lines.append(f"| {t['target']} | {t['measured']}{t['where']} | "
@@ -653,6 +772,15 @@ def main() -> None:
                    help="largest dataset loaded into PocketBase (larger sizes use this many)")
     p.add_argument("--peer-port", type=int, default=18090)
     p.add_argument("--note", default="", help="a remark stored with the results")
+    p.add_argument("--scenarios", default="",
+                   help="run only these contactd scenarios, comma-separated (e.g. "
+                        "get_by_id,search,count,segment,create,put_merge); default all")
+    p.add_argument("--no-ceiling", action="store_true", help="skip the constant-JSON ceiling")
+    p.add_argument("--reuse-postgres", metavar="DB",
+                   help="measure PostgreSQL on this already loaded database (same dataset and "
+                        "size) instead of a fresh import; it is kept")
+    p.add_argument("--contactd", metavar="PATH",
+                   help="another contactd binary to measure (e.g. an older commit's build)")
     p.add_argument("--report", metavar="JSON",
                    help="run nothing: print the table of a results file and redraw its chart")
     settings = p.parse_args()
@@ -660,6 +788,10 @@ def main() -> None:
         report(json.loads(Path(settings.report).read_text()))
         return
     settings.peer_max = parse_size(settings.peer_max)
+    settings.scenarios = [w.strip() for w in settings.scenarios.split(",") if w.strip()]
+    if settings.contactd:
+        global CONTACTD
+        CONTACTD = Path(settings.contactd).resolve()
     sizes = sorted(parse_size(s) for s in settings.sizes.split(","))
     backends = [b.strip() for b in settings.backends.split(",")]
     for b in backends:
@@ -676,7 +808,7 @@ def main() -> None:
                             "duration_s": settings.duration, "warmup_s": settings.warmup,
                             "connections": settings.connections, "threads": settings.threads,
                             "peer": not settings.no_peer, "note": settings.note},
-               "runs": [], "imports": [], "startup": []}
+               "runs": [], "imports": [], "startup": [], "walks": []}
     wrk = Wrk(settings)
     datasets = {}
     for size in sizes:
@@ -691,7 +823,8 @@ def main() -> None:
         # Each size's runs follow each other, so that ratios compare runs made under the
         # same conditions.
         for size in sizes:
-            bench_ceiling(size, settings, wrk, results)
+            if not settings.no_ceiling:
+                bench_ceiling(size, settings, wrk, results)
             for backend in backends:
                 bench_contactd(backend, size, datasets[size], settings, wrk, results)
             if not settings.no_peer:

@@ -1,6 +1,10 @@
 """Writes the benchmark's contacts as CSV for `contactd import`: N contacts with unique
-phones and emails, names, and about 100 bytes of metadata each (plan, source, region,
-segment, note). Deterministic: the same N always gives the same file.
+phones and emails, names, and about 120 bytes of metadata each (plan, source, region,
+segment, tier, cohort, note). Deterministic: the same N always gives the same file.
+
+Selectivities the search scenarios rely on: `plan=premium` is 25% of the contacts,
+`tier=t7` 2%, `cohort=c77` 0.01%; `q=ada lov` (first name Ada, last name Lovelace) about
+0.4%.
 
 Contact i (from 1) has phone +12000000000+i and email contact{i}@bench.example, so the
 wrk scripts can address any of them by phone or email without reading the file back.
@@ -37,11 +41,12 @@ def write(n: int, path: str) -> None:
         out = csv.writer(f)
         out.writerow(["phone", "email", "first_name", "last_name", "metadata.plan",
                       "metadata.source", "metadata.region", "metadata.segment",
-                      "metadata.note"])
+                      "metadata.tier", "metadata.cohort", "metadata.note"])
         for i in range(1, n + 1):
             out.writerow([phone(i), email(i), rng.choice(FIRST), rng.choice(LAST),
                           PLANS[i % 4], rng.choice(SOURCES), rng.choice(REGIONS),
-                          rng.choice(SEGMENTS), f"bench contact {i:07d}"])
+                          rng.choice(SEGMENTS), f"t{i % 50}", f"c{i % 10000}",
+                          f"bench contact {i:07d}"])
 
 
 if __name__ == "__main__":

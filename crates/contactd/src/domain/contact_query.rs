@@ -271,36 +271,15 @@ impl ContactQuery {
     pub fn parse(params: &[(String, String)]) -> Result<ContactQuery, FieldError> {
         check_filter_count(params.iter().filter(|(name, _)| is_filter(name)).count())?;
         let mut filter = ContactFilter::default();
-        let (mut sort, mut limit, mut offset, mut cursor) = (None, None, None, None);
-        let mut include_total = None;
+        let mut paging = Paging::default();
         for (i, (name, value)) in params.iter().enumerate() {
             reject_repeated(&params[..i], name)?;
-            if filter.take(name, value)? {
-                continue;
-            }
-            match name.as_str() {
-                "sort" => sort = Some(parse_sort(value)?),
-                "limit" => limit = Some(value.as_str()),
-                "offset" => offset = Some(value.as_str()),
-                "cursor" => cursor = Some(value.as_str()),
-                "include_total" => include_total = Some(parse_flag(name, value)?),
-                _ => {
-                    return Err(FieldError::new(
-                        truncate(name, 100),
-                        format!("Unknown query parameter '{}'", truncate(name, 100)),
-                    )
-                    .expected(
-                        FILTERS
-                            .iter()
-                            .chain(&PAGING)
-                            .copied()
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    ))
-                }
+            if !filter.take(name, value)? && !paging.take(name, value)? {
+                let known: Vec<&str> = FILTERS.iter().chain(&PAGING).copied().collect();
+                return Err(unknown_parameter(name, &known));
             }
         }
-        Self::build(filter, sort, limit, offset, cursor, include_total)
+        paging.build(filter)
     }
 
     /// A page of a saved filter: the paging parameters only.
@@ -308,36 +287,57 @@ impl ContactQuery {
         filter: ContactFilter,
         params: &[(String, String)],
     ) -> Result<ContactQuery, FieldError> {
-        let (mut sort, mut limit, mut offset, mut cursor) = (None, None, None, None);
-        let mut include_total = None;
+        let mut paging = Paging::default();
         for (i, (name, value)) in params.iter().enumerate() {
             reject_repeated(&params[..i], name)?;
-            match name.as_str() {
-                "sort" => sort = Some(parse_sort(value)?),
-                "limit" => limit = Some(value.as_str()),
-                "offset" => offset = Some(value.as_str()),
-                "cursor" => cursor = Some(value.as_str()),
-                "include_total" => include_total = Some(parse_flag(name, value)?),
-                _ => {
-                    return Err(FieldError::new(
-                        truncate(name, 100),
-                        format!("Unknown query parameter '{}'", truncate(name, 100)),
-                    )
-                    .expected(PAGING.join(", ")))
-                }
+            if !paging.take(name, value)? {
+                return Err(unknown_parameter(name, &PAGING));
             }
         }
-        Self::build(filter, sort, limit, offset, cursor, include_total)
+        paging.build(filter)
+    }
+}
+
+fn unknown_parameter(name: &str, known: &[&str]) -> FieldError {
+    FieldError::new(
+        truncate(name, 100),
+        format!("Unknown query parameter '{}'", truncate(name, 100)),
+    )
+    .expected(known.join(", "))
+}
+
+/// The order and paging parameters of a list, as sent.
+#[derive(Default)]
+struct Paging<'a> {
+    sort: Option<Sort>,
+    limit: Option<&'a str>,
+    offset: Option<&'a str>,
+    cursor: Option<&'a str>,
+    include_total: Option<bool>,
+}
+
+impl<'a> Paging<'a> {
+    /// Takes one query parameter if it is about order or paging.
+    fn take(&mut self, name: &str, value: &'a str) -> Result<bool, FieldError> {
+        match name {
+            "sort" => self.sort = Some(parse_sort(value)?),
+            "limit" => self.limit = Some(value),
+            "offset" => self.offset = Some(value),
+            "cursor" => self.cursor = Some(value),
+            "include_total" => self.include_total = Some(parse_flag(name, value)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 
-    fn build(
-        filter: ContactFilter,
-        sort: Option<Sort>,
-        limit: Option<&str>,
-        offset: Option<&str>,
-        cursor: Option<&str>,
-        include_total: Option<bool>,
-    ) -> Result<ContactQuery, FieldError> {
+    fn build(self, filter: ContactFilter) -> Result<ContactQuery, FieldError> {
+        let Paging {
+            sort,
+            limit,
+            offset,
+            cursor,
+            include_total,
+        } = self;
         let sort = sort.unwrap_or(Sort {
             field: SortField::CreatedAt,
             descending: false,
@@ -382,7 +382,9 @@ impl ContactQuery {
             include_total,
         })
     }
+}
 
+impl ContactQuery {
     /// The cursor of the page that follows `last`.
     pub fn cursor_after(&self, last: &Contact) -> String {
         Cursor {
