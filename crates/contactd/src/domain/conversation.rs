@@ -235,6 +235,14 @@ impl NewMessage {
                 .received(text)
                 .expected("a non-empty string"));
         }
+        if text.contains('\0') {
+            // PostgreSQL cannot store it in text; refused on every backend alike.
+            return Err(FieldError::new(
+                "text",
+                "text must not contain the NUL character (\\u0000)",
+            )
+            .expected("text without \\u0000"));
+        }
         if text.chars().count() > Self::MAX_TEXT_CHARS {
             return Err(FieldError::new("text", "text is too long")
                 .expected(format!("at most {} characters", Self::MAX_TEXT_CHARS)));
