@@ -162,6 +162,7 @@ pub fn router(state: AppState) -> Router {
 
     routes.layer(
         ServiceBuilder::new()
+            .map_request(drop_unusable_request_id)
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(
                 TraceLayer::new_for_http()
@@ -191,6 +192,27 @@ pub fn router(state: AppState) -> Router {
             ))
             .layer(CatchPanicLayer::custom(on_panic)),
     )
+}
+
+/// Longest `X-Request-Id` a client may choose; it is echoed and logged with every line.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Removes a client's `X-Request-Id` that is too long or not made of `[A-Za-z0-9._:-]`,
+/// so that a new one is made: an id is echoed in the answer and written to every log line
+/// of the request, and must not let a client without a key fill the logs.
+fn drop_unusable_request_id<B>(mut req: Request<B>) -> Request<B> {
+    let usable = req.headers().get("x-request-id").is_none_or(|id| {
+        let bytes = id.as_bytes();
+        (1..=MAX_REQUEST_ID).contains(&bytes.len())
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b".:_-".contains(b))
+    });
+    if !usable {
+        tracing::debug!("the client's X-Request-Id is unusable; a new one is made");
+        req.headers_mut().remove("x-request-id");
+    }
+    req
 }
 
 /// The log span of a request names its route pattern, never the path itself: a path can

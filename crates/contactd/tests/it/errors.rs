@@ -287,3 +287,30 @@ async fn request_ids_differ_between_requests() {
     let b = server.request("GET", "/healthz", None, None, None).await;
     assert_ne!(a.header("x-request-id"), b.header("x-request-id"));
 }
+
+#[tokio::test]
+async fn unusable_request_ids_are_replaced() {
+    let server = TestServer::start().await;
+    let long = "a".repeat(129);
+    let fits = "A".repeat(128);
+    for (sent, echoed) in [
+        ("req-1.2_x:y", true),
+        (fits.as_str(), true),
+        (long.as_str(), false),
+        ("has space", false),
+        ("semi;colon", false),
+        ("\u{e9}t\u{e9}", false),
+    ] {
+        let resp = server
+            .send("GET", "/healthz", &[("X-Request-Id", sent)], None)
+            .await;
+        assert_request_id(&resp);
+        let got = resp.header("x-request-id").unwrap();
+        if echoed {
+            assert_eq!(got, sent);
+        } else {
+            assert_ne!(got, sent);
+            assert!(got.len() <= 128, "{got}");
+        }
+    }
+}

@@ -289,15 +289,24 @@ async fn nul_characters_are_refused_alike_everywhere() {
     assert_eq!(count(&server, "").await, 0);
     let c = create(&server, json!({"phone": phone(2)})).await;
     let conversation = server.create_conversation(&c, "sms").await;
-    let path = format!("/v2/conversation/{}/messages", conversation["id"].as_str().unwrap());
+    let path = format!(
+        "/v2/conversation/{}/messages",
+        conversation["id"].as_str().unwrap()
+    );
     let resp = server
-        .post(&path, &json!({"direction": "outbound", "text": "hi\u{0}there"}))
+        .post(
+            &path,
+            &json!({"direction": "outbound", "text": "hi\u{0}there"}),
+        )
         .await;
     assert_invalid(&resp, "text");
     let messages = server.get(&path).await.expect(200);
     assert_eq!(messages["total"], 0, "a refused message changes nothing");
     let resp = server
-        .put(&format!("/v2/contact/{c}"), &json!({"metadata": {"k\u{0}": 1}}))
+        .put(
+            &format!("/v2/contact/{c}"),
+            &json!({"metadata": {"k\u{0}": 1}}),
+        )
         .await;
     assert_invalid(&resp, "metadata.k\\u0000");
 }
