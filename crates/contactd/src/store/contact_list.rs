@@ -259,6 +259,143 @@ impl<'a> Search<'a> {
         }
     }
 
+    /// Counts the contacts of source `index`, stopping after `cap`.
+    pub fn estimate(&self, index: usize, cap: u64) -> Sql {
+        let mut b = self.builder();
+        let source = b.source(&self.sources[index].1);
+        let cap = b.int(i64::try_from(cap).unwrap_or(i64::MAX));
+        b.finish(format!("SELECT COUNT(*) FROM ({source} LIMIT {cap}) AS s"))
+    }
+
+    /// The count of all contacts matching the filter.
+    pub fn count(&self, plan: Plan) -> Sql {
+        let sources = &self.sources;
+        let mut b = self.builder();
+        let text = match plan {
+            Plan::Gather(i) => {
+                let (which, source) = &sources[i];
+                if source.exact() && sources.len() == 1 && only_pushed_down(self.filter) {
+                    let inner = b.source(source);
+                    if source.ordered() {
+                        format!("SELECT COUNT(*) FROM ({inner}) AS s")
+                    } else {
+                        format!(
+                        "SELECT COUNT(*) FROM (SELECT DISTINCT created_at, contact_id FROM ({inner}) AS s0) AS s"
+                    )
+                    }
+                } else {
+                    let from = gathered(&mut b, source);
+                    let skip = source.exact().then_some(*which);
+                    let conditions = b.row_conditions(skip);
+                    format!(
+                        "SELECT COUNT(*) FROM {from}{}",
+                        where_clause(" WHERE ", &conditions)
+                    )
+                }
+            }
+            Plan::Walk | Plan::Ordered(_) => {
+                let tenant = b.tenant_of("c");
+                let conditions = b.row_conditions(None);
+                format!(
+                    "SELECT COUNT(*) FROM contacts c WHERE {tenant}{}",
+                    where_clause(" AND ", &conditions)
+                )
+            }
+        };
+        b.finish(text)
+    }
+
+    /// One page: `limit + 1` rows, to tell whether more follow. `columns` are those of
+    /// `contacts`, written without a table name.
+    pub fn page(&self, columns: &str, query: &ContactQuery, plan: Plan) -> Sql {
+        let sources = &self.sources;
+        let dialect = self.dialect;
+        let plan = match plan {
+            Plan::Ordered(i) if !sources[i].1.ordered() => Plan::Gather(i),
+            other => other,
+        };
+        let mut b = self.builder();
+        let columns: Vec<String> = columns.split(", ").map(|c| format!("c.{c}")).collect();
+        let columns = columns.join(", ");
+        let (from, mut conditions, key, id) = match plan {
+            Plan::Walk => {
+                let tenant = b.tenant_of("c");
+                let conditions = b.row_conditions(None);
+                (
+                    format!("contacts c WHERE {tenant}"),
+                    conditions,
+                    sort_expression(query.sort.field),
+                    "c.id",
+                )
+            }
+            Plan::Ordered(i) => {
+                let (which, source) = &sources[i];
+                let join = join_keyword(dialect);
+                let tenant = b.tenant_of("t");
+                let terms = match source {
+                    Source::Terms(terms) => terms.as_slice(),
+                    _ => &[],
+                };
+                let term = b.term_in("t", terms);
+                let pushed = b.pushed_down("t");
+                b.key = ("t.created_at", "t.contact_id");
+                let conditions = b.row_conditions(Some(*which));
+                (
+                    format!(
+                        "contact_terms t {join} contacts c ON c.workspace_id = t.workspace_id \
+                     AND c.mode = t.mode AND c.id = t.contact_id \
+                     WHERE {tenant} AND {term}{pushed}"
+                    ),
+                    conditions,
+                    "t.created_at",
+                    "t.contact_id",
+                )
+            }
+            Plan::Gather(i) => {
+                let (which, source) = &sources[i];
+                let from = gathered(&mut b, source);
+                let skip = source.exact().then_some(*which);
+                let conditions = b.row_conditions(skip);
+                (
+                    format!("{from} WHERE 1 = 1"),
+                    conditions,
+                    sort_expression(query.sort.field),
+                    "c.id",
+                )
+            }
+        };
+        let (cmp, direction) = if query.sort.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        if let Start::After { value, id: after } = &query.start {
+            let value = match value {
+                SortValue::Int(n) => b.int(*n),
+                SortValue::Text(s) => b.text(s),
+            };
+            let after = b.text(after);
+            // The first part bounds an index range, so a deep page seeks to its place
+            // instead of reading every row before it.
+            conditions.push(format!(
+                "{key} {cmp}= {value} AND ({key} {cmp} {value} OR {id} {cmp} {after})"
+            ));
+        }
+        let limit = b.int(i64::from(query.limit) + 1);
+        let offset = match query.start {
+            Start::Offset(n) if n > 0 => {
+                format!(" OFFSET {}", b.int(i64::try_from(n).unwrap_or(i64::MAX)))
+            }
+            _ => String::new(),
+        };
+        let text = format!(
+            "SELECT {columns} FROM {from}{} ORDER BY {key} {direction}, {id} {direction} \
+         LIMIT {limit}{offset}",
+            where_clause(" AND ", &conditions)
+        );
+        b.finish(text)
+    }
+
     fn builder(&self) -> Builder<'a> {
         let mut b = Builder::new(self.dialect, self.tenant, self.filter);
         b.hints = self.hints.clone();
@@ -579,16 +716,6 @@ fn join_keyword(dialect: Dialect) -> &'static str {
     }
 }
 
-impl Search<'_> {
-    /// Counts the contacts of source `index`, stopping after `cap`.
-    pub fn estimate(&self, index: usize, cap: u64) -> Sql {
-        let mut b = self.builder();
-        let source = b.source(&self.sources[index].1);
-        let cap = b.int(i64::try_from(cap).unwrap_or(i64::MAX));
-        b.finish(format!("SELECT COUNT(*) FROM ({source} LIMIT {cap}) AS s"))
-    }
-}
-
 /// The distinct contacts of a source joined to their rows, as `… FROM … WHERE {tenant}`.
 fn gathered(b: &mut Builder<'_>, source: &Source<'_>) -> String {
     let inner = b.source(source);
@@ -598,46 +725,6 @@ fn gathered(b: &mut Builder<'_>, source: &Source<'_>) -> String {
         "(SELECT DISTINCT created_at, contact_id FROM ({inner}) AS s0) AS d \
          {join} contacts c ON {tenant} AND c.id = d.contact_id"
     )
-}
-
-impl Search<'_> {
-    /// The count of all contacts matching the filter.
-    pub fn count(&self, plan: Plan) -> Sql {
-        let sources = &self.sources;
-        let mut b = self.builder();
-        let text = match plan {
-            Plan::Gather(i) => {
-                let (which, source) = &sources[i];
-                if source.exact() && sources.len() == 1 && only_pushed_down(self.filter) {
-                    let inner = b.source(source);
-                    if source.ordered() {
-                        format!("SELECT COUNT(*) FROM ({inner}) AS s")
-                    } else {
-                        format!(
-                        "SELECT COUNT(*) FROM (SELECT DISTINCT created_at, contact_id FROM ({inner}) AS s0) AS s"
-                    )
-                    }
-                } else {
-                    let from = gathered(&mut b, source);
-                    let skip = source.exact().then_some(*which);
-                    let conditions = b.row_conditions(skip);
-                    format!(
-                        "SELECT COUNT(*) FROM {from}{}",
-                        where_clause(" WHERE ", &conditions)
-                    )
-                }
-            }
-            Plan::Walk | Plan::Ordered(_) => {
-                let tenant = b.tenant_of("c");
-                let conditions = b.row_conditions(None);
-                format!(
-                    "SELECT COUNT(*) FROM contacts c WHERE {tenant}{}",
-                    where_clause(" AND ", &conditions)
-                )
-            }
-        };
-        b.finish(text)
-    }
 }
 
 /// Whether the filter has no condition that a source's rows cannot test by themselves
@@ -658,99 +745,6 @@ fn where_clause(lead: &str, conditions: &[String]) -> String {
         String::new()
     } else {
         format!("{lead}{}", conditions.join(" AND "))
-    }
-}
-
-impl Search<'_> {
-    /// One page: `limit + 1` rows, to tell whether more follow. `columns` are those of
-    /// `contacts`, written without a table name.
-    pub fn page(&self, columns: &str, query: &ContactQuery, plan: Plan) -> Sql {
-        let sources = &self.sources;
-        let dialect = self.dialect;
-        let plan = match plan {
-            Plan::Ordered(i) if !sources[i].1.ordered() => Plan::Gather(i),
-            other => other,
-        };
-        let mut b = self.builder();
-        let columns: Vec<String> = columns.split(", ").map(|c| format!("c.{c}")).collect();
-        let columns = columns.join(", ");
-        let (from, mut conditions, key, id) = match plan {
-            Plan::Walk => {
-                let tenant = b.tenant_of("c");
-                let conditions = b.row_conditions(None);
-                (
-                    format!("contacts c WHERE {tenant}"),
-                    conditions,
-                    sort_expression(query.sort.field),
-                    "c.id",
-                )
-            }
-            Plan::Ordered(i) => {
-                let (which, source) = &sources[i];
-                let join = join_keyword(dialect);
-                let tenant = b.tenant_of("t");
-                let terms = match source {
-                    Source::Terms(terms) => terms.as_slice(),
-                    _ => &[],
-                };
-                let term = b.term_in("t", terms);
-                let pushed = b.pushed_down("t");
-                b.key = ("t.created_at", "t.contact_id");
-                let conditions = b.row_conditions(Some(*which));
-                (
-                    format!(
-                        "contact_terms t {join} contacts c ON c.workspace_id = t.workspace_id \
-                     AND c.mode = t.mode AND c.id = t.contact_id \
-                     WHERE {tenant} AND {term}{pushed}"
-                    ),
-                    conditions,
-                    "t.created_at",
-                    "t.contact_id",
-                )
-            }
-            Plan::Gather(i) => {
-                let (which, source) = &sources[i];
-                let from = gathered(&mut b, source);
-                let skip = source.exact().then_some(*which);
-                let conditions = b.row_conditions(skip);
-                (
-                    format!("{from} WHERE 1 = 1"),
-                    conditions,
-                    sort_expression(query.sort.field),
-                    "c.id",
-                )
-            }
-        };
-        let (cmp, direction) = if query.sort.descending {
-            ("<", "DESC")
-        } else {
-            (">", "ASC")
-        };
-        if let Start::After { value, id: after } = &query.start {
-            let value = match value {
-                SortValue::Int(n) => b.int(*n),
-                SortValue::Text(s) => b.text(s),
-            };
-            let after = b.text(after);
-            // The first part bounds an index range, so a deep page seeks to its place
-            // instead of reading every row before it.
-            conditions.push(format!(
-                "{key} {cmp}= {value} AND ({key} {cmp} {value} OR {id} {cmp} {after})"
-            ));
-        }
-        let limit = b.int(i64::from(query.limit) + 1);
-        let offset = match query.start {
-            Start::Offset(n) if n > 0 => {
-                format!(" OFFSET {}", b.int(i64::try_from(n).unwrap_or(i64::MAX)))
-            }
-            _ => String::new(),
-        };
-        let text = format!(
-            "SELECT {columns} FROM {from}{} ORDER BY {key} {direction}, {id} {direction} \
-         LIMIT {limit}{offset}",
-            where_clause(" AND ", &conditions)
-        );
-        b.finish(text)
     }
 }
 
