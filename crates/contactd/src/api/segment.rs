@@ -223,9 +223,7 @@ pub async fn delete(
 ) -> Result<Json<SegmentOut>, ApiError> {
     let id = segment_id(&raw)?;
     let segment = state.store.delete_segment(&tenant, &id).await?;
-    let filter = segment.contact_filter()?;
-    let count = state.store.count_contacts(&tenant, &filter).await?;
-    Ok(Json(SegmentOut::new(segment, count)))
+    Ok(Json(with_count(&state, &tenant, segment).await?))
 }
 
 /// List a segment's contacts

@@ -7,9 +7,8 @@ use tokio_postgres::Row;
 
 use deadpool_postgres::Transaction;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::IsolationLevel;
 
-use super::{Db, PgStore};
+use super::{read_snapshot, Db, PgStore};
 use crate::domain::batch::BatchItem;
 use crate::domain::contact::{
     Channel, Contact, ContactPatch, ContactStatus, NewContact, Precondition, UpsertContact,
@@ -334,17 +333,6 @@ async fn run_query(db: &Db<'_>, sql: Sql) -> StoreResult<Vec<Row>> {
     Ok(db.query(&sql.text, &params).await?)
 }
 
-async fn read_snapshot<'a>(
-    client: &'a mut deadpool_postgres::Object,
-) -> StoreResult<Transaction<'a>> {
-    Ok(client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?)
-}
-
 async fn count_rows(db: &Db<'_>, sql: Sql) -> StoreResult<u64> {
     let rows = run_query(db, sql).await?;
     let n: i64 = rows.first().map_or(Ok(0), |r| r.try_get(0))?;
@@ -396,11 +384,12 @@ async fn estimates(db: &Db<'_>, search: &Search<'_>) -> StoreResult<Vec<u64>> {
     Ok(out)
 }
 
-async fn count_matches(db: &Db<'_>, search: &Search<'_>) -> StoreResult<u64> {
-    let estimates = if search.source_count() > 1 {
+/// The count of the search's matches; `known` are source sizes the caller already took.
+async fn count_matches(db: &Db<'_>, search: &Search<'_>, known: &[u64]) -> StoreResult<u64> {
+    let estimates = if search.source_count() > 1 && known.len() != search.source_count() {
         estimates(db, search).await?
     } else {
-        Vec::new()
+        known.to_vec()
     };
     count_rows(db, search.count(search.count_plan(&estimates))).await
 }
@@ -470,7 +459,7 @@ async fn list_in(
     };
     let plan = search.page_plan(query, &estimates);
     let total = if query.include_total {
-        Some(count_matches(&db, &search).await?)
+        Some(count_matches(&db, &search, &estimates).await?)
     } else {
         None
     };
@@ -495,7 +484,7 @@ async fn count_in(
 ) -> StoreResult<u64> {
     let tx = read_snapshot(client).await?;
     let db = Db::Tx(&tx);
-    let n = count_matches(&db, &search(&db, tenant, filter).await?).await?;
+    let n = count_matches(&db, &search(&db, tenant, filter).await?, &[]).await?;
     tx.commit().await?;
     Ok(n)
 }

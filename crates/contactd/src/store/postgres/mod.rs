@@ -130,6 +130,17 @@ async fn apply_migrations(client: &mut Object) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A read-only repeatable-read transaction: the reads of one answer (a page and its
+/// total, a plan and its page) see one snapshot.
+pub(super) async fn read_snapshot(client: &mut Object) -> StoreResult<Transaction<'_>> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
+}
+
 /// A connection or a transaction; queries go through the connection's statement cache.
 pub(super) enum Db<'a> {
     Client(&'a ClientWrapper),

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use tokio_postgres::Row;
 
-use super::{Db, PgStore};
+use super::{read_snapshot, Db, PgStore};
 use crate::domain::conversation::{Listing, Page};
 use crate::domain::ids::SegmentId;
 use crate::domain::segment::{NewSegment, Segment, SegmentPatch};
@@ -75,12 +75,7 @@ impl SegmentStore for PgStore {
 
     async fn list_segments(&self, tenant: &Tenant, page: Page) -> StoreResult<Listing<Segment>> {
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let tx = read_snapshot(&mut client).await?;
         let db = Db::Tx(&tx);
         let total: i64 = db
             .query_opt(

@@ -384,11 +384,12 @@ fn estimates(conn: &Connection, search: &Search<'_>) -> StoreResult<Vec<u64>> {
         .collect()
 }
 
-fn count_matches(conn: &Connection, search: &Search<'_>) -> StoreResult<u64> {
-    let estimates = if search.source_count() > 1 {
+/// The count of the search's matches; `known` are source sizes the caller already took.
+fn count_matches(conn: &Connection, search: &Search<'_>, known: &[u64]) -> StoreResult<u64> {
+    let estimates = if search.source_count() > 1 && known.len() != search.source_count() {
         estimates(conn, search)?
     } else {
-        Vec::new()
+        known.to_vec()
     };
     count_rows(conn, search.count(search.count_plan(&estimates)))
 }
@@ -398,7 +399,7 @@ pub(super) fn count(
     tenant: &Tenant,
     filter: &ContactFilter,
 ) -> StoreResult<u64> {
-    count_matches(conn, &search(conn, tenant, filter)?)
+    count_matches(conn, &search(conn, tenant, filter)?, &[])
 }
 
 pub(super) fn list(
@@ -414,7 +415,7 @@ pub(super) fn list(
     };
     let plan = search.page_plan(query, &estimates);
     let total = if query.include_total {
-        Some(count_matches(conn, &search)?)
+        Some(count_matches(conn, &search, &estimates)?)
     } else {
         None
     };
