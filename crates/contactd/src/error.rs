@@ -190,6 +190,9 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(_) => {
                 ApiError::Unavailable("The database is unavailable; retry shortly".into())
             }
+            StoreError::Busy(_) => ApiError::RateLimited {
+                retry_after_secs: 1,
+            },
             StoreError::Internal(e) => ApiError::Internal(e),
         }
     }

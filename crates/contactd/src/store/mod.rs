@@ -8,6 +8,7 @@
 mod contact_list;
 pub mod postgres;
 mod records;
+mod share;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -64,6 +65,9 @@ pub enum StoreError {
     Invalid(FieldError),
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The workspace already runs its share of expensive reads (see `share`).
+    #[error("busy: {0}")]
+    Busy(String),
     #[error(transparent)]
     Internal(anyhow::Error),
 }

@@ -26,6 +26,7 @@ mod idempotency;
 mod import;
 mod limits;
 mod list;
+mod list_shapes;
 mod messages;
 mod metrics;
 mod openapi;

@@ -157,3 +157,62 @@ async fn a_query_past_its_deadline_is_stopped_in_the_database() {
     let body: Value = server.get("/v2/contact?limit=1").await.expect(200);
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
 }
+
+/// Issue 11, item 1: one workspace's expensive lists must not slow another workspace's
+/// simple reads (key lookup included), and stop when their clients go away. Twenty at
+/// once: more than the SQLite readers and more than the PostgreSQL pool (16).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_workspace_cannot_starve_another() {
+    let server = TestServer::start().await;
+    load(server.database_url()).await;
+    let readers = idle_readers(&server).await;
+    let other = server.new_key("globex", "live").await;
+    let created = server
+        .post_as(
+            &other,
+            "/v2/contact",
+            &serde_json::json!({"phone": "+14155550100"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+
+    let heavy: Vec<_> = (0..20)
+        .map(|_| {
+            let (url, key) = (server.url(&expensive_list(&server)), server.key.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                loop {
+                    let _ = client.get(&url).header("X-API-Key", &key).send().await;
+                }
+            })
+        })
+        .collect();
+    // Let the expensive lists take whatever the server gives them.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let mut took = Vec::new();
+    for _ in 0..100 {
+        let started = Instant::now();
+        let resp = server.get_as(&other, "/v2/contact?limit=1").await;
+        took.push(started.elapsed());
+        assert_eq!(resp.status, 200, "{}", resp.text);
+    }
+    took.sort();
+    let p99 = took[98];
+    eprintln!(
+        "another workspace under load: p50 {:?}, p99 {:?}, max {:?}",
+        took[50], p99, took[99]
+    );
+    assert!(
+        p99 < Duration::from_millis(100),
+        "another workspace's p99 was {p99:?}"
+    );
+
+    for task in &heavy {
+        task.abort();
+    }
+    for task in heavy {
+        let _ = task.await;
+    }
+    assert_freed_within_a_second(&server, readers, "the expensive lists' clients left").await;
+}

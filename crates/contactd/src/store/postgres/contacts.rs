@@ -6,7 +6,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 
 use deadpool_postgres::Transaction;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 
 use super::{read_snapshot, Db, PgStore};
 use crate::domain::batch::BatchItem;
@@ -316,21 +316,22 @@ async fn upsert_in(
     ))
 }
 
-fn to_sql(param: Param) -> Box<dyn ToSql + Sync + Send> {
+fn to_sql(param: Param) -> (Box<dyn ToSql + Sync + Send>, Type) {
     match param {
-        Param::Text(s) => Box::new(s),
-        Param::Int(n) => Box::new(n),
-        Param::Real(n) => Box::new(n),
+        Param::Text(s) => (Box::new(s), Type::TEXT),
+        Param::Int(n) => (Box::new(n), Type::INT8),
+        Param::Real(n) => (Box::new(n), Type::FLOAT8),
     }
 }
 
+/// Runs SQL built by the list planner (never cached: see [`Db::query_once`]).
 async fn run_query(db: &Db<'_>, sql: Sql) -> StoreResult<Vec<Row>> {
-    let boxed: Vec<Box<dyn ToSql + Sync + Send>> = sql.params.into_iter().map(to_sql).collect();
-    let params: Vec<&(dyn ToSql + Sync)> = boxed
+    let boxed: Vec<_> = sql.params.into_iter().map(to_sql).collect();
+    let params: Vec<(&(dyn ToSql + Sync), Type)> = boxed
         .iter()
-        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .map(|(p, t)| (p.as_ref() as &(dyn ToSql + Sync), t.clone()))
         .collect();
-    Ok(db.query(&sql.text, &params).await?)
+    Ok(db.query_once(&sql.text, &params).await?)
 }
 
 async fn count_rows(db: &Db<'_>, sql: Sql) -> StoreResult<u64> {
@@ -619,14 +620,16 @@ impl ContactStore for PgStore {
         tenant: &Tenant,
         query: &ContactQuery,
     ) -> StoreResult<ContactPage> {
-        let mut bounded = Bounded::new(self.client().await?);
+        let (_turn, client) = self.scan_client(tenant).await?;
+        let mut bounded = Bounded::new(client);
         let page = list_in(bounded.client()?, tenant, query).await;
         bounded.finish();
         page
     }
 
     async fn count_contacts(&self, tenant: &Tenant, filter: &ContactFilter) -> StoreResult<u64> {
-        let mut bounded = Bounded::new(self.client().await?);
+        let (_turn, client) = self.scan_client(tenant).await?;
+        let mut bounded = Bounded::new(client);
         let n = count_in(bounded.client()?, tenant, filter).await;
         bounded.finish();
         n

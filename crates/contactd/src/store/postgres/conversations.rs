@@ -148,7 +148,7 @@ impl ConversationStore for PgStore {
         filter: ConversationFilter,
         page: Page,
     ) -> StoreResult<Listing<Conversation>> {
-        let mut client = self.client().await?;
+        let (_turn, mut client) = self.scan_client(tenant).await?;
         // One snapshot for the page and the total, so they agree.
         let tx = client
             .build_transaction()
@@ -250,7 +250,7 @@ impl ConversationStore for PgStore {
         conversation: &ConversationId,
         page: Page,
     ) -> StoreResult<Listing<Message>> {
-        let mut client = self.client().await?;
+        let (_turn, mut client) = self.scan_client(tenant).await?;
         let tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)

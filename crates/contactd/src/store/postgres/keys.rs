@@ -61,7 +61,7 @@ impl KeyStore for PgStore {
     }
 
     async fn tenant_for_key(&self, hash: KeyHash) -> StoreResult<Option<Tenant>> {
-        let client = self.client().await?;
+        let client = self.key_client().await?;
         let row = Db::Client(&client)
             .query_opt(
                 "SELECT workspace_id, mode FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",

@@ -12,15 +12,19 @@ mod idempotency;
 mod keys;
 mod segments;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use async_trait::async_trait;
 use deadpool_postgres::{
     ClientWrapper, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Transaction,
 };
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{NoTls, Row};
 
+use super::share::{Turn, WorkspaceShare};
 use super::{Store, StoreError, StoreOptions, StoreResult};
+use crate::domain::tenant::Tenant;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0001_init.sql"),
@@ -28,6 +32,9 @@ const MIGRATIONS: &[&str] = &[
 ];
 /// The migration after which every contact's search terms are written again.
 const REINDEX_AFTER: usize = 2;
+
+/// Connections kept for key lookups: each takes well under a millisecond.
+const KEY_CONNECTIONS: usize = 2;
 
 /// Held while migrating, so replicas starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x636f_6e74_6163_7464; // "contactd"
@@ -38,6 +45,12 @@ pub fn is_postgres_url(url: &str) -> bool {
 
 pub struct PgStore {
     pool: Pool,
+    /// Connections for API key lookups alone, so authentication never waits behind lists.
+    key_pool: Pool,
+    /// How many of the pool's connections one workspace's lists and counts may hold.
+    share: WorkspaceShare,
+    /// The most prepared statements seen on one connection (a gauge: it must stay flat).
+    largest_statement_cache: AtomicUsize,
 }
 
 impl PgStore {
@@ -51,30 +64,57 @@ impl PgStore {
             "-c statement_timeout={}",
             options.statement_timeout.as_millis()
         ));
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(options.pool_size)
-            .wait_timeout(Some(options.acquire_timeout))
-            .create_timeout(Some(options.connect_timeout))
-            .recycle_timeout(Some(options.connect_timeout))
-            .runtime(Runtime::Tokio1)
-            .build()?;
-        let store = PgStore { pool };
+        let pool = |manager: Manager, size: usize| {
+            Pool::builder(manager)
+                .max_size(size)
+                .wait_timeout(Some(options.acquire_timeout))
+                .create_timeout(Some(options.connect_timeout))
+                .recycle_timeout(Some(options.connect_timeout))
+                .runtime(Runtime::Tokio1)
+                .build()
+        };
+        let manager = |config: tokio_postgres::Config| {
+            Manager::from_config(
+                config,
+                NoTls,
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            )
+        };
+        let store = PgStore {
+            pool: pool(manager(config.clone()), options.pool_size)?,
+            key_pool: pool(manager(config), KEY_CONNECTIONS)?,
+            share: WorkspaceShare::new(options.pool_size / 4, options.statement_timeout),
+            largest_statement_cache: AtomicUsize::new(0),
+        };
         store.migrate().await?;
         Ok(store)
     }
 
-    async fn client(&self) -> StoreResult<Object> {
-        self.pool
+    /// A connection for a read that may scan (a list, a count), in the tenant's share of
+    /// the pool.
+    async fn scan_client(&self, tenant: &Tenant) -> StoreResult<(Turn, Object)> {
+        let turn = self.share.turn(&tenant.workspace_id).await?;
+        Ok((turn, self.client().await?))
+    }
+
+    async fn key_client(&self) -> StoreResult<Object> {
+        self.key_pool
             .get()
             .await
             .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
+    }
+
+    async fn client(&self) -> StoreResult<Object> {
+        let client = self
+            .pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))?;
+        self.largest_statement_cache
+            .fetch_max(client.statement_cache.size(), Ordering::Relaxed);
+        Ok(client)
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {
@@ -172,6 +212,20 @@ impl Db<'_> {
         }
     }
 
+    /// Runs SQL built for one request (a list's shape depends on its filters) as an unnamed
+    /// statement, in one round trip: caching every shape would grow each connection's
+    /// cache, here and in PostgreSQL, without bound. Parameters carry their types.
+    async fn query_once(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        match self {
+            Db::Client(c) => c.query_typed(sql, params).await,
+            Db::Tx(t) => t.query_typed(sql, params).await,
+        }
+    }
+
     async fn execute(&self, sql: &str, params: &Params<'_>) -> Result<u64, tokio_postgres::Error> {
         match self {
             Db::Client(c) => c.execute(&c.prepare_cached(sql).await?, params).await,
@@ -216,6 +270,7 @@ impl Store for PgStore {
 
     async fn close(&self) {
         self.pool.close();
+        self.key_pool.close();
     }
 
     async fn analyze(&self) -> StoreResult<()> {
@@ -250,6 +305,11 @@ impl Store for PgStore {
                 "contactd_db_pool_waiting",
                 "Requests waiting for a connection.",
                 status.waiting as f64,
+            ),
+            (
+                "contactd_db_statement_cache_max",
+                "Most prepared statements seen on one PostgreSQL connection.",
+                self.largest_statement_cache.load(Ordering::Relaxed) as f64,
             ),
         ]
     }

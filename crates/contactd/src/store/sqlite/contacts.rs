@@ -554,20 +554,18 @@ impl ContactStore for SqliteStore {
         query: &ContactQuery,
     ) -> StoreResult<ContactPage> {
         let (tenant, query) = (tenant.clone(), query.clone());
-        self.readers
-            .run_bounded(self.query_budget, move |conn| {
-                in_snapshot(conn, || list(conn, &tenant, &query))
-            })
-            .await
+        self.scan(&tenant.clone(), move |conn| {
+            in_snapshot(conn, || list(conn, &tenant, &query))
+        })
+        .await
     }
 
     async fn count_contacts(&self, tenant: &Tenant, filter: &ContactFilter) -> StoreResult<u64> {
         let (tenant, filter) = (tenant.clone(), filter.clone());
-        self.readers
-            .run_bounded(self.query_budget, move |conn| {
-                in_snapshot(conn, || count(conn, &tenant, &filter))
-            })
-            .await
+        self.scan(&tenant.clone(), move |conn| {
+            in_snapshot(conn, || count(conn, &tenant, &filter))
+        })
+        .await
     }
 
     async fn upsert_contact(

@@ -253,13 +253,12 @@ impl ConversationStore for SqliteStore {
         page: Page,
     ) -> StoreResult<Listing<Conversation>> {
         let (tenant, contact) = (tenant.clone(), contact.clone());
-        self.readers
-            .run(move |conn| {
-                in_snapshot(conn, || {
-                    list_conversations(conn, &tenant, &contact, filter, page)
-                })
+        self.scan(&tenant.clone(), move |conn| {
+            in_snapshot(conn, || {
+                list_conversations(conn, &tenant, &contact, filter, page)
             })
-            .await
+        })
+        .await
     }
 
     async fn create_message(
@@ -281,10 +280,9 @@ impl ConversationStore for SqliteStore {
         page: Page,
     ) -> StoreResult<Listing<Message>> {
         let (tenant, conversation) = (tenant.clone(), conversation.clone());
-        self.readers
-            .run(move |conn| {
-                in_snapshot(conn, || list_messages(conn, &tenant, &conversation, page))
-            })
-            .await
+        self.scan(&tenant.clone(), move |conn| {
+            in_snapshot(conn, || list_messages(conn, &tenant, &conversation, page))
+        })
+        .await
     }
 }

@@ -66,7 +66,7 @@ impl KeyStore for SqliteStore {
     }
 
     async fn tenant_for_key(&self, hash: KeyHash) -> StoreResult<Option<Tenant>> {
-        self.readers
+        self.key_readers
             .run_quick(move |conn| {
                 let row = conn
                     .prepare_cached(

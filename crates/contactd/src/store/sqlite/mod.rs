@@ -18,7 +18,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use self::readers::Readers;
 use self::writer::Writer;
+use super::share::WorkspaceShare;
 use super::{Store, StoreError, StoreResult};
+use crate::domain::tenant::Tenant;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0001_init.sql"),
@@ -38,6 +40,10 @@ pub fn path_from_url(url: &str) -> Option<PathBuf> {
 pub struct SqliteStore {
     writer: Writer,
     readers: Readers,
+    /// Connections for API key lookups alone, so authentication never waits behind lists.
+    key_readers: Readers,
+    /// How many of the readers one workspace's lists and counts may hold at once.
+    share: WorkspaceShare,
     /// Longest a list or count may run before SQLite stops it.
     query_budget: Duration,
 }
@@ -55,16 +61,36 @@ impl SqliteStore {
         let mut conn = Connection::open(path)?;
         configure(&conn)?;
         migrate(&mut conn)?;
-        let readers = (0..reader_count())
-            .map(|_| open_reader(path))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let open_readers = |n: usize| {
+            (0..n)
+                .map(|_| open_reader(path))
+                .collect::<anyhow::Result<Vec<_>>>()
+                .map(Readers::new)
+        };
+        let readers = reader_count();
         Ok(SqliteStore {
             writer: Writer::start(conn)?,
-            readers: Readers::new(readers),
+            readers: open_readers(readers)?,
+            key_readers: open_readers(KEY_READERS)?,
+            share: WorkspaceShare::new(readers / 2, query_budget),
             query_budget,
         })
     }
+
+    /// Runs a read that may scan (a list, a count) in the tenant's share of the readers,
+    /// within the query budget (see [`Readers::run_bounded`]).
+    async fn scan<T: Send + 'static>(
+        &self,
+        tenant: &Tenant,
+        op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let _turn = self.share.turn(&tenant.workspace_id).await?;
+        self.readers.run_bounded(self.query_budget, op).await
+    }
 }
+
+/// Readers kept for key lookups: each takes microseconds, so two serve thousands a second.
+const KEY_READERS: usize = 2;
 
 fn reader_count() -> usize {
     std::thread::available_parallelism()

@@ -106,10 +106,9 @@ impl Readers {
     ) -> StoreResult<T> {
         let pool = self.0.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = pool
-                .take
-                .recv()
-                .map_err(|_| StoreError::Unavailable("no database connection".into()))?;
+            let conn = pool.take.recv_timeout(WAIT_FOR_CONNECTION).map_err(|_| {
+                StoreError::Unavailable("no database connection became free in time".into())
+            })?;
             let lease = Lease {
                 pool: &pool,
                 conn: Some(conn),
@@ -123,6 +122,10 @@ impl Readers {
         .map_err(|e| StoreError::Internal(anyhow::anyhow!("read task failed: {e}")))?
     }
 }
+
+/// Longest a read waits for a free connection. Workspaces' lists hold only their share
+/// of the readers (see `store::share`), so a wait this long means the database is stuck.
+const WAIT_FOR_CONNECTION: Duration = Duration::from_secs(5);
 
 /// Virtual machine steps between two checks of a read's budget (a few microseconds).
 const PROGRESS_STEPS: i32 = 2_000;
