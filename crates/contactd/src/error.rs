@@ -160,6 +160,16 @@ impl From<FieldError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
+            StoreError::Internal(e) => ApiError::Internal(anyhow::anyhow!("{e:#}")),
+            other => ApiError::from(&other),
+        }
+    }
+}
+
+/// For an error that stays with its result (a batch item's, kept for a replay).
+impl From<&StoreError> for ApiError {
+    fn from(e: &StoreError) -> Self {
+        match e {
             StoreError::NotFound(Entity::Contact) => ApiError::NotFound("Contact not found".into()),
             StoreError::NotFound(Entity::Conversation) => {
                 ApiError::NotFound("Conversation not found".into())
@@ -169,31 +179,31 @@ impl From<StoreError> for ApiError {
                 field,
                 existing_contact_id,
             } => ApiError::Duplicate {
-                message: match field {
+                message: match *field {
                     "email" => "A contact with this email already exists".into(),
                     _ => "A contact with this phone number already exists".into(),
                 },
                 field,
-                existing_contact_id: existing_contact_id.into_string(),
+                existing_contact_id: existing_contact_id.as_str().to_owned(),
             },
             StoreError::IdentifierConflict {
                 phone_contact_id,
                 email_contact_id,
             } => ApiError::IdentifierConflict {
-                phone_contact_id: phone_contact_id.into_string(),
-                email_contact_id: email_contact_id.into_string(),
+                phone_contact_id: phone_contact_id.as_str().to_owned(),
+                email_contact_id: email_contact_id.as_str().to_owned(),
             },
-            StoreError::PreconditionFailed { current_etag } => {
-                ApiError::PreconditionFailed { current_etag }
-            }
-            StoreError::Invalid(field_error) => ApiError::InvalidInput(field_error),
+            StoreError::PreconditionFailed { current_etag } => ApiError::PreconditionFailed {
+                current_etag: current_etag.clone(),
+            },
+            StoreError::Invalid(field_error) => ApiError::InvalidInput(field_error.clone()),
             StoreError::Unavailable(_) => {
                 ApiError::Unavailable("The database is unavailable; retry shortly".into())
             }
             StoreError::Busy(_) => ApiError::RateLimited {
                 retry_after_secs: 1,
             },
-            StoreError::Internal(e) => ApiError::Internal(e),
+            StoreError::Internal(e) => ApiError::Internal(anyhow::anyhow!("{e:#}")),
         }
     }
 }

@@ -79,7 +79,9 @@ impl Application {
             header_read_timeout: Duration::from_secs(config.header_timeout_secs),
             shutdown_grace: Duration::from_secs(config.request_timeout_secs),
         };
+        let pruner = tokio::spawn(api::prune_idempotency_keys(self.store.clone()));
         server::serve(self.listener, api::router(state), limits, shutdown).await;
+        pruner.abort();
         self.store.close().await;
         Ok(())
     }

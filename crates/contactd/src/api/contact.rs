@@ -1,6 +1,8 @@
 //! `/v2/contact`: create, read, partial update and delete of contacts by ref; list and
 //! search; upsert; batch.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
 use super::extract::{JsonBody, PathParam, QueryParams};
+use super::idempotency;
 use super::{openapi, AppState};
 use crate::domain::batch::{BatchItem, BatchRequest};
 use crate::domain::contact::{
@@ -20,7 +23,7 @@ use crate::domain::refs::ContactRef;
 use crate::domain::time::Timestamp;
 use crate::domain::FieldError;
 use crate::error::ApiError;
-use crate::store::StoreError;
+use crate::store::StoreResult;
 
 /// A contact as the API shows it: every field present, unset ones null.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -132,8 +135,10 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let new = NewContact::from_json(body)?;
+    let answer = |c: &Contact| contact_response(StatusCode::CREATED, c.clone());
+    idempotency::answer_as(answer);
     let contact = state.store.create_contact(&tenant, new).await?;
-    Ok(contact_response(StatusCode::CREATED, contact))
+    Ok(answer(&contact))
 }
 
 /// Get a contact
@@ -380,17 +385,22 @@ pub async fn upsert(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let upsert = UpsertContact::from_json(body)?;
-    let (contact, outcome) = state.store.upsert_contact(&tenant, upsert).await?;
+    idempotency::answer_as(upsert_answer);
+    let done = state.store.upsert_contact(&tenant, upsert).await?;
+    Ok(upsert_answer(&done))
+}
+
+fn upsert_answer((contact, outcome): &(Contact, UpsertOutcome)) -> Response {
     let status = match outcome {
         UpsertOutcome::Created => StatusCode::CREATED,
         UpsertOutcome::Updated => StatusCode::OK,
     };
-    let mut response = contact_response(status, contact);
+    let mut response = contact_response(status, contact.clone());
     response.headers_mut().insert(
         UPSERT_RESULT_HEADER,
         HeaderValue::from_static(outcome.as_str()),
     );
-    Ok(response)
+    response
 }
 
 /// Create or upsert contacts in a batch
@@ -416,27 +426,39 @@ pub async fn batch(
     State(state): State<AppState>,
     Auth(tenant): Auth,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let request = BatchRequest::from_json(body)?;
     let valid: Vec<BatchItem> = request
         .items
         .iter()
         .filter_map(|item| item.as_ref().ok().cloned())
         .collect();
-    let mut ran = state
-        .store
-        .batch_contacts(&tenant, valid)
-        .await?
-        .into_iter();
+    let items = Arc::new(request.items);
+    let answer = {
+        let items = items.clone();
+        move |ran: &Vec<StoreResult<(Contact, UpsertOutcome)>>| batch_answer(&items, ran)
+    };
+    idempotency::answer_as(answer.clone());
+    let ran = state.store.batch_contacts(&tenant, valid).await?;
+    Ok(answer(&ran))
+}
+
+/// A result per item, in order: the invalid items' errors, the others' outcomes.
+fn batch_answer(
+    items: &[Result<BatchItem, FieldError>],
+    ran: &[StoreResult<(Contact, UpsertOutcome)>],
+) -> Response {
+    let mut ran = ran.iter();
     let (mut created, mut updated, mut errors) = (0, 0, 0);
-    let mut results = Vec::with_capacity(request.items.len());
-    for (index, item) in request.items.into_iter().enumerate() {
+    let mut results = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
         let outcome = match item {
-            Err(invalid) => Err(ApiError::InvalidInput(invalid)),
-            Ok(_) => ran
-                .next()
-                .unwrap_or_else(|| Err(StoreError::Unavailable("batch item lost".into())))
-                .map_err(ApiError::from),
+            Err(invalid) => Err(ApiError::InvalidInput(invalid.clone())),
+            Ok(_) => match ran.next() {
+                Some(Ok(done)) => Ok(done),
+                Some(Err(e)) => Err(ApiError::from(e)),
+                None => Err(ApiError::Unavailable("batch item lost".into())),
+            },
         };
         results.push(match outcome {
             Ok((contact, outcome)) => {
@@ -444,7 +466,7 @@ pub async fn batch(
                     UpsertOutcome::Created => created += 1,
                     UpsertOutcome::Updated => updated += 1,
                 }
-                json!({"index": index, "status": outcome.as_str(), "contact": ContactOut::from(contact)})
+                json!({"index": index, "status": outcome.as_str(), "contact": ContactOut::from(contact.clone())})
             }
             Err(e) => {
                 errors += 1;
@@ -452,10 +474,11 @@ pub async fn batch(
             }
         });
     }
-    Ok(Json(json!({
+    Json(json!({
         "results": results,
         "created": created,
         "updated": updated,
         "errors": errors,
-    })))
+    }))
+    .into_response()
 }

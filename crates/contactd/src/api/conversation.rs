@@ -2,11 +2,13 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
 use super::auth::Auth;
 use super::extract::{JsonBody, PathParam, QueryParams};
+use super::idempotency;
 use super::{openapi, AppState};
 use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, Listing, Message, NewConversation,
@@ -162,10 +164,16 @@ pub async fn create(
     State(state): State<AppState>,
     Auth(tenant): Auth,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<ConversationOut>), ApiError> {
+) -> Result<Response, ApiError> {
     let new = NewConversation::from_json(body)?;
+    let answer = |c: &Conversation| created(ConversationOut::from(c.clone()));
+    idempotency::answer_as(answer);
     let conversation = state.store.create_conversation(&tenant, new).await?;
-    Ok((StatusCode::CREATED, Json(conversation.into())))
+    Ok(answer(&conversation))
+}
+
+fn created(body: impl Serialize) -> Response {
+    (StatusCode::CREATED, Json(body)).into_response()
 }
 
 /// Get a conversation
@@ -281,11 +289,13 @@ pub async fn create_message(
     Auth(tenant): Auth,
     PathParam(raw): PathParam,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<MessageOut>), ApiError> {
+) -> Result<Response, ApiError> {
     let id = conversation_id(&raw)?;
     let new = NewMessage::from_json(body)?;
+    let answer = |m: &Message| created(MessageOut::from(m.clone()));
+    idempotency::answer_as(answer);
     let message = state.store.create_message(&tenant, &id, new).await?;
-    Ok((StatusCode::CREATED, Json(message.into())))
+    Ok(answer(&message))
 }
 
 /// List a conversation's messages

@@ -5,6 +5,9 @@
 //! with one key (on any replica) queue behind the first and replay its answer. Answers
 //! are kept 24 hours; 5xx and 429 answers are not kept, so that a retry runs again.
 
+use std::future::Future;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -17,17 +20,23 @@ use sha2::{Digest, Sha256};
 use super::auth::{authenticate, authenticated_tenant};
 use super::contact::UPSERT_RESULT_HEADER;
 use super::AppState;
-use crate::domain::idempotency::{IdempotencyClaim, StoredResponse};
+use crate::domain::idempotency::{IdempotencyClaim, StoredResponse, RETENTION_MICROS};
 use crate::domain::tenant::Tenant;
+use crate::domain::time::Timestamp;
 use crate::domain::FieldError;
 use crate::error::ApiError;
+use crate::store::answer::{self, PendingAnswer};
+use crate::store::Store;
 
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 const REPLAYED_HEADER: &str = "idempotent-replayed";
 const MAX_KEY_LEN: usize = 255;
 /// How long a request waits for the first request with its key to finish.
 const WAIT_FOR_FIRST: Duration = Duration::from_secs(10);
-const POLL_EVERY: Duration = Duration::from_millis(20);
+/// How often a waiting request looks again: soon at first, then less often.
+const FIRST_POLL: Duration = Duration::from_millis(10);
+const LAST_POLL: Duration = Duration::from_millis(100);
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 /// Headers of an answer that are part of what a replay must repeat.
 const KEPT_HEADERS: [&str; 3] = ["content-type", "etag", UPSERT_RESULT_HEADER];
 
@@ -67,8 +76,47 @@ async fn run_once(state: &AppState, req: Request, next: Next) -> Result<Response
     );
 
     claim(state, &tenant, &key, fingerprint).await?;
-    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    let pending = PendingAnswer::new(tenant.clone(), key.clone());
+    let request = Request::from_parts(parts, Body::from(body));
+    let response = answer::scope(pending.clone(), next.run(request)).await;
+    if pending.kept() {
+        // Stored with the write, in its transaction.
+        return Ok(response);
+    }
     Ok(remember(state, &tenant, &key, response).await)
+}
+
+/// Says how the result of the handler's write (a `T`) becomes its answer, so that the
+/// answer of a request with an `Idempotency-Key` is kept in the write's own transaction
+/// (see `store::answer`). The handler answers with the same function.
+pub fn answer_as<T: 'static>(render: impl Fn(&T) -> Response + Send + Sync + 'static) {
+    answer::answer_with(move |result: &T| stored_now(render(result)));
+}
+
+/// The parts of an answer a replay repeats, when its body is already in memory (JSON
+/// answers are); `None` for a streamed body.
+fn stored_now(response: Response) -> Option<StoredResponse> {
+    let (parts, body) = response.into_parts();
+    let mut collect = std::pin::pin!(axum::body::to_bytes(body, usize::MAX));
+    let mut context = Context::from_waker(Waker::noop());
+    let Poll::Ready(Ok(body)) = collect.as_mut().poll(&mut context) else {
+        return None;
+    };
+    Some(StoredResponse {
+        status: parts.status.as_u16(),
+        headers: kept_headers(&parts.headers),
+        body: body.to_vec(),
+    })
+}
+
+fn kept_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    KEPT_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = headers.get(*name)?.to_str().ok()?;
+            Some(((*name).to_owned(), value.to_owned()))
+        })
+        .collect()
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
@@ -101,7 +149,8 @@ fn fingerprint(method: &Method, path_and_query: &str, body: &[u8]) -> [u8; 32] {
 }
 
 /// Claims the key, or answers for it: a replay, a conflict, or a wait for the first
-/// request with the key.
+/// request with the key. The wait only reads: it claims again only once the first
+/// request gave the key up (or died), so a waiting request adds no writes.
 async fn claim(
     state: &AppState,
     tenant: &Tenant,
@@ -109,13 +158,13 @@ async fn claim(
     fingerprint: [u8; 32],
 ) -> Result<(), Response> {
     let started = Instant::now();
+    let mut poll = FIRST_POLL;
+    let mut claim = state
+        .store
+        .claim_idempotency_key(tenant, key, fingerprint)
+        .await;
     loop {
-        let claim = state
-            .store
-            .claim_idempotency_key(tenant, key, fingerprint)
-            .await
-            .map_err(|e| ApiError::from(e).into_response())?;
-        match claim {
+        match claim.map_err(|e| ApiError::from(e).into_response())? {
             IdempotencyClaim::Claimed => return Ok(()),
             IdempotencyClaim::Replay(stored) => return Err(replay(stored)),
             IdempotencyClaim::Mismatch => {
@@ -125,7 +174,21 @@ async fn claim(
                 .into_response())
             }
             IdempotencyClaim::InProgress if started.elapsed() < WAIT_FOR_FIRST => {
-                tokio::time::sleep(POLL_EVERY).await;
+                tokio::time::sleep(poll).await;
+                poll = (poll * 2).min(LAST_POLL);
+                claim = match state
+                    .store
+                    .peek_idempotency_key(tenant, key, fingerprint)
+                    .await
+                {
+                    Ok(IdempotencyClaim::Claimed) => {
+                        state
+                            .store
+                            .claim_idempotency_key(tenant, key, fingerprint)
+                            .await
+                    }
+                    other => other,
+                };
             }
             IdempotencyClaim::InProgress => {
                 return Err(ApiError::IdempotencyConflict(
@@ -168,16 +231,9 @@ async fn remember(state: &AppState, tenant: &Tenant, key: &str, response: Respon
         let _ = state.store.release_idempotency_key(tenant, key).await;
         return ApiError::Internal(anyhow::anyhow!("unreadable response body")).into_response();
     };
-    let headers = KEPT_HEADERS
-        .iter()
-        .filter_map(|name| {
-            let value = parts.headers.get(*name)?.to_str().ok()?;
-            Some(((*name).to_owned(), value.to_owned()))
-        })
-        .collect();
     let stored = StoredResponse {
         status: status.as_u16(),
-        headers,
+        headers: kept_headers(&parts.headers),
         body: body.to_vec(),
     };
     if let Err(e) = state
@@ -189,4 +245,18 @@ async fn remember(state: &AppState, tenant: &Tenant, key: &str, response: Respon
         let _ = state.store.release_idempotency_key(tenant, key).await;
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// Deletes the keys whose answers are past their retention, at start and then hourly, for
+/// as long as the server runs.
+pub async fn prune_idempotency_keys(store: Arc<dyn Store>) {
+    loop {
+        let before = Timestamp::from_micros(Timestamp::now().as_micros() - RETENTION_MICROS);
+        match store.prune_idempotency_keys(before).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "pruned expired idempotency keys"),
+            Err(e) => tracing::warn!(error = %e, "could not prune expired idempotency keys"),
+        }
+        tokio::time::sleep(PRUNE_EVERY).await;
+    }
 }

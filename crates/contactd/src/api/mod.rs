@@ -29,6 +29,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use self::contact::ContactOut;
+pub use self::idempotency::prune_idempotency_keys;
 pub use self::ratelimit::Rate;
 use self::ratelimit::RateLimiter;
 use crate::domain::api_key::KeyHash;

@@ -5,6 +5,7 @@
 //! email per tenant enforced by the database, every write atomic, a contact's delete
 //! cascading to its conversations and messages in the same transaction.
 
+pub mod answer;
 mod contact_list;
 pub mod postgres;
 mod records;
@@ -155,6 +156,16 @@ pub trait IdempotencyStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Gives the key up, so that a retry runs the request again.
     async fn release_idempotency_key(&self, tenant: &Tenant, key: &str) -> StoreResult<()>;
+    /// What a claim would say now, without claiming: read-only, for a request waiting on
+    /// the first request with its key.
+    async fn peek_idempotency_key(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        fingerprint: [u8; 32],
+    ) -> StoreResult<IdempotencyClaim>;
+    /// Deletes the keys (and their answers) created before `before`; returns how many.
+    async fn prune_idempotency_keys(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
 #[async_trait]

@@ -379,3 +379,92 @@ async fn a_key_with_a_space_is_refused() {
     }
     assert_eq!(total(&server, &server.key).await, 0, "nothing created");
 }
+
+/// Issue 11, item 15: the answer is kept in the transaction of the write, so a client that
+/// went away after its write committed gets that answer on a retry, never a second run
+/// (which would be a 409 for a contact, a duplicate for a conversation).
+#[tokio::test]
+async fn a_retry_after_the_client_went_away_replays_and_never_runs_twice() {
+    let server = TestServer::start().await;
+    let impatient = reqwest::Client::new();
+    let mut gave_up = 0;
+    for i in 0..80u32 {
+        let sent = impatient
+            .post(server.url("/v2/contact"))
+            .header("X-API-Key", &server.key)
+            .header("Idempotency-Key", format!("gone-{i}"))
+            .json(&json!({"phone": phone(i)}))
+            .timeout(std::time::Duration::from_micros(
+                500 + 250 * u64::from(i % 24),
+            ))
+            .send()
+            .await;
+        gave_up += usize::from(sent.is_err());
+    }
+    assert!(
+        gave_up > 0,
+        "no client went away: the test would prove nothing"
+    );
+    // Let what still runs finish; then act a minute later, when claims that never got an
+    // answer count as abandoned and a retry may run the request again.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    server
+        .sql("UPDATE idempotency_keys SET created_at = created_at - 61000000")
+        .await;
+    for i in 0..80u32 {
+        let retry = post_idem(
+            &server,
+            &server.key,
+            "/v2/contact",
+            &format!("gone-{i}"),
+            &json!({"phone": phone(i)}),
+        )
+        .await;
+        assert_eq!(retry.status, 201, "retry {i}: {}", retry.text);
+    }
+    assert_eq!(server.sql("SELECT COUNT(*) FROM contacts").await, 80);
+}
+
+/// Issue 11, item 15: answers are kept 24 hours, then deleted (at start, then hourly).
+#[tokio::test]
+async fn answers_older_than_a_day_are_pruned() {
+    let server = TestServer::start().await;
+    let key = server.key.clone();
+    for (idem, n) in [("old", 1), ("new", 2)] {
+        let resp = post_idem(
+            &server,
+            &key,
+            "/v2/contact",
+            idem,
+            &json!({"phone": phone(n)}),
+        )
+        .await;
+        assert_eq!(resp.status, 201, "{}", resp.text);
+    }
+    let day_and_hour = (25 * 3600) as i64 * 1_000_000;
+    server
+        .sql(&format!(
+            "UPDATE idempotency_keys SET created_at = created_at - {day_and_hour} WHERE key = 'old'"
+        ))
+        .await;
+    let server = server.restart().await;
+    let count = |k: &'static str| {
+        let server = &server;
+        async move {
+            server
+                .sql(&format!(
+                    "SELECT COUNT(*) FROM idempotency_keys WHERE key = '{k}'"
+                ))
+                .await
+        }
+    };
+    let started = std::time::Instant::now();
+    while count("old").await > 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "not pruned"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(count("new").await, 1, "a recent answer is kept");
+}

@@ -8,6 +8,7 @@ use tokio_postgres::Row;
 use deadpool_postgres::Transaction;
 use tokio_postgres::types::{ToSql, Type};
 
+use super::idempotency::{answer_committed, keep_answer};
 use super::{read_snapshot, Db, PgStore};
 use crate::domain::batch::BatchItem;
 use crate::domain::contact::{
@@ -22,6 +23,7 @@ use crate::domain::refs::ContactRef;
 use crate::domain::search::{SearchKeys, TermChanges};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
+use crate::store::answer;
 use crate::store::contact_list::{self, Dialect, Param, Search, Sql, TextHints};
 use crate::store::records::ContactRecord;
 use crate::store::{ContactStore, Entity, StoreError, StoreResult};
@@ -544,13 +546,25 @@ pub(super) async fn reindex_all(tx: &Transaction<'_>) -> StoreResult<()> {
 #[async_trait]
 impl ContactStore for PgStore {
     async fn create_contact(&self, tenant: &Tenant, new: NewContact) -> StoreResult<Contact> {
-        let client = self.client().await?;
-        let db = Db::Client(&client);
+        let mut client = self.client().await?;
         let contact = new.into_contact(ContactId::generate(), Timestamp::now());
-        match insert(&db, tenant, &contact).await {
-            Ok(_) => Ok(contact),
-            Err(e) => Err(on_unique_violation(&db, tenant, &contact, e).await),
+        if answer::current().is_none() {
+            // One statement: atomic without a transaction of its own.
+            let db = Db::Client(&client);
+            return match insert(&db, tenant, &contact).await {
+                Ok(_) => Ok(contact),
+                Err(e) => Err(on_unique_violation(&db, tenant, &contact, e).await),
+            };
         }
+        let tx = client.transaction().await?;
+        if let Err(e) = insert(&Db::Tx(&tx), tenant, &contact).await {
+            drop(tx);
+            return Err(on_unique_violation(&Db::Client(&client), tenant, &contact, e).await);
+        }
+        let kept = keep_answer(&Db::Tx(&tx), &contact).await?;
+        tx.commit().await?;
+        answer_committed(kept);
+        Ok(contact)
     }
 
     async fn get_contact(&self, tenant: &Tenant, contact: &ContactRef) -> StoreResult<Contact> {
@@ -643,7 +657,9 @@ impl ContactStore for PgStore {
         let mut client = self.client().await?;
         let mut tx = client.transaction().await?;
         let result = upsert_in(&mut tx, tenant, &request).await?;
+        let kept = keep_answer(&Db::Tx(&tx), &result).await?;
         tx.commit().await?;
+        answer_committed(kept);
         Ok(result)
     }
 
@@ -676,7 +692,9 @@ impl ContactStore for PgStore {
                 }
             }
         }
+        let kept = keep_answer(&Db::Tx(&tx), &results).await?;
         tx.commit().await?;
+        answer_committed(kept);
         Ok(results)
     }
 }

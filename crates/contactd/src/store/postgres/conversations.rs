@@ -5,6 +5,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::IsolationLevel;
 use tokio_postgres::Row;
 
+use super::idempotency::{answer_committed, keep_answer};
 use super::{contacts, Db, PgStore};
 use crate::domain::contact::Channel;
 use crate::domain::conversation::{
@@ -107,11 +108,15 @@ impl ConversationStore for PgStore {
         tenant: &Tenant,
         new: NewConversation,
     ) -> StoreResult<Conversation> {
-        let client = self.client().await?;
-        let db = Db::Client(&client);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let db = Db::Tx(&tx);
         let contact = contacts::get(&db, tenant, &new.contact, false).await?;
         let conversation = new.into_conversation(contact.id);
         save(&db, tenant, &conversation).await?;
+        let kept = keep_answer(&db, &conversation).await?;
+        tx.commit().await?;
+        answer_committed(kept);
         Ok(conversation)
     }
 
@@ -240,7 +245,9 @@ impl ConversationStore for PgStore {
             let contacted = contact.clone().mark_contacted(created_at);
             contacts::update(&db, tenant, &contact, &contacted).await?;
         }
+        let kept = keep_answer(&db, &message).await?;
         tx.commit().await?;
+        answer_committed(kept);
         Ok(message)
     }
 

@@ -1,16 +1,92 @@
 //! Idempotency keys in PostgreSQL.
 
+use std::any::Any;
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use tokio_postgres::Row;
 
 use super::{Db, PgStore};
 use crate::domain::idempotency::{decide, IdempotencyClaim, KeyRecord, StoredResponse};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
+use crate::store::answer::{self, PendingAnswer};
 use crate::store::{IdempotencyStore, StoreError, StoreResult};
 
 fn headers_from_text(text: &str) -> StoreResult<Vec<(String, String)>> {
     serde_json::from_str(text)
         .map_err(|_| StoreError::Internal(anyhow::anyhow!("stored headers are malformed")))
+}
+
+/// A key's record from `fingerprint, status, headers, body, created_at`.
+fn record_from_row(row: &Row) -> StoreResult<KeyRecord> {
+    let status: Option<i32> = row.try_get(1)?;
+    Ok(KeyRecord {
+        fingerprint: row.try_get(0)?,
+        created_at: Timestamp::from_micros(row.try_get(4)?),
+        response: match status {
+            Some(status) => Some(StoredResponse {
+                status: u16::try_from(status).unwrap_or(500),
+                headers: headers_from_text(
+                    row.try_get::<_, Option<String>>(2)?
+                        .as_deref()
+                        .unwrap_or("[]"),
+                )?,
+                body: row.try_get::<_, Option<Vec<u8>>>(3)?.unwrap_or_default(),
+            }),
+            None => None,
+        },
+    })
+}
+
+const SELECT_RECORD: &str = "SELECT fingerprint, status, headers, body, created_at \
+    FROM idempotency_keys WHERE workspace_id = $1 AND mode = $2 AND key = $3";
+
+/// Keeps the answer of the request this write serves in the write's transaction, when it
+/// is a request with an `Idempotency-Key` (see `store::answer`). Once the transaction
+/// committed, the caller marks the returned answer kept.
+pub(super) async fn keep_answer<T: Any>(
+    db: &Db<'_>,
+    result: &T,
+) -> StoreResult<Option<Arc<PendingAnswer>>> {
+    let Some(pending) = answer::current() else {
+        return Ok(None);
+    };
+    let Some(response) = pending.render(result) else {
+        return Ok(None);
+    };
+    store_answer(db, &pending.tenant, &pending.key, &response).await?;
+    Ok(Some(pending))
+}
+
+/// After the commit of a transaction that kept an answer.
+pub(super) fn answer_committed(kept: Option<Arc<PendingAnswer>>) {
+    if let Some(pending) = kept {
+        pending.mark_kept();
+    }
+}
+
+async fn store_answer(
+    db: &Db<'_>,
+    tenant: &Tenant,
+    key: &str,
+    response: &StoredResponse,
+) -> StoreResult<()> {
+    let headers = serde_json::to_string(&response.headers).unwrap_or_else(|_| "[]".into());
+    db.execute(
+        "UPDATE idempotency_keys SET status = $4, headers = $5, body = $6 \
+         WHERE workspace_id = $1 AND mode = $2 AND key = $3",
+        &[
+            &tenant.workspace_id,
+            &tenant.mode.as_str(),
+            &key,
+            &i32::from(response.status),
+            &headers,
+            &response.body,
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -45,29 +121,12 @@ impl IdempotencyStore for PgStore {
         }
         let row = db
             .query_opt(
-                "SELECT fingerprint, status, headers, body, created_at FROM idempotency_keys \
-                 WHERE workspace_id = $1 AND mode = $2 AND key = $3 FOR UPDATE",
+                &format!("{SELECT_RECORD} FOR UPDATE"),
                 &[&tenant.workspace_id, &tenant.mode.as_str(), &key],
             )
             .await?
             .ok_or_else(|| StoreError::Unavailable("the idempotency key vanished; retry".into()))?;
-        let status: Option<i32> = row.try_get(1)?;
-        let record = KeyRecord {
-            fingerprint: row.try_get(0)?,
-            created_at: Timestamp::from_micros(row.try_get(4)?),
-            response: match status {
-                Some(status) => Some(StoredResponse {
-                    status: u16::try_from(status).unwrap_or(500),
-                    headers: headers_from_text(
-                        row.try_get::<_, Option<String>>(2)?
-                            .as_deref()
-                            .unwrap_or("[]"),
-                    )?,
-                    body: row.try_get::<_, Option<Vec<u8>>>(3)?.unwrap_or_default(),
-                }),
-                None => None,
-            },
-        };
+        let record = record_from_row(&row)?;
         let claim = decide(Some(&record), &fingerprint, Timestamp::now());
         if claim == IdempotencyClaim::Claimed {
             db.execute(
@@ -94,22 +153,43 @@ impl IdempotencyStore for PgStore {
         response: StoredResponse,
     ) -> StoreResult<()> {
         let client = self.client().await?;
-        let headers = serde_json::to_string(&response.headers).unwrap_or_else(|_| "[]".into());
-        Db::Client(&client)
-            .execute(
-                "UPDATE idempotency_keys SET status = $4, headers = $5, body = $6 \
-                 WHERE workspace_id = $1 AND mode = $2 AND key = $3",
-                &[
-                    &tenant.workspace_id,
-                    &tenant.mode.as_str(),
-                    &key,
-                    &i32::from(response.status),
-                    &headers,
-                    &response.body,
-                ],
+        store_answer(&Db::Client(&client), tenant, key, &response).await
+    }
+
+    async fn peek_idempotency_key(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        fingerprint: [u8; 32],
+    ) -> StoreResult<IdempotencyClaim> {
+        let client = self.client().await?;
+        let row = Db::Client(&client)
+            .query_opt(
+                SELECT_RECORD,
+                &[&tenant.workspace_id, &tenant.mode.as_str(), &key],
             )
             .await?;
-        Ok(())
+        let record = row.as_ref().map(record_from_row).transpose()?;
+        Ok(decide(record.as_ref(), &fingerprint, Timestamp::now()))
+    }
+
+    async fn prune_idempotency_keys(&self, before: Timestamp) -> StoreResult<u64> {
+        let client = self.client().await?;
+        let mut pruned = 0;
+        // In slices, so no statement holds many row locks for long.
+        loop {
+            let n = Db::Client(&client)
+                .execute(
+                    "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(SELECT ctid \
+                     FROM idempotency_keys WHERE created_at < $1 LIMIT 1000))",
+                    &[&before.as_micros()],
+                )
+                .await?;
+            pruned += n;
+            if n < 1000 {
+                return Ok(pruned);
+            }
+        }
     }
 
     async fn release_idempotency_key(&self, tenant: &Tenant, key: &str) -> StoreResult<()> {

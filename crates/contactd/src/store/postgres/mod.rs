@@ -29,6 +29,7 @@ use crate::domain::tenant::Tenant;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0001_init.sql"),
     include_str!("../../../migrations/postgres/0002_search.sql"),
+    include_str!("../../../migrations/postgres/0003_idempotency_age.sql"),
 ];
 /// The migration after which every contact's search terms are written again.
 const REINDEX_AFTER: usize = 2;

@@ -25,6 +25,7 @@ use crate::domain::tenant::Tenant;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0001_init.sql"),
     include_str!("../../../migrations/sqlite/0002_search.sql"),
+    include_str!("../../../migrations/sqlite/0003_idempotency_age.sql"),
 ];
 /// The migration after which every contact's search terms are written again.
 const REINDEX_AFTER: usize = 2;

@@ -14,7 +14,8 @@ use crossbeam_channel::{Receiver, Sender};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use crate::store::{StoreError, StoreResult};
+use super::idempotency;
+use crate::store::{answer, StoreError, StoreResult};
 
 /// Most writes committed together; bounds the latency one commit adds to its first write.
 const MAX_BATCH: usize = 512;
@@ -79,6 +80,10 @@ impl Writer {
         atomic: bool,
     ) -> StoreResult<T> {
         let (tx, rx) = oneshot::channel();
+        // The answer of an idempotent request is written with its write (see
+        // `store::answer`): two writes, so the job needs its savepoint.
+        let pending = answer::current();
+        let atomic = atomic || pending.is_some();
         let work: Work = Box::new(move |conn| {
             // A caller that stopped waiting (its request timed out or its client went
             // away) gets no write: it was never told the write happened.
@@ -86,11 +91,25 @@ impl Writer {
                 let skip: Reply = Box::new(|_| {});
                 return (true, skip);
             }
-            let result = op(conn);
+            let mut kept = None;
+            let result = op(conn).and_then(|value| {
+                if let Some(pending) = pending {
+                    if let Some(response) = pending.render(&value) {
+                        idempotency::store_answer(conn, &pending.tenant, &pending.key, &response)?;
+                        kept = Some(pending);
+                    }
+                }
+                Ok(value)
+            });
             let ok = result.is_ok();
             let reply: Reply = Box::new(move |commit| {
                 let outcome = match commit {
-                    Ok(()) => result,
+                    Ok(()) => {
+                        if let Some(pending) = kept {
+                            pending.mark_kept();
+                        }
+                        result
+                    }
                     Err(e) => Err(StoreError::Unavailable(format!("commit failed: {e}"))),
                 };
                 let _ = tx.send(outcome);

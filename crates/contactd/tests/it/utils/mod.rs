@@ -272,6 +272,40 @@ impl TestServer {
         &self.database_url
     }
 
+    /// Runs one SQL statement on the server's database directly, behind its back (SQLite
+    /// or PostgreSQL; write it in the SQL both speak). A `SELECT` returns its first column
+    /// of its first row as a number; anything else returns the rows it changed.
+    pub async fn sql(&self, statement: &str) -> i64 {
+        let select = statement
+            .trim_start()
+            .to_ascii_uppercase()
+            .starts_with("SELECT");
+        if let Some(path) = self.database_url.strip_prefix("sqlite://") {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .unwrap();
+            if select {
+                conn.query_row(statement, [], |r| r.get(0)).unwrap()
+            } else {
+                conn.execute(statement, []).unwrap() as i64
+            }
+        } else {
+            let (client, connection) =
+                tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+            let connection = tokio::spawn(connection);
+            let n = if select {
+                client.query_one(statement, &[]).await.unwrap().get(0)
+            } else {
+                client.execute(statement, &[]).await.unwrap() as i64
+            };
+            drop(client);
+            let _ = connection.await;
+            n
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
