@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -10,6 +11,7 @@ use super::auth::Auth;
 use super::contact::ContactListOut;
 use super::conversation::{page, ListOut};
 use super::extract::{JsonBody, PathParam, QueryParams};
+use super::idempotency;
 use super::{openapi, AppState};
 use crate::domain::contact_query::ContactQuery;
 use crate::domain::conversation::Listing;
@@ -106,11 +108,19 @@ pub async fn create(
     State(state): State<AppState>,
     Auth(tenant): Auth,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<SegmentOut>), ApiError> {
+) -> Result<Response, ApiError> {
     let new = NewSegment::from_json(body)?;
+    // Counted before the write, so that the answer can be kept with the write.
+    let count = state
+        .store
+        .count_contacts(&tenant, &new.contact_filter()?)
+        .await?;
+    let answer = move |s: &Segment| {
+        (StatusCode::CREATED, Json(SegmentOut::new(s.clone(), count))).into_response()
+    };
+    idempotency::answer_as(answer);
     let segment = state.store.create_segment(&tenant, new).await?;
-    let out = with_count(&state, &tenant, segment).await?;
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok(answer(&segment))
 }
 
 /// List segments

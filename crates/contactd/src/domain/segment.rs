@@ -40,6 +40,11 @@ pub struct NewSegment {
 }
 
 impl NewSegment {
+    /// The filter, parsed (it was checked by [`NewSegment::from_json`]).
+    pub fn contact_filter(&self) -> Result<ContactFilter, FieldError> {
+        parse_params(&self.filter)
+    }
+
     pub fn from_json(body: Map<String, Value>) -> Result<NewSegment, FieldError> {
         let patch = SegmentPatch::from_json(body)?;
         match patch {

@@ -380,20 +380,20 @@ async fn a_key_with_a_space_is_refused() {
     assert_eq!(total(&server, &server.key).await, 0, "nothing created");
 }
 
-/// Issue 11, item 15: the answer is kept in the transaction of the write, so a client that
-/// went away after its write committed gets that answer on a retry, never a second run
-/// (which would be a 409 for a contact, a duplicate for a conversation).
-#[tokio::test]
-async fn a_retry_after_the_client_went_away_replays_and_never_runs_twice() {
-    let server = TestServer::start().await;
+/// Sends `n` POSTs to `path`, each with its own key, from clients that give up after
+/// 0.5 to 6 ms (so some go away before, some during and some after the write), then retries
+/// each as if a minute later — when a claim that never got its answer counts as abandoned
+/// and may run again. Every retry must answer 201.
+async fn give_up_then_retry(server: &TestServer, path: &str, body: impl Fn(u32) -> Value) {
     let impatient = reqwest::Client::new();
     let mut gave_up = 0;
-    for i in 0..80u32 {
+    let n = 60u32;
+    for i in 0..n {
         let sent = impatient
-            .post(server.url("/v2/contact"))
+            .post(server.url(path))
             .header("X-API-Key", &server.key)
-            .header("Idempotency-Key", format!("gone-{i}"))
-            .json(&json!({"phone": phone(i)}))
+            .header("Idempotency-Key", format!("gone-{path}-{i}"))
+            .json(&body(i))
             .timeout(std::time::Duration::from_micros(
                 500 + 250 * u64::from(i % 24),
             ))
@@ -405,24 +405,55 @@ async fn a_retry_after_the_client_went_away_replays_and_never_runs_twice() {
         gave_up > 0,
         "no client went away: the test would prove nothing"
     );
-    // Let what still runs finish; then act a minute later, when claims that never got an
-    // answer count as abandoned and a retry may run the request again.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     server
         .sql("UPDATE idempotency_keys SET created_at = created_at - 61000000")
         .await;
-    for i in 0..80u32 {
-        let retry = post_idem(
-            &server,
-            &server.key,
-            "/v2/contact",
-            &format!("gone-{i}"),
-            &json!({"phone": phone(i)}),
-        )
-        .await;
-        assert_eq!(retry.status, 201, "retry {i}: {}", retry.text);
+    for i in 0..n {
+        let key = format!("gone-{path}-{i}");
+        let retry = post_idem(server, &server.key, path, &key, &body(i)).await;
+        assert_eq!(retry.status, 201, "{path} retry {i}: {}", retry.text);
     }
-    assert_eq!(server.sql("SELECT COUNT(*) FROM contacts").await, 80);
+}
+
+/// Issue 11, item 15: the answer is kept in the transaction of the write, so a client that
+/// went away after its write committed gets that answer on a retry, never a second run
+/// (a 409 for a contact, a duplicate conversation, message or segment).
+#[tokio::test]
+async fn a_retry_after_the_client_went_away_replays_and_never_runs_twice() {
+    let server = TestServer::start().await;
+    give_up_then_retry(&server, "/v2/contact", |i| json!({"phone": phone(i)})).await;
+    assert_eq!(server.sql("SELECT COUNT(*) FROM contacts").await, 60);
+
+    let contact = server.get_contact(&phone(0)).await;
+    let contact_id = contact["id"].as_str().unwrap().to_owned();
+    give_up_then_retry(&server, "/v2/conversation", |i| {
+        let channel = ["sms", "email", "whatsapp"][i as usize % 3];
+        json!({"contact_id": contact_id, "channel": channel})
+    })
+    .await;
+    assert_eq!(server.sql("SELECT COUNT(*) FROM conversations").await, 60);
+
+    let conversation = server.create_conversation(&phone(1), "sms").await;
+    let messages = format!(
+        "/v2/conversation/{}/messages",
+        conversation["id"].as_str().unwrap()
+    );
+    give_up_then_retry(
+        &server,
+        &messages,
+        |i| json!({"direction": "inbound", "text": format!("message {i}")}),
+    )
+    .await;
+    assert_eq!(server.sql("SELECT COUNT(*) FROM messages").await, 60);
+
+    give_up_then_retry(
+        &server,
+        "/v2/segment",
+        |i| json!({"name": format!("segment {i}"), "filter": {"status": "active"}}),
+    )
+    .await;
+    assert_eq!(server.sql("SELECT COUNT(*) FROM segments").await, 60);
 }
 
 /// Issue 11, item 15: answers are kept 24 hours, then deleted (at start, then hourly).

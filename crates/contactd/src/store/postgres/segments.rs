@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use tokio_postgres::Row;
 
+use super::idempotency::{answer_committed, keep_answer};
 use super::{read_snapshot, Db, PgStore};
 use crate::domain::conversation::{Listing, Page};
 use crate::domain::ids::SegmentId;
@@ -62,9 +63,13 @@ async fn save(db: &Db<'_>, tenant: &Tenant, s: &Segment) -> StoreResult<()> {
 #[async_trait]
 impl SegmentStore for PgStore {
     async fn create_segment(&self, tenant: &Tenant, new: NewSegment) -> StoreResult<Segment> {
-        let client = self.client().await?;
+        let mut client = self.client().await?;
         let segment = new.into_segment(SegmentId::generate(), Timestamp::now());
-        save(&Db::Client(&client), tenant, &segment).await?;
+        let tx = client.transaction().await?;
+        save(&Db::Tx(&tx), tenant, &segment).await?;
+        let kept = keep_answer(&Db::Tx(&tx), &segment).await?;
+        tx.commit().await?;
+        answer_committed(kept);
         Ok(segment)
     }
 
