@@ -1,8 +1,10 @@
 //! Settings of the server, from flags and environment variables (one clap struct).
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use clap::Args;
+use ipnet::IpNet;
 
 use crate::store::StoreOptions;
 
@@ -106,6 +108,17 @@ pub struct Config {
         default_value_t = 600.0
     )]
     pub auth_failures_per_minute: f64,
+
+    /// Reverse proxies (CIDRs or addresses, comma separated) whose X-Forwarded-For or
+    /// Forwarded header names the client; ignored from any other peer.
+    #[arg(
+        long,
+        env = "CONTACTD_TRUSTED_PROXIES",
+        value_name = "CIDR,…",
+        value_delimiter = ',',
+        value_parser = parse_trusted_proxy
+    )]
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Config {
@@ -121,6 +134,44 @@ impl Config {
             rate_limit_per_second: 10_000.0,
             rate_limit_burst: 20_000.0,
             auth_failures_per_minute: 600.0,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// A trusted proxy: a network (`10.0.0.0/8`, `fd00::/8`) or one address (`10.0.0.7`).
+fn parse_trusted_proxy(s: &str) -> Result<IpNet, String> {
+    let s = s.trim();
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            format!(
+                "{s:?} is neither a CIDR (such as 10.0.0.0/8) nor an address (such as 10.0.0.7)"
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_proxies_are_networks_or_addresses() {
+        assert_eq!(
+            parse_trusted_proxy(" 10.0.0.0/8"),
+            Ok("10.0.0.0/8".parse().unwrap())
+        );
+        assert_eq!(
+            parse_trusted_proxy("10.0.0.7"),
+            Ok("10.0.0.7/32".parse().unwrap())
+        );
+        assert_eq!(
+            parse_trusted_proxy("fd00::/8"),
+            Ok("fd00::/8".parse().unwrap())
+        );
+        for bad in ["", "10.0.0.0/33", "10.0.0", "example.com", "10.0.0.0/8/8"] {
+            let e = parse_trusted_proxy(bad).unwrap_err();
+            assert!(e.contains("CIDR"), "{bad}: {e}");
         }
     }
 }

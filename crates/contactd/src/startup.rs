@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::api::{self, AppState, Rate, RequestLimits};
+use crate::api::{self, Access, AppState, Rate, RequestLimits};
 use crate::config::Config;
 use crate::domain::api_key;
 use crate::domain::tenant::Mode;
@@ -72,6 +72,9 @@ impl Application {
                     per_second: config.auth_failures_per_minute.max(0.0) / 60.0,
                     burst: config.auth_failures_per_minute.max(1.0),
                 },
+            },
+            Access {
+                trusted_proxies: config.trusted_proxies.clone(),
             },
         );
         let limits = ConnectionLimits {

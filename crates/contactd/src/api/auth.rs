@@ -1,14 +1,15 @@
 //! API key authentication: the tenant of every request comes from its key, and only there;
 //! and the rate limits that go with it.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::client_ip::shown;
 use super::AppState;
 use crate::domain::api_key::{self, KeyHash};
 use crate::domain::tenant::Tenant;
@@ -42,43 +43,34 @@ pub fn authenticated_tenant(extensions: &axum::http::Extensions) -> Option<Tenan
 }
 
 /// Authenticates every request of the API routes once, before anything else runs:
-/// refuses addresses that failed too often, spends one request of the key's rate limit,
-/// and adds the `X-RateLimit-*` headers to the answer.
+/// looks the key up, spends one request of its rate limit, and adds the `X-RateLimit-*`
+/// headers to the answer.
+///
+/// An address that sent too many wrong keys gets 429 for every request without a valid
+/// key; a valid key is still looked up and served, so that one client guessing keys
+/// cannot lock out the others behind the same address (a NAT, a proxy).
 pub async fn authenticate_request(
     State(state): State<AppState>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(ip) = ip {
-        let decision = state.limiter.may_authenticate(ip);
-        if !decision.allowed {
-            return ApiError::RateLimited {
-                retry_after_secs: decision.retry_after_secs,
-            }
-            .into_response();
-        }
-    }
+    let client = state
+        .trusted_proxies
+        .client_of(req.extensions(), req.headers());
     let (tenant, hash) = match authenticate(&state, req.headers()).await {
         Ok(authenticated) => authenticated,
-        Err(e) => {
-            // A wrong key counts against the address; a missing one is no guess.
-            let guessed = req.headers().contains_key(API_KEY_HEADER);
-            if let (ApiError::Unauthorized(_), Some(ip), true) = (&e, ip, guessed) {
-                state.limiter.failed_authentication(ip);
-            }
-            return e.into_response();
-        }
+        Err(e @ ApiError::Unauthorized(_)) => return refuse(&state, client, req.headers(), e),
+        Err(e) => return e.into_response(),
     };
     let decision = state.limiter.request(hash);
     let mut response = match decision {
-        Some(d) if !d.allowed => ApiError::RateLimited {
-            retry_after_secs: d.retry_after_secs,
+        Some(d) if !d.allowed => {
+            tracing::info!(client = %shown(client), "refused: the key is over its rate limit");
+            ApiError::RateLimited {
+                retry_after_secs: d.retry_after_secs,
+            }
+            .into_response()
         }
-        .into_response(),
         _ => {
             req.extensions_mut().insert(Authenticated(tenant));
             next.run(req).await
@@ -95,6 +87,32 @@ pub async fn authenticate_request(
         }
     }
     response
+}
+
+/// The answer to a request without a valid key: 429 when its address is over its
+/// failure budget, else 401, and a wrong key counts against the address (a missing one
+/// is no guess).
+fn refuse(
+    state: &AppState,
+    client: Option<IpAddr>,
+    headers: &HeaderMap,
+    unauthorized: ApiError,
+) -> Response {
+    if let Some(ip) = client {
+        let budget = state.limiter.may_authenticate(ip);
+        if !budget.allowed {
+            tracing::info!(client = %ip, "refused: too many wrong API keys from this address");
+            return ApiError::RateLimited {
+                retry_after_secs: budget.retry_after_secs,
+            }
+            .into_response();
+        }
+        if headers.contains_key(API_KEY_HEADER) {
+            state.limiter.failed_authentication(ip);
+        }
+    }
+    tracing::info!(client = %shown(client), reason = %unauthorized, "refused: no valid API key");
+    unauthorized.into_response()
 }
 
 /// The tenant of the key in `X-API-Key` (and the key's hash), or `unauthorized`.

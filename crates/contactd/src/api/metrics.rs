@@ -1,8 +1,9 @@
 //! Prometheus metrics at `GET /metrics`: requests by route, method and status, latency
 //! histograms by route, and the database's queue and pool gauges.
 //!
-//! Routes are the patterns (`/v2/contact/{ref}`), never the paths, so no phone number or
-//! email reaches a label and the number of series stays fixed.
+//! Routes are the patterns (`/v2/contact/{ref}`), never the paths, and methods outside the
+//! standard ones are all `other`, so no phone number or email reaches a label and no client
+//! can add series.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -10,7 +11,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
+use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -28,7 +29,7 @@ pub struct Metrics {
 
 #[derive(Default)]
 struct Series {
-    requests: BTreeMap<(String, String, u16), u64>,
+    requests: BTreeMap<(String, &'static str, u16), u64>,
     latency: BTreeMap<String, Histogram>,
 }
 
@@ -40,7 +41,7 @@ struct Histogram {
 }
 
 impl Metrics {
-    fn record(&self, route: String, method: String, status: u16, seconds: f64) {
+    fn record(&self, route: String, method: &'static str, status: u16, seconds: f64) {
         let mut series = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         *series
             .requests
@@ -107,13 +108,33 @@ impl Metrics {
     }
 }
 
+/// The methods that keep their own label; any other is `other`.
+static STANDARD_METHODS: [Method; 9] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::OPTIONS,
+    Method::CONNECT,
+    Method::TRACE,
+];
+
+fn method_label(method: &Method) -> &'static str {
+    STANDARD_METHODS
+        .iter()
+        .find(|m| *m == method)
+        .map_or("other", Method::as_str)
+}
+
 /// Records every request, answered by a route or not.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let started = Instant::now();
     let response = next.run(req).await;
     state.metrics.record(
@@ -149,4 +170,20 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        assert_eq!(
+            method_label(&Method::from_bytes(b"RANDOM123").unwrap()),
+            "other"
+        );
+        assert_eq!(method_label(&Method::from_bytes(b"get").unwrap()), "other");
+    }
 }

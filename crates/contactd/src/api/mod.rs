@@ -1,6 +1,7 @@
 //! The HTTP API: the router, one module per resource, and the extractors they share.
 
 mod auth;
+mod client_ip;
 mod contact;
 mod conversation;
 mod extract;
@@ -28,6 +29,7 @@ use tower_http::request_id::{
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use self::client_ip::TrustedProxies;
 pub use self::contact::ContactOut;
 pub use self::idempotency::prune_idempotency_keys;
 pub use self::ratelimit::Rate;
@@ -56,6 +58,13 @@ pub struct RequestLimits {
     pub auth_failures: Rate,
 }
 
+/// Whose word about the client is taken.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -65,10 +74,11 @@ pub struct AppState {
     key_touches: Arc<Mutex<HashMap<KeyHash, Instant>>>,
     metrics: Arc<metrics::Metrics>,
     limiter: Arc<RateLimiter>,
+    trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, limits: RequestLimits) -> AppState {
+    pub fn new(store: Arc<dyn Store>, limits: RequestLimits, access: Access) -> AppState {
         AppState {
             store,
             body_limit: limits.body_limit,
@@ -77,6 +87,7 @@ impl AppState {
             key_touches: Arc::default(),
             metrics: Arc::default(),
             limiter: Arc::new(RateLimiter::new(limits.per_key, limits.auth_failures)),
+            trusted_proxies: Arc::new(TrustedProxies::new(access.trusted_proxies)),
         }
     }
 

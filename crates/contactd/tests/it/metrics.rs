@@ -1,5 +1,6 @@
 //! `/metrics`: Prometheus text with requests by route pattern and status, latency
-//! histograms and database gauges, never a phone number or email in a label.
+//! histograms and database gauges, never a phone number or email in a label; a fixed set
+//! of series whatever clients send.
 
 use serde_json::json;
 
@@ -52,4 +53,56 @@ async fn metrics_count_requests_by_route_pattern() {
             "route label {route:?} is not a pattern"
         );
     }
+}
+
+/// The `contactd_http_requests_total` lines.
+fn request_series(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| l.starts_with("contactd_http_requests_total{"))
+        .collect()
+}
+
+#[tokio::test]
+async fn unknown_methods_and_paths_add_no_series() {
+    let server = TestServer::start().await;
+    let send_random = |round: usize| {
+        let server = &server;
+        async move {
+            for i in 0..3 {
+                let method = format!("RANDOM{round}X{i}");
+                let path = format!("/random-path-{round}-{i}");
+                let known = server.request(&method, "/v2/contact", Some(&server.key), None, None);
+                assert_eq!(known.await.status, 405, "{method} on a route");
+                let unknown = server.request(&method, &path, Some(&server.key), None, None);
+                assert_eq!(unknown.await.status, 404, "{method} {path}");
+            }
+        }
+    };
+    send_random(0).await;
+    let first = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    send_random(1).await;
+    let text = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    for line in [
+        "contactd_http_requests_total{route=\"/v2/contact\",method=\"other\",status=\"405\"} 6",
+        "contactd_http_requests_total{route=\"unmatched\",method=\"other\",status=\"404\"} 6",
+    ] {
+        assert!(text.contains(line), "missing {line} in\n{text}");
+    }
+    assert!(!text.contains("RANDOM"), "{text}");
+    assert!(!text.contains("random-path"), "{text}");
+    // The second round of new methods and paths made no new series (the first /metrics
+    // request is the only one added).
+    let (before, after) = (request_series(&first), request_series(&text));
+    assert_eq!(after.len(), before.len() + 1, "{before:#?}\n{after:#?}");
 }

@@ -818,3 +818,49 @@ mod tests {
         assert!(parse_ts("2026-01-25T10:30:00.5Z") == parse_ts("2026-01-25T10:30:00.500000Z"));
     }
 }
+
+/// What the server logged while a [`LogCapture`] lived.
+#[derive(Clone, Default)]
+pub struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn text(&self) -> String {
+        let bytes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut bytes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Keeps the capture of [`capture_logs`] on; dropping it stops it.
+pub struct LogCapture {
+    pub logs: Logs,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+/// Captures the server's info logs of this test. A `#[tokio::test]` runs on one thread and
+/// the server's tasks with it, so a thread-local subscriber sees their lines and no other
+/// test's.
+pub fn capture_logs() -> LogCapture {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    LogCapture {
+        logs,
+        _guard: tracing::subscriber::set_default(subscriber),
+    }
+}
