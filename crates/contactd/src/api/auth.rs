@@ -1,7 +1,10 @@
 //! API key authentication: the tenant of every request comes from its key, and only there;
 //! and the rate limits that go with it.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -14,6 +17,7 @@ use super::AppState;
 use crate::domain::api_key::{self, KeyHash};
 use crate::domain::tenant::Tenant;
 use crate::error::ApiError;
+use crate::store::StoreError;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
@@ -132,11 +136,82 @@ pub async fn authenticate(
         return Err(ApiError::Unauthorized("Invalid API key"));
     }
     let hash = api_key::hash(presented);
-    let tenant = state
-        .store
-        .tenant_for_key(hash)
-        .await?
-        .ok_or(ApiError::Unauthorized("Invalid or revoked API key"))?;
+    let found = match state.store.tenant_for_key(hash).await {
+        Ok(found) => {
+            state.known_keys.saw(hash, found.as_ref());
+            found
+        }
+        // The database is away: a key that was valid a moment ago still says whose
+        // request this is, so the request goes on and fails (503) only where it needs
+        // the database, and requests that do not need it are served.
+        Err(StoreError::Unavailable(reason)) => match state.known_keys.recent(hash) {
+            Some(tenant) => {
+                tracing::warn!(%reason, "key lookup failed; authenticated by a key seen valid moments ago");
+                Some(tenant)
+            }
+            None => return Err(StoreError::Unavailable(reason).into()),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    let tenant = found.ok_or(ApiError::Unauthorized("Invalid or revoked API key"))?;
     state.note_key_use(hash);
     Ok((tenant, hash))
+}
+
+/// Keys seen valid lately, for authenticating while the database cannot be asked.
+/// A key lookup that finds no key forgets it at once, so a revoked key stops working as
+/// soon as the database says so; this only bridges moments the database is unreachable.
+#[derive(Default)]
+pub struct KnownKeys {
+    seen: Mutex<HashMap<KeyHash, (Tenant, Instant)>>,
+}
+
+/// How long a key seen valid still authenticates while the database is unreachable.
+const KNOWN_FOR: Duration = Duration::from_secs(5 * 60);
+/// Most keys remembered; past it, those not seen within [`KNOWN_FOR`] are forgotten.
+const KNOWN_MAX: usize = 10_000;
+
+impl KnownKeys {
+    fn saw(&self, hash: KeyHash, tenant: Option<&Tenant>) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(tenant) = tenant else {
+            seen.remove(&hash);
+            return;
+        };
+        let now = Instant::now();
+        if seen.len() >= KNOWN_MAX && !seen.contains_key(&hash) {
+            seen.retain(|_, (_, at)| now.duration_since(*at) < KNOWN_FOR);
+            if seen.len() >= KNOWN_MAX {
+                return;
+            }
+        }
+        seen.insert(hash, (tenant.clone(), now));
+    }
+
+    fn recent(&self, hash: KeyHash) -> Option<Tenant> {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let (tenant, at) = seen.get(&hash)?;
+        (at.elapsed() < KNOWN_FOR).then(|| tenant.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::tenant::Mode;
+
+    #[test]
+    fn a_key_found_missing_is_forgotten_at_once() {
+        let known = KnownKeys::default();
+        let hash = api_key::hash("sk_live_example");
+        let tenant = Tenant {
+            workspace_id: "ws_1".into(),
+            mode: Mode::Live,
+        };
+        assert_eq!(known.recent(hash), None);
+        known.saw(hash, Some(&tenant));
+        assert_eq!(known.recent(hash), Some(tenant));
+        known.saw(hash, None);
+        assert_eq!(known.recent(hash), None, "a revoked key must not linger");
+    }
 }

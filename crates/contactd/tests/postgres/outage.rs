@@ -3,6 +3,8 @@
 //! again by itself, without a restart.
 //!
 //! The connection is cut by a TCP proxy between contactd and PostgreSQL (see `support::Proxy`).
+//! The key was used before the outage, so authentication goes on from the key contactd saw
+//! valid moments ago and every request meets the outage in its own reads and writes.
 
 use std::time::{Duration, Instant};
 
@@ -199,8 +201,26 @@ async fn outage_cycle(s: &mut Setup, round: usize, id: &str, before: &Value) {
         assert_unavailable(&reply, &format!("outage {round}: burst #{i}"));
     }
 
+    // The 503s came from the reads and writes themselves, not from authentication: the
+    // key was known valid, so each request went on to the database and failed there.
+    let log = s.server.log_text();
+    assert!(
+        log.contains("authenticated by a key seen valid moments ago"),
+        "outage {round}: no request got past authentication; log:\n{log}"
+    );
+
     s.proxy.set_up(true);
     let (reply, took) = wait_until_ok(&api, &contact).await;
+    for attempt in 0..3 {
+        let phone = format!("+1555009{round}{attempt}00");
+        let got = api.get(&format!("/v2/contact/{}", enc(&phone))).await;
+        assert_eq!(
+            got.status,
+            StatusCode::NOT_FOUND,
+            "outage {round}: a create sent during the outage landed: {}",
+            got.text
+        );
+    }
     eprintln!("outage {round}: contactd served again {took:?} after the database came back");
     assert_eq!(
         reply.body, *before,
