@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::email::Email;
 use super::ids::ContactId;
 use super::input::{self, Body, Field};
-use super::merge::{check_metadata, merge_patch};
+use super::merge::{check_metadata, check_object, merge_patch};
 use super::phone::{Country, Phone};
 use super::time::Timestamp;
 use super::FieldError;
@@ -167,6 +167,7 @@ impl NewContact {
                 // same meaning null has in an update.
                 let mut merged = Value::Object(Map::new());
                 merge_patch(&mut merged, &Value::Object(sent));
+                check_metadata("metadata", &merged)?;
                 into_object(merged)
             }
             _ => Map::new(),
@@ -416,9 +417,9 @@ fn metadata_patch(field: Field) -> Result<Option<Value>, FieldError> {
         Field::Absent => Ok(None),
         Field::Null => Ok(Some(Value::Null)),
         Field::Value(v) => {
-            // The sent patch obeys the same limits as a stored value; the merged result
-            // is checked again when it is applied.
-            check_metadata("metadata", &v)?;
+            // Only the shape here: the limits are those of what is stored, the merged
+            // result (contract §4), which a patch of many removals can be far smaller than.
+            check_object("metadata", &v)?;
             Ok(Some(v))
         }
     }
@@ -542,6 +543,30 @@ mod tests {
         let c = contact(json!({"phone": "+1234567890", "metadata": {"a": 1}}));
         let next = patch(json!({"metadata": null})).apply(&c);
         assert_eq!(next.ok().flatten().map(|n| n.metadata.len()), Some(0));
+    }
+
+    #[test]
+    fn limits_hold_for_the_merged_metadata_not_the_patch() {
+        let removals: Map<String, Value> = (0..1500)
+            .map(|i| (format!("gone-{i:04}"), Value::Null))
+            .collect();
+        let removals = Value::Object(removals);
+        assert!(removals.to_string().len() > 16 * 1024);
+        let c = contact(json!({"phone": "+1234567890", "metadata": {"keep": 1, "gone-0001": 1}}));
+        let next = patch(json!({"metadata": removals.clone()})).apply(&c);
+        assert_eq!(
+            next.ok().flatten().map(|n| Value::Object(n.metadata)),
+            Some(json!({"keep": 1}))
+        );
+        let created =
+            NewContact::from_json(body(json!({"phone": "+1234567890", "metadata": removals})));
+        assert_eq!(created.map(|n| n.metadata.len()), Ok(0));
+        let err = NewContact::from_json(body(
+            json!({"phone": "+1234567890", "metadata": {"a": "x".repeat(17 * 1024)}}),
+        ));
+        assert_eq!(err.err().map(|e| e.field), Some("metadata".to_owned()));
+        let err = ContactPatch::from_json(body(json!({"metadata": [1]})));
+        assert_eq!(err.err().map(|e| e.field), Some("metadata".to_owned()));
     }
 
     #[test]

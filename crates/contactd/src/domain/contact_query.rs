@@ -109,7 +109,33 @@ pub enum MetadataCondition {
     Equals(Vec<Value>),
     NotEquals(Vec<Value>),
     Exists(bool),
-    Compare(Comparison, f64),
+    Compare(Comparison, NumberBound),
+}
+
+/// The number a comparison filter compares with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberBound {
+    /// The closest double, which the index keeps for every stored number.
+    pub approx: f64,
+    /// The exact digits of an integer bound that a double cannot tell from its neighbours
+    /// (2^53 ≤ |n| < 10^38); stored integers that round to the same double are compared by
+    /// their exact spelling instead (see `domain::search::canonical_number`).
+    pub exact: Option<String>,
+}
+
+impl NumberBound {
+    /// A finite number as written in a query string (`100`, `-2.5`, `1e3`).
+    pub fn parse(value: &str) -> Option<NumberBound> {
+        const EXACT_DOUBLES: u128 = 1 << 53;
+        const CANONICAL_DIGITS: u128 = 10u128.pow(38);
+        let approx = value.parse::<f64>().ok().filter(|n| n.is_finite())?;
+        let exact = value
+            .parse::<i128>()
+            .ok()
+            .filter(|n| (EXACT_DOUBLES..CANONICAL_DIGITS).contains(&n.unsigned_abs()))
+            .map(|n| n.to_string());
+        Some(NumberBound { approx, exact })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -133,8 +159,10 @@ impl MetadataFilter {
 /// email or the phone. Folded as the index is (see [`search::fold`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextQuery {
-    /// The whole of `q`, folded: a prefix of the folded email.
-    pub folded: String,
+    /// The whole of `q`, folded: a prefix of the folded email. None when `q` folds to
+    /// nothing visible (only accents, spaces or zero-width characters), which would
+    /// otherwise be a prefix of every email.
+    pub email_prefix: Option<String>,
     /// The folded words of `q`; none means the names cannot match.
     pub words: Vec<String>,
     /// `+` and the digits when `q` is only digits, with or without a leading `+`.
@@ -145,7 +173,8 @@ impl TextQuery {
     pub fn new(q: &str) -> TextQuery {
         let digits = q.strip_prefix('+').unwrap_or(q);
         TextQuery {
-            folded: search::fold(q),
+            email_prefix: Some(search::fold(q))
+                .filter(|folded| !folded.chars().all(super::input::is_blank)),
             words: search::words(q),
             phone_prefix: (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
                 .then(|| format!("+{digits}")),
@@ -359,6 +388,7 @@ impl<'a> Paging<'a> {
                     )
                     .expected("the same filters and sort as the request that returned it"));
                 }
+                c.check_position(sort)?;
                 Start::After {
                     value: c.value,
                     id: c.id,
@@ -495,15 +525,11 @@ fn parse_metadata_filter(name: &str, value: &str) -> Result<MetadataFilter, Fiel
             }
         },
         "gt" | "gte" | "lt" | "lte" => {
-            let number = value
-                .parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite())
-                .ok_or_else(|| {
-                    FieldError::new(field.clone(), format!("{op} compares numbers"))
-                        .received(truncate(value, 100))
-                        .expected("a number")
-                })?;
+            let number = NumberBound::parse(value).ok_or_else(|| {
+                FieldError::new(field.clone(), format!("{op} compares numbers"))
+                    .received(truncate(value, 100))
+                    .expected("a number")
+            })?;
             let comparison = match op {
                 "gt" => Comparison::Gt,
                 "gte" => Comparison::Gte,
@@ -573,6 +599,27 @@ impl Cursor {
         }
         Ok(cursor)
     }
+
+    /// A cursor is not signed, so its position may be forged: one of the wrong type for the
+    /// sort (a number for `full_name`, text for a time) would reach the database as a
+    /// comparison of a column with a value of another type, which PostgreSQL refuses.
+    fn check_position(&self, sort: Sort) -> Result<(), FieldError> {
+        let fits = matches!(
+            (sort.field, &self.value),
+            (SortField::FullName, SortValue::Text(_))
+                | (
+                    SortField::CreatedAt | SortField::UpdatedAt | SortField::LastContacted,
+                    SortValue::Int(_)
+                )
+        );
+        if fits {
+            return Ok(());
+        }
+        Err(
+            FieldError::new("cursor", "The cursor's position does not fit its sort")
+                .expected("the next_cursor of a previous page"),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -618,7 +665,13 @@ mod tests {
         );
         assert_eq!(
             q.filter.metadata[1].condition,
-            MetadataCondition::Compare(Comparison::Gte, 100.0)
+            MetadataCondition::Compare(
+                Comparison::Gte,
+                NumberBound {
+                    approx: 100.0,
+                    exact: None
+                }
+            )
         );
         let q = parse(&[("metadata.mrr", "500")]).unwrap();
         assert_eq!(
@@ -685,6 +738,58 @@ mod tests {
     }
 
     #[test]
+    fn integer_bounds_beyond_doubles_keep_their_digits() {
+        let exact = |v: &str| NumberBound::parse(v).and_then(|b| b.exact);
+        assert_eq!(
+            exact("9007199254740993").as_deref(),
+            Some("9007199254740993")
+        );
+        assert_eq!(
+            exact("+09007199254740992").as_deref(),
+            Some("9007199254740992")
+        );
+        assert_eq!(
+            exact("-9007199254740993").as_deref(),
+            Some("-9007199254740993")
+        );
+        assert_eq!(exact("9007199254740991"), None);
+        assert_eq!(exact("9007199254740993.0"), None);
+        assert_eq!(exact("100"), None);
+        assert_eq!(exact("1".repeat(39).as_str()), None);
+        assert!(NumberBound::parse("1".repeat(39).as_str()).is_some());
+        assert_eq!(NumberBound::parse("inf"), None);
+        assert_eq!(NumberBound::parse("x"), None);
+    }
+
+    #[test]
+    fn a_cursor_position_must_fit_the_sort() {
+        let cursor = |sort: &str, value: SortValue| {
+            let q = parse(&[("sort", sort)]).unwrap();
+            Cursor {
+                value,
+                id: "cnt_0000000000000000".into(),
+                fingerprint: fingerprint(&q.filter, q.sort),
+            }
+            .encode()
+        };
+        for (sort, value, fits) in [
+            ("full_name", SortValue::Text("ada".into()), true),
+            ("full_name", SortValue::Int(5), false),
+            ("-created_at", SortValue::Int(5), true),
+            ("-created_at", SortValue::Text("5".into()), false),
+            ("updated_at", SortValue::Text("x".into()), false),
+            ("last_contacted", SortValue::Text("x".into()), false),
+        ] {
+            let c = cursor(sort, value.clone());
+            let parsed = parse(&[("sort", sort), ("cursor", &c)]);
+            assert_eq!(parsed.is_ok(), fits, "{sort} {value:?}");
+            if !fits {
+                assert_eq!(parsed.err().map(|e| e.field).as_deref(), Some("cursor"));
+            }
+        }
+    }
+
+    #[test]
     fn phone_prefix_of_q() {
         let prefix = |q: &str| TextQuery::new(q).phone_prefix;
         assert_eq!(prefix("1415").as_deref(), Some("+1415"));
@@ -692,6 +797,22 @@ mod tests {
         assert_eq!(prefix("ada"), None);
         assert_eq!(prefix("+"), None);
         assert_eq!(TextQuery::new("Zoë  VAN").words, ["zoe", "van"]);
+    }
+
+    #[test]
+    fn q_of_nothing_visible_prefixes_no_email() {
+        assert_eq!(TextQuery::new("Zoë@").email_prefix.as_deref(), Some("zoe@"));
+        for q in [
+            "\u{301}",
+            "\u{301}\u{308}",
+            " ",
+            "\u{200B}\u{FEFF}",
+            " \u{200D}\u{301}",
+        ] {
+            let q = TextQuery::new(q);
+            assert_eq!(q.email_prefix, None);
+            assert!(q.words.is_empty() && q.phone_prefix.is_none());
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! name the offending field, its received value and what was expected.
 
 use serde_json::{Map, Value};
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 use super::FieldError;
 
@@ -59,16 +60,18 @@ pub fn string(field: &str, value: Value) -> Result<String, FieldError> {
 }
 
 /// A short, human name of a field (a first or last name): non-blank, at most 255
-/// characters, no control characters.
+/// characters, no control characters. Whitespace and invisible characters at either end
+/// are trimmed, so a name of only those is blank.
 pub fn name(field: &str, value: Value) -> Result<String, FieldError> {
     const MAX_CHARS: usize = 255;
-    let s = string(field, value)?;
-    if s.trim().is_empty() {
+    let sent = string(field, value)?;
+    let s = sent.trim_matches(is_blank).to_owned();
+    if s.is_empty() {
         return Err(FieldError::new(
             field,
             format!("{field} must not be blank; send null to clear it"),
         )
-        .received(s)
+        .received(truncate(&sent, 200))
         .expected("a non-empty string or null"));
     }
     if s.chars().count() > MAX_CHARS {
@@ -86,6 +89,12 @@ pub fn name(field: &str, value: Value) -> Result<String, FieldError> {
         .received(s));
     }
     Ok(s)
+}
+
+/// Whitespace, or an invisible format character (Unicode category Cf: zero-width space
+/// and joiners, word joiner, byte order mark, bidi marks), which shows nothing on its own.
+pub fn is_blank(c: char) -> bool {
+    c.is_whitespace() || c.general_category() == GeneralCategory::Format
 }
 
 pub fn wrong_type(field: &str, received: Value, expected: &str) -> FieldError {
@@ -165,5 +174,34 @@ mod tests {
         assert!(name("first_name", json!("a".repeat(256))).is_err());
         assert!(name("first_name", json!("a\u{0}b")).is_err());
         assert!(name("first_name", json!(5)).is_err());
+    }
+
+    #[test]
+    fn names_of_only_invisible_characters_are_blank_and_ends_are_trimmed() {
+        for blank in [
+            "\u{200B}",
+            "\u{200C}\u{200D}",
+            " \u{2060} ",
+            "\u{FEFF}",
+            "\u{200E}\u{00A0}",
+        ] {
+            let err = name("last_name", json!(blank)).err();
+            assert_eq!(
+                err.map(|e| e.field).as_deref(),
+                Some("last_name"),
+                "{blank:?}"
+            );
+        }
+        assert_eq!(name("n", json!(" Ada ")), Ok("Ada".to_owned()));
+        assert_eq!(
+            name("n", json!("\u{200B}Ada\u{FEFF}")),
+            Ok("Ada".to_owned())
+        );
+        assert_eq!(
+            name("n", json!("A\u{200D}da")),
+            Ok("A\u{200D}da".to_owned())
+        );
+        assert_eq!(name("n", json!("José")), Ok("José".to_owned()));
+        assert!(name("n", json!(format!(" {} ", "a".repeat(255)))).is_ok());
     }
 }

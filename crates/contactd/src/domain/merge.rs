@@ -59,11 +59,7 @@ pub fn depth(v: &Value) -> usize {
 /// Checks that `v` may be stored as a contact's metadata: a JSON object within
 /// [`MAX_METADATA_DEPTH`] and [`MAX_METADATA_BYTES`]. `field` names the input in the error.
 pub fn check_metadata(field: &str, v: &Value) -> Result<(), FieldError> {
-    if !v.is_object() {
-        return Err(FieldError::new(field, "Metadata must be a JSON object")
-            .received(kind(v))
-            .expected("a JSON object"));
-    }
+    check_object(field, v)?;
     let nesting = depth(v);
     if nesting > MAX_METADATA_DEPTH {
         return Err(FieldError::new(
@@ -88,6 +84,16 @@ pub fn check_metadata(field: &str, v: &Value) -> Result<(), FieldError> {
         .expected(format!("at most {MAX_METADATA_BYTES} bytes serialized")));
     }
     Ok(())
+}
+
+/// Checks that `v` is a JSON object, as metadata and a metadata patch must be.
+pub fn check_object(field: &str, v: &Value) -> Result<(), FieldError> {
+    if v.is_object() {
+        return Ok(());
+    }
+    Err(FieldError::new(field, "Metadata must be a JSON object")
+        .received(kind(v))
+        .expected("a JSON object"))
 }
 
 /// The dotted path of the first key or string holding a NUL character, which no database

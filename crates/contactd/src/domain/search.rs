@@ -187,6 +187,18 @@ pub fn number_term(path: &[String]) -> String {
     format!("r:{}", path.join("."))
 }
 
+/// The equality term of the number at a path whose canonical spelling is `digits`.
+pub fn number_value_term(path: &[String], digits: &str) -> String {
+    format!("m:{}/n{digits}", path.join("."))
+}
+
+/// The equality terms of every number at a path: `[low, high)`.
+pub fn number_value_range(path: &[String]) -> (String, String) {
+    let low = number_value_term(path, "");
+    let high = format!("{low}{PREFIX_END}");
+    (low, high)
+}
+
 /// The equality term of a scalar at a path.
 pub fn value_term(path: &[String], value: &Value) -> Option<String> {
     scalar_code(value).map(|code| format!("m:{}/{code}", path.join(".")))

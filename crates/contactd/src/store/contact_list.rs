@@ -22,8 +22,8 @@
 
 use crate::domain::contact::{Channel, ContactStatus};
 use crate::domain::contact_query::{
-    Comparison, ContactFilter, ContactQuery, MetadataCondition, SortField, SortValue, Start,
-    TextQuery,
+    Comparison, ContactFilter, ContactQuery, MetadataCondition, NumberBound, SortField, SortValue,
+    Start, TextQuery,
 };
 use crate::domain::search::{self, PREFIX_END};
 use crate::domain::tenant::Tenant;
@@ -76,8 +76,8 @@ enum Source<'a> {
     Terms(Vec<String>),
     /// Contacts holding a term in `[low, high)`.
     TermRange(String, String),
-    /// Contacts whose comparison term's number compares so.
-    Numbers(String, Comparison, f64),
+    /// Contacts whose number at a path compares so.
+    Numbers(&'a [String], Comparison, &'a NumberBound),
     /// A superset of `q`'s matches.
     Text(&'a TextQuery),
 }
@@ -129,7 +129,8 @@ pub fn text_probes(dialect: Dialect, tenant: &Tenant, q: &TextQuery) -> (Vec<Sql
         .collect();
     let mut b = Builder::new(dialect, tenant, &filter);
     let mut exists = Vec::new();
-    let mut prefixes = vec![("email_fold", q.folded.clone())];
+    let mut prefixes: Vec<(&str, String)> = Vec::new();
+    prefixes.extend(q.email_prefix.clone().map(|p| ("email_fold", p)));
     prefixes.extend(q.phone_prefix.clone().map(|p| ("phone", p)));
     for (column, prefix) in prefixes {
         let tenant = b.tenant_of("c");
@@ -138,6 +139,9 @@ pub fn text_probes(dialect: Dialect, tenant: &Tenant, q: &TextQuery) -> (Vec<Sql
             "EXISTS (SELECT 1 FROM contacts c WHERE {tenant} \
              AND c.{column} >= {low} AND c.{column} < {high})"
         ));
+    }
+    if exists.is_empty() {
+        exists.push("1 = 0".to_owned());
     }
     let others = b.finish(format!(
         "SELECT CASE WHEN {} THEN 1 ELSE 0 END",
@@ -175,9 +179,7 @@ impl<'a> Search<'a> {
                     let (low, high) = search::path_range(&m.path);
                     Source::TermRange(low, high)
                 }
-                MetadataCondition::Compare(op, n) => {
-                    Source::Numbers(search::number_term(&m.path), *op, *n)
-                }
+                MetadataCondition::Compare(op, n) => Source::Numbers(&m.path, *op, n),
                 MetadataCondition::NotEquals(_) | MetadataCondition::Exists(false) => continue,
             };
             sources.push((Filter::Metadata(i), source));
@@ -513,13 +515,9 @@ impl<'a> Builder<'a> {
                 let (low, high) = (self.text(low), self.text(high));
                 from(self, format!("t.term >= {low} AND t.term < {high}"))
             }
-            Source::Numbers(term, op, n) => {
-                let term = self.text(term);
-                let n = self.bind(Param::Real(*n));
-                from(
-                    self,
-                    format!("t.term = {term} AND t.num {} {n}", comparison(*op)),
-                )
+            Source::Numbers(path, op, n) => {
+                let condition = self.number_condition("t", path, *op, n);
+                from(self, condition)
             }
             Source::Text(q) => {
                 let mut parts = Vec::new();
@@ -537,9 +535,15 @@ impl<'a> Builder<'a> {
                          AND c.{column} >= {low} AND c.{column} < {high}{pushed}"
                     ));
                 };
-                prefix(self, "email_fold", &q.folded);
+                if let Some(email) = &q.email_prefix {
+                    prefix(self, "email_fold", email);
+                }
                 if let Some(phone) = &q.phone_prefix {
                     prefix(self, "phone", phone);
+                }
+                if parts.is_empty() {
+                    // A q that can match nothing (see `TextQuery::email_prefix`).
+                    parts.push(from(self, "1 = 0".to_owned()));
                 }
                 parts.join(" UNION ALL ")
             }
@@ -619,16 +623,60 @@ impl<'a> Builder<'a> {
                 }
                 MetadataCondition::Exists(exists) => self.path_exists(&m.path, *exists),
                 MetadataCondition::Compare(op, n) => {
-                    let term = search::number_term(&m.path);
-                    self.probe(|b| {
-                        let term = b.text(&term);
-                        let n = b.bind(Param::Real(*n));
-                        format!("t2.term = {term} AND t2.num {} {n}", comparison(*op))
-                    })
+                    self.probe(|b| b.number_condition("t2", &m.path, *op, n))
                 }
             });
         }
         c
+    }
+
+    /// Whether the comparison term row `alias` holds a number at `path` that compares so
+    /// with `bound`.
+    ///
+    /// The row keeps the number as a double, exact below 2^53. Beyond, several integers
+    /// round to one double: a row whose double equals the bound's is decided by the
+    /// contact's equality term of the same number (`m:PATH/n<digits>`), whose digits are
+    /// exact. Numbers of one sign and magnitude compare as their digits do: by length, then
+    /// (same length) bytewise, reversed for negatives.
+    fn number_condition(
+        &mut self,
+        alias: &str,
+        path: &[String],
+        op: Comparison,
+        bound: &NumberBound,
+    ) -> String {
+        let term = self.text(&search::number_term(path));
+        let n = self.bind(Param::Real(bound.approx));
+        let Some(exact) = &bound.exact else {
+            return format!(
+                "{alias}.term = {term} AND {alias}.num {} {n}",
+                comparison(op)
+            );
+        };
+        let above = matches!(op, Comparison::Gt | Comparison::Gte);
+        let inclusive = matches!(op, Comparison::Gte | Comparison::Lte);
+        let strict = if above { ">" } else { "<" };
+        // A longer spelling is a larger magnitude: larger for positives, smaller for negatives.
+        let longer = if above != exact.starts_with('-') {
+            ">"
+        } else {
+            "<"
+        };
+        let digits = search::number_value_term(path, exact);
+        // The length is of text this code made, not of client input.
+        let length = digits.chars().count();
+        let digits = self.text(&digits);
+        let (low, high) = search::number_value_range(path);
+        let (low, high) = (self.text(&low), self.text(&high));
+        let tenant = self.tenant_of("t3");
+        let or_equal = if inclusive { "=" } else { "" };
+        format!(
+            "{alias}.term = {term} AND ({alias}.num {strict} {n} OR ({alias}.num = {n} AND EXISTS \
+             (SELECT 1 FROM contact_terms t3 WHERE {tenant} AND t3.created_at = {alias}.created_at \
+             AND t3.contact_id = {alias}.contact_id AND t3.term >= {low} AND t3.term < {high} \
+             AND (length(t3.term) {longer} {length} OR (length(t3.term) = {length} \
+             AND t3.term {longer}{or_equal} {digits})))))"
+        )
     }
 
     /// `EXISTS` a term row of contact `c` satisfying `condition` (on alias `t2`).
@@ -685,11 +733,16 @@ impl<'a> Builder<'a> {
             let all: Vec<String> = q.words.iter().map(|w| self.word_match(w)).collect();
             any.push(format!("({})", all.join(" AND ")));
         }
-        let (low, high) = prefix_range(self, &q.folded);
-        any.push(format!("(c.email_fold >= {low} AND c.email_fold < {high})"));
+        if let Some(email) = &q.email_prefix {
+            let (low, high) = prefix_range(self, email);
+            any.push(format!("(c.email_fold >= {low} AND c.email_fold < {high})"));
+        }
         if let Some(phone) = &q.phone_prefix {
             let (low, high) = prefix_range(self, phone);
             any.push(format!("(c.phone >= {low} AND c.phone < {high})"));
+        }
+        if any.is_empty() {
+            any.push("1 = 0".to_owned());
         }
         format!("({})", any.join(" OR "))
     }

@@ -518,3 +518,43 @@ async fn the_body_is_read_as_json_whatever_the_content_type() {
         .await;
     assert_error(&resp, 400, "invalid_input");
 }
+
+#[tokio::test]
+async fn names_of_only_invisible_characters_are_blank() {
+    let server = TestServer::start().await;
+    for field in ["first_name", "last_name"] {
+        for blank in [
+            "\u{200B}",
+            "\u{200B}\u{200C}\u{200D}",
+            " \u{2060} ",
+            "\u{FEFF}",
+            "\t\u{200B}\u{00A0}",
+        ] {
+            let resp = server
+                .post("/v2/contact", &json!({"phone": phone(1), field: blank}))
+                .await;
+            assert_invalid(&resp, field);
+        }
+    }
+    assert_eq!(server.get("/v2/contact").await.expect(200)["total"], 0);
+    // Invisible characters at either end are trimmed like spaces; inside they stay.
+    let contact = server
+        .create_contact(
+            json!({"phone": phone(1), "first_name": "\u{200B} Ada\u{FEFF}",
+                               "last_name": "Love\u{200D}lace\u{2060} "}),
+        )
+        .await;
+    assert_eq!(contact["first_name"], "Ada");
+    assert_eq!(contact["last_name"], "Love\u{200D}lace");
+    assert_eq!(contact["full_name"], "Ada Love\u{200D}lace");
+    let path = format!("/v2/contact/{}", contact["id"].as_str().unwrap());
+    let resp = server
+        .put(&path, &json!({"last_name": "\u{200B}\u{FEFF}"}))
+        .await;
+    assert_invalid(&resp, "last_name");
+    assert_eq!(
+        server.get(&path).await.expect(200),
+        contact,
+        "nothing changed"
+    );
+}

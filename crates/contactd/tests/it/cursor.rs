@@ -254,3 +254,43 @@ async fn cursor_paging_by_updated_at_while_contacts_are_added_returns_each_once(
     let (items, during) = walk_while_creating(&server, "-updated_at").await;
     assert_paged_while_creating(&created, &items, during, "updated_at", true);
 }
+
+/// The cursor's JSON with its position `v` replaced, encoded again.
+fn with_position(cursor: &str, value: Value) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let mut decoded: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(cursor).unwrap()).unwrap();
+    decoded["v"] = value;
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&decoded).unwrap())
+}
+
+#[tokio::test]
+async fn a_forged_cursor_whose_position_changes_type_is_invalid_input() {
+    let server = TestServer::start().await;
+    for n in 0..3 {
+        server
+            .create_contact(json!({"phone": phone(n), "first_name": format!("n{n}")}))
+            .await;
+    }
+    for (sort, forged) in [
+        ("full_name", json!(5)),
+        ("-full_name", json!(-1)),
+        ("created_at", json!("n1")),
+        ("-updated_at", json!("")),
+        ("last_contacted", json!("x")),
+        ("created_at", json!(1.5)),
+        ("created_at", json!(null)),
+        ("full_name", json!(["n1"])),
+    ] {
+        let first = list(&server, &format!("limit=1&sort={sort}")).await;
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let forged = with_position(cursor, forged.clone());
+        let resp = server
+            .get(&format!("/v2/contact?limit=1&sort={sort}&cursor={forged}"))
+            .await;
+        crate::utils::assert_invalid(&resp, "cursor");
+        // The cursor as answered still works.
+        list(&server, &format!("limit=1&sort={sort}&cursor={cursor}")).await;
+    }
+}

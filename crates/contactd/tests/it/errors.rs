@@ -314,3 +314,121 @@ async fn unusable_request_ids_are_replaced() {
         }
     }
 }
+
+/// Sends `body` as it is (serde_json cannot write a repeated key).
+async fn send_raw(server: &TestServer, method: &str, path: &str, body: &str) -> crate::utils::Resp {
+    server
+        .request(
+            method,
+            path,
+            Some(&server.key),
+            Some(body.as_bytes()),
+            Some("application/json"),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_key_repeated_in_a_json_object_is_invalid_input_naming_it() {
+    let server = TestServer::start().await;
+    let contact = server
+        .create_contact(json!({"phone": "+14155550100", "metadata": {"plan": "basic"}}))
+        .await;
+    let id = contact["id"].as_str().unwrap().to_owned();
+    let conversation = server.create_conversation(&id, "sms").await;
+    let conversation_id = conversation["id"].as_str().unwrap().to_owned();
+    let contact_path = format!("/v2/contact/{id}");
+    let messages = format!("/v2/conversation/{conversation_id}/messages");
+    for (method, path, body, field) in [
+        (
+            "POST",
+            "/v2/contact",
+            r#"{"phone": "+14155550101", "phone": "+14155550102"}"#,
+            "phone",
+        ),
+        (
+            "POST",
+            "/v2/contact",
+            // An escaped spelling is the same key.
+            r#"{"phone": "+14155550101", "ph\u006fne": "+14155550102"}"#,
+            "phone",
+        ),
+        (
+            "POST",
+            "/v2/contact",
+            r#"{"phone": "+14155550101", "metadata": {"plan": "a", "plan": "b"}}"#,
+            "metadata.plan",
+        ),
+        (
+            "POST",
+            "/v2/contact",
+            r#"{"phone": "+14155550101", "metadata": {"a": [1, {"b": {"c": 1, "c": 2}}]}}"#,
+            "metadata.a[1].b.c",
+        ),
+        (
+            "PUT",
+            contact_path.as_str(),
+            r#"{"metadata": {"plan": null, "plan": "gold"}}"#,
+            "metadata.plan",
+        ),
+        (
+            "PUT",
+            contact_path.as_str(),
+            r#"{"first_name": "A", "last_name": "B", "first_name": "C"}"#,
+            "first_name",
+        ),
+        (
+            "POST",
+            "/v2/contact/upsert",
+            r#"{"phone": "+14155550100", "email": "a@example.com", "email": "b@example.com"}"#,
+            "email",
+        ),
+        (
+            "POST",
+            "/v2/contact/batch",
+            r#"{"mode": "create", "contacts": [{"phone": "+14155550103"},
+               {"phone": "+14155550104", "phone": "+14155550105"}]}"#,
+            "contacts[1].phone",
+        ),
+        (
+            "POST",
+            "/v2/segment",
+            r#"{"name": "x", "filter": {"status": "active", "status": "inactive"}}"#,
+            "filter.status",
+        ),
+        (
+            "POST",
+            "/v2/conversation",
+            r#"{"contact_id": "+14155550100", "channel": "sms", "channel": "email"}"#,
+            "channel",
+        ),
+        (
+            "POST",
+            messages.as_str(),
+            r#"{"direction": "outbound", "text": "a", "text": "b"}"#,
+            "text",
+        ),
+    ] {
+        let resp = send_raw(&server, method, path, body).await;
+        assert_invalid(&resp, field);
+    }
+    assert_eq!(
+        server.get_contact(&id).await,
+        contact,
+        "nothing was changed"
+    );
+    let list = server.get("/v2/contact").await.expect(200);
+    assert_eq!(list["total"], 1, "nothing was created: {list}");
+    // The same key in two different objects is not a repeat.
+    let resp = send_raw(
+        &server,
+        "POST",
+        "/v2/contact",
+        r#"{"phone": "+14155550106", "metadata": {"a": {"x": 1}, "b": {"x": 2}, "x": 3}}"#,
+    )
+    .await;
+    assert_eq!(
+        resp.expect(201)["metadata"],
+        json!({"a": {"x": 1}, "b": {"x": 2}, "x": 3})
+    );
+}

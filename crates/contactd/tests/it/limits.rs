@@ -110,3 +110,56 @@ async fn a_request_past_its_deadline_answers_503() {
         "a request answered 503 must not write afterwards"
     );
 }
+
+/// Writes `head` and then all of `body` before reading anything, as Python's urllib does,
+/// in pieces over a few hundred milliseconds as over a real network (on loopback, socket
+/// buffers would swallow a body of a few MiB at once); returns what the server answered.
+async fn write_all_then_read(server: &TestServer, head: String, body: &[u8]) -> String {
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for (i, piece) in body.chunks(64 * 1024).enumerate() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let written = tokio::time::timeout(Duration::from_secs(10), stream.write_all(piece)).await;
+        assert!(
+            matches!(written, Ok(Ok(()))),
+            "piece {i} of the body could be written: {written:?}"
+        );
+    }
+    read_until_closed(&mut stream).await
+}
+
+fn assert_413(answer: &str) {
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        answer.contains("\"error\":\"payload_too_large\""),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_writes_a_whole_oversized_body_before_reading_gets_413() {
+    let server = TestServer::start().await;
+    let body = vec![b'x'; 2 * 1024 * 1024];
+    let head = format!(
+        "POST /v2/contact HTTP/1.1\r\nHost: x\r\nX-API-Key: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        server.key,
+        body.len()
+    );
+    assert_413(&write_all_then_read(&server, head, &body).await);
+    // Chunked, so the size is only known while reading.
+    let mut chunked = Vec::new();
+    for chunk in body.chunks(64 * 1024) {
+        chunked.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        chunked.extend_from_slice(chunk);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let head = format!(
+        "PUT /v2/contact/%2B14155550100 HTTP/1.1\r\nHost: x\r\nX-API-Key: {}\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        server.key
+    );
+    assert_413(&write_all_then_read(&server, head, &chunked).await);
+    assert_eq!(server.get("/healthz").await.status, 200);
+}

@@ -310,3 +310,136 @@ async fn nul_characters_are_refused_alike_everywhere() {
         .await;
     assert_invalid(&resp, "metadata.k\\u0000");
 }
+
+#[tokio::test]
+async fn integers_beyond_2_pow_53_compare_exactly() {
+    let server = TestServer::start().await;
+    let mut ids = std::collections::BTreeMap::new();
+    for (i, (name, n)) in [
+        ("above", json!(9007199254740993_u64)),
+        ("at", json!(9007199254740992_u64)),
+        ("neg_above", json!(-9007199254740993_i64)),
+        ("neg_at", json!(-9007199254740992_i64)),
+        ("u64_max", json!(u64::MAX)),
+        ("i64_max", json!(i64::MAX)),
+        ("small", json!(1.5)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = json!({"phone": phone(i as u32), "metadata": {"n": n, "t": "x"}});
+        ids.insert(name, create(&server, body).await);
+    }
+    let all = [
+        "above",
+        "at",
+        "neg_above",
+        "neg_at",
+        "u64_max",
+        "i64_max",
+        "small",
+    ];
+    let but = |out: &[&str]| -> Vec<&'static str> {
+        all.iter().copied().filter(|n| !out.contains(n)).collect()
+    };
+    for (filter, expected) in [
+        ("metadata.n=9007199254740993", vec!["above"]),
+        ("metadata.n=9007199254740992", vec!["at"]),
+        ("metadata.n=-9007199254740993", vec!["neg_above"]),
+        ("metadata.n=18446744073709551615", vec!["u64_max"]),
+        (
+            "metadata.n[gt]=9007199254740992",
+            vec!["above", "u64_max", "i64_max"],
+        ),
+        (
+            "metadata.n[gte]=9007199254740993",
+            vec!["above", "u64_max", "i64_max"],
+        ),
+        (
+            "metadata.n[gte]=9007199254740992",
+            vec!["above", "at", "u64_max", "i64_max"],
+        ),
+        (
+            "metadata.n[lt]=9007199254740993",
+            but(&["above", "u64_max", "i64_max"]),
+        ),
+        (
+            "metadata.n[lte]=9007199254740992",
+            but(&["above", "u64_max", "i64_max"]),
+        ),
+        (
+            "metadata.n[lt]=9007199254740992",
+            but(&["at", "above", "u64_max", "i64_max"]),
+        ),
+        ("metadata.n[lt]=-9007199254740992", vec!["neg_above"]),
+        ("metadata.n[lte]=-9007199254740993", vec!["neg_above"]),
+        ("metadata.n[gt]=-9007199254740993", but(&["neg_above"])),
+        ("metadata.n[gt]=18446744073709551614", vec!["u64_max"]),
+        ("metadata.n[lt]=18446744073709551615", but(&["u64_max"])),
+        (
+            "metadata.n[gt]=9223372036854775806",
+            vec!["u64_max", "i64_max"],
+        ),
+        (
+            "metadata.n[lte]=9223372036854775806",
+            but(&["u64_max", "i64_max"]),
+        ),
+        ("metadata.n[gt]=1", but(&["neg_above", "neg_at"])),
+    ] {
+        let expected: Vec<String> = expected.iter().map(|n| ids[n].clone()).collect();
+        // Alone (the comparison's own index) and beside an equality (a probe per contact).
+        for query in [filter.to_owned(), format!("metadata.t=x&{filter}")] {
+            assert_eq!(found(&server, &query).await, expected, "{query}");
+            assert_eq!(
+                count(&server, &query).await,
+                expected.len() as u64,
+                "{query}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn q_of_odd_characters_matches_only_contacts_that_hold_them() {
+    let server = TestServer::start().await;
+    create(&server, json!({"phone": phone(1)})).await;
+    create(&server, json!({"email": "nameless@example.com"})).await;
+    create(
+        &server,
+        json!({"phone": phone(2), "first_name": "Ada", "last_name": "Lovelace"}),
+    )
+    .await;
+    create(
+        &server,
+        json!({"phone": phone(3), "email": "zoe@example.com", "first_name": "Zoë"}),
+    )
+    .await;
+    for q in [
+        "\u{10FFFF}",
+        "\u{10FFFF}\u{10FFFF}",
+        "\u{FFFF}",
+        "\u{FFFE}",
+        "\u{E000}",
+        "\u{301}",
+        "\u{301}\u{308}",
+        "\u{200B}",
+        "\u{200B}\u{FEFF}\u{2060}",
+        "\u{200B}\u{301}",
+        " \u{200D} ",
+    ] {
+        let query = format!("q={}", enc(q));
+        assert_eq!(
+            found(&server, &query).await,
+            Vec::<String>::new(),
+            "q={q:?}"
+        );
+        assert_eq!(count(&server, &query).await, 0, "q={q:?}");
+        // Beside another filter, too, which changes the plan.
+        let query = format!("{query}&status=active&sort=full_name");
+        assert_eq!(
+            found(&server, &query).await,
+            Vec::<String>::new(),
+            "q={q:?}"
+        );
+    }
+}

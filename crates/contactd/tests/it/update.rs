@@ -491,3 +491,61 @@ async fn updated_at_moves_on_every_change() {
         previous = next;
     }
 }
+
+/// `{"gone-0000": null, …}`: `n` removals, about 15 bytes each.
+fn removals(n: usize) -> Value {
+    let members: serde_json::Map<String, Value> = (0..n)
+        .map(|i| (format!("gone-{i:04}"), Value::Null))
+        .collect();
+    Value::Object(members)
+}
+
+#[tokio::test]
+async fn metadata_limits_apply_to_the_merged_result_not_the_patch() {
+    let server = TestServer::start().await;
+    let patch = removals(1500);
+    assert!(
+        patch.to_string().len() > 16 * 1024,
+        "the patch alone is over the limit"
+    );
+    let before = server
+        .create_contact(json!({"phone": phone(1), "metadata": {"keep": 1, "gone-0007": 2}}))
+        .await;
+    let id = id_of(&before);
+    let after = server
+        .update_contact(&id, json!({"metadata": patch.clone()}))
+        .await;
+    assert_eq!(after["metadata"], json!({"keep": 1}));
+    // An upsert merges the same way.
+    let resp = server
+        .post(
+            "/v2/contact/upsert",
+            &json!({"phone": phone(1), "metadata": {"keep": null, "gone-0001": null, "x": 1}}),
+        )
+        .await;
+    assert_eq!(resp.expect(200)["metadata"], json!({"x": 1}));
+    let mut big_upsert = patch.clone();
+    big_upsert["x"] = Value::Null;
+    big_upsert["y"] = json!(2);
+    let resp = server
+        .post(
+            "/v2/contact/upsert",
+            &json!({"phone": phone(1), "metadata": big_upsert}),
+        )
+        .await;
+    assert_eq!(resp.expect(200)["metadata"], json!({"y": 2}));
+    // A create stores what is left once nulls are dropped.
+    let created = server
+        .create_contact(json!({"phone": phone(2), "metadata": patch}))
+        .await;
+    assert_eq!(created["metadata"], json!({}));
+    // A patch whose merged result is over a limit still changes nothing.
+    let current = server.get_contact(&id).await;
+    let mut over = removals(10);
+    over["big"] = json!("z".repeat(16 * 1024));
+    let resp = server
+        .put(&contact_path(&id), &json!({"metadata": over}))
+        .await;
+    assert_invalid(&resp, "metadata");
+    assert_eq!(server.get_contact(&id).await, current, "nothing changed");
+}
