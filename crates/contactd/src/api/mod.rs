@@ -31,8 +31,10 @@ use tower_http::trace::TraceLayer;
 
 use self::client_ip::TrustedProxies;
 pub use self::contact::ContactOut;
+use self::metrics::MetricsAccess;
 pub use self::ratelimit::Rate;
 use self::ratelimit::RateLimiter;
+use crate::config::MetricsToken;
 use crate::domain::api_key::KeyHash;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
@@ -57,11 +59,13 @@ pub struct RequestLimits {
     pub auth_failures: Rate,
 }
 
-/// Whose word about the client is taken.
+/// Whose word about the client is taken, and who may read `/metrics`.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The token `/metrics` wants; without one it answers loopback clients only.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 #[derive(Clone)]
@@ -74,6 +78,7 @@ pub struct AppState {
     metrics: Arc<metrics::Metrics>,
     limiter: Arc<RateLimiter>,
     trusted_proxies: Arc<TrustedProxies>,
+    metrics_access: Arc<MetricsAccess>,
 }
 
 impl AppState {
@@ -87,6 +92,7 @@ impl AppState {
             metrics: Arc::default(),
             limiter: Arc::new(RateLimiter::new(limits.per_key, limits.auth_failures)),
             trusted_proxies: Arc::new(TrustedProxies::new(access.trusted_proxies)),
+            metrics_access: Arc::new(MetricsAccess::new(access.metrics_token.as_ref())),
         }
     }
 
