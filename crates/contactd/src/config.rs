@@ -1,6 +1,8 @@
 //! Settings of the server, from flags and environment variables (one clap struct).
 
+use std::fmt;
 use std::net::IpAddr;
+use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Args;
@@ -119,6 +121,16 @@ pub struct Config {
         value_parser = parse_trusted_proxy
     )]
     pub trusted_proxies: Vec<IpNet>,
+
+    /// Token `/metrics` requires (`Authorization: Bearer TOKEN`); without one, `/metrics`
+    /// answers loopback clients only.
+    #[arg(
+        long,
+        env = "CONTACTD_METRICS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<MetricsToken>,
 }
 
 impl Config {
@@ -135,6 +147,7 @@ impl Config {
             rate_limit_burst: 20_000.0,
             auth_failures_per_minute: 600.0,
             trusted_proxies: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -149,6 +162,34 @@ fn parse_trusted_proxy(s: &str) -> Result<IpNet, String> {
                 "{s:?} is neither a CIDR (such as 10.0.0.0/8) nor an address (such as 10.0.0.7)"
             )
         })
+}
+
+/// The secret of `/metrics`; its `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(String);
+
+impl MetricsToken {
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for MetricsToken {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<MetricsToken, String> {
+        // It travels in a header: visible ASCII, and not so short that it can be guessed.
+        if s.len() < 16 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("the metrics token must be at least 16 visible ASCII characters".into());
+        }
+        Ok(MetricsToken(s.to_owned()))
+    }
+}
+
+impl fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MetricsToken(…)")
+    }
 }
 
 #[cfg(test)]
@@ -173,5 +214,16 @@ mod tests {
             let e = parse_trusted_proxy(bad).unwrap_err();
             assert!(e.contains("CIDR"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_metrics_token_is_long_visible_ascii_and_never_printed() {
+        assert!("short".parse::<MetricsToken>().is_err());
+        assert!("with a space in it, long enough"
+            .parse::<MetricsToken>()
+            .is_err());
+        let token: MetricsToken = "0123456789abcdef".parse().unwrap();
+        assert_eq!(token.secret(), "0123456789abcdef");
+        assert!(!format!("{token:?}").contains("0123"));
     }
 }

@@ -75,6 +75,7 @@ impl Application {
             },
             Access {
                 trusted_proxies: config.trusted_proxies.clone(),
+                metrics_token: config.metrics_token.clone(),
             },
         );
         let limits = ConnectionLimits {

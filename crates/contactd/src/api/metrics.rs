@@ -4,18 +4,25 @@
 //! Routes are the patterns (`/v2/contact/{ref}`), never the paths, and methods outside the
 //! standard ones are all `other`, so no phone number or email reaches a label and no client
 //! can add series.
+//!
+//! The counts span every tenant, so `/metrics` is not for everyone: with `--metrics-token`
+//! it wants that token, without one it answers loopback clients only.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, Method};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 
-use super::AppState;
+use super::{client_ip, openapi, AppState};
+use crate::config::MetricsToken;
+use crate::error::ApiError;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -146,10 +153,71 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
+/// Who may read `/metrics`.
+pub enum MetricsAccess {
+    /// Whoever presents the token, whose SHA-256 is kept: comparing digests of equal length
+    /// in constant time tells nothing of the token's length or content.
+    Token([u8; 32]),
+    /// No token was configured: loopback clients only.
+    LoopbackOnly,
+}
+
+impl MetricsAccess {
+    pub fn new(token: Option<&MetricsToken>) -> MetricsAccess {
+        match token {
+            Some(token) => MetricsAccess::Token(Sha256::digest(token.secret()).into()),
+            None => MetricsAccess::LoopbackOnly,
+        }
+    }
+
+    /// Whether a request may read the metrics. `peer` is the connection's other end,
+    /// `client` the address behind trusted proxies; without a token both must be loopback,
+    /// so that a proxy on the same host does not open the metrics to everyone it serves.
+    fn check(
+        &self,
+        authorization: Option<&HeaderValue>,
+        peer: Option<IpAddr>,
+        client: Option<IpAddr>,
+    ) -> Result<(), ApiError> {
+        match self {
+            MetricsAccess::Token(expected) => {
+                let presented = authorization
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split_once(' '))
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                    .map(|(_, token)| Sha256::digest(token.trim()));
+                match presented {
+                    Some(digest) if constant_time_eq(&digest, expected) => Ok(()),
+                    _ => Err(ApiError::Unauthorized(
+                        "Missing or wrong metrics token: send Authorization: Bearer TOKEN",
+                    )),
+                }
+            }
+            MetricsAccess::LoopbackOnly => {
+                let loopback = |ip: Option<IpAddr>| ip.is_some_and(|ip| ip.is_loopback());
+                if loopback(peer) && loopback(client) {
+                    Ok(())
+                } else {
+                    Err(ApiError::NotFound(
+                        "Metrics are served to loopback clients only; start contactd with \
+                         --metrics-token to read them from elsewhere"
+                            .into(),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Prometheus metrics
 ///
 /// Requests by route and status, latency histograms, pool and write-queue gauges, in the
-/// Prometheus text format.
+/// Prometheus text format. With `--metrics-token`, send `Authorization: Bearer TOKEN`;
+/// without it, only clients on the loopback interface are answered.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -158,9 +226,27 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     security(()),
     responses(
         (status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4", body = String),
+        (status = 401, description = "`unauthorized`: a metrics token is configured and the request does not carry it as `Authorization: Bearer TOKEN`", body = openapi::ErrorBody),
+        (status = 404, description = "`not_found`: no metrics token is configured and the client is not on the loopback interface", body = openapi::ErrorBody),
     ),
 )]
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<AppState>, req: Request) -> Response {
+    let peer = client_ip::peer(req.extensions());
+    let client = state
+        .trusted_proxies
+        .client_of(req.extensions(), req.headers());
+    let authorization = req.headers().get(header::AUTHORIZATION);
+    if let Err(e) = state.metrics_access.check(authorization, peer, client) {
+        tracing::info!(client = %client_ip::shown(client), reason = %e, "refused: metrics");
+        let mut response = e.into_response();
+        if let MetricsAccess::Token(_) = *state.metrics_access {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"metrics\""),
+            );
+        }
+        return response;
+    }
     let body = state.metrics.render(&state.store.gauges());
     (
         [(
@@ -175,6 +261,61 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    fn bearer(token: &str) -> HeaderValue {
+        HeaderValue::from_str(&format!("Bearer {token}")).unwrap()
+    }
+
+    #[test]
+    fn without_a_token_only_loopback_clients_read_the_metrics() {
+        let access = MetricsAccess::new(None);
+        assert!(access.check(None, ip("127.0.0.1"), ip("127.0.0.1")).is_ok());
+        assert!(access.check(None, ip("::1"), ip("::1")).is_ok());
+        for (peer, client) in [
+            (ip("10.0.0.5"), ip("10.0.0.5")),
+            (ip("192.0.2.1"), ip("192.0.2.1")),
+            // Through a trusted proxy on this host: the client behind it decides.
+            (ip("127.0.0.1"), ip("203.0.113.7")),
+            // A remote proxy's own loopback is not ours.
+            (ip("10.0.0.5"), ip("127.0.0.1")),
+            (None, None),
+        ] {
+            let refused = access.check(None, peer, client).unwrap_err();
+            assert_eq!(refused.status(), 404, "{peer:?} {client:?}");
+            assert!(refused.to_string().contains("--metrics-token"));
+        }
+    }
+
+    #[test]
+    fn with_a_token_everyone_needs_it() {
+        let token: MetricsToken = "0123456789abcdef-metrics".parse().unwrap();
+        let access = MetricsAccess::new(Some(&token));
+        let loopback = ip("127.0.0.1");
+        for authorization in [
+            bearer("0123456789abcdef-metrics"),
+            HeaderValue::from_static("bearer 0123456789abcdef-metrics"),
+        ] {
+            assert!(access
+                .check(Some(&authorization), ip("192.0.2.1"), ip("192.0.2.1"))
+                .is_ok());
+        }
+        for authorization in [
+            None,
+            Some(bearer("0123456789abcdef-metric")),
+            Some(bearer("0123456789abcdef-metricsX")),
+            Some(HeaderValue::from_static("Basic 0123456789abcdef-metrics")),
+            Some(HeaderValue::from_static("0123456789abcdef-metrics")),
+        ] {
+            let refused = access
+                .check(authorization.as_ref(), loopback, loopback)
+                .unwrap_err();
+            assert_eq!(refused.status(), 401, "{authorization:?}");
+        }
+    }
 
     #[test]
     fn unknown_methods_share_one_label() {

@@ -32,8 +32,10 @@ use tower_http::trace::TraceLayer;
 use self::client_ip::TrustedProxies;
 pub use self::contact::ContactOut;
 pub use self::idempotency::prune_idempotency_keys;
+use self::metrics::MetricsAccess;
 pub use self::ratelimit::Rate;
 use self::ratelimit::RateLimiter;
+use crate::config::MetricsToken;
 use crate::domain::api_key::KeyHash;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
@@ -58,11 +60,13 @@ pub struct RequestLimits {
     pub auth_failures: Rate,
 }
 
-/// Whose word about the client is taken.
+/// Whose word about the client is taken, and who may read `/metrics`.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The token `/metrics` wants; without one it answers loopback clients only.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 #[derive(Clone)]
@@ -76,6 +80,7 @@ pub struct AppState {
     metrics: Arc<metrics::Metrics>,
     limiter: Arc<RateLimiter>,
     trusted_proxies: Arc<TrustedProxies>,
+    metrics_access: Arc<MetricsAccess>,
 }
 
 impl AppState {
@@ -90,6 +95,7 @@ impl AppState {
             metrics: Arc::default(),
             limiter: Arc::new(RateLimiter::new(limits.per_key, limits.auth_failures)),
             trusted_proxies: Arc::new(TrustedProxies::new(access.trusted_proxies)),
+            metrics_access: Arc::new(MetricsAccess::new(access.metrics_token.as_ref())),
         }
     }
 

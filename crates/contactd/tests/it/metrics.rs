@@ -1,10 +1,10 @@
 //! `/metrics`: Prometheus text with requests by route pattern and status, latency
 //! histograms and database gauges, never a phone number or email in a label; a fixed set
-//! of series whatever clients send.
+//! of series whatever clients send; behind `--metrics-token` when one is set.
 
 use serde_json::json;
 
-use crate::utils::TestServer;
+use crate::utils::{assert_error, TestServer};
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_pattern() {
@@ -53,6 +53,43 @@ async fn metrics_count_requests_by_route_pattern() {
             "route label {route:?} is not a pattern"
         );
     }
+}
+
+const METRICS_TOKEN: &str = "metrics-token-for-the-tests-0123";
+
+#[tokio::test]
+async fn with_a_metrics_token_metrics_want_it() {
+    let server =
+        TestServer::start_with(|c| c.metrics_token = Some(METRICS_TOKEN.parse().unwrap())).await;
+    let right = format!("Bearer {METRICS_TOKEN}");
+    let wrong = format!("Bearer {METRICS_TOKEN}x");
+    let api_key = server.key.clone();
+    for headers in [
+        vec![],
+        vec![("Authorization", wrong.as_str())],
+        vec![("Authorization", METRICS_TOKEN)],
+        vec![("X-API-Key", api_key.as_str())],
+    ] {
+        let refused = server.send("GET", "/metrics", &headers, None).await;
+        assert_error(&refused, 401, "unauthorized");
+        assert!(refused.text.contains("metrics token"), "{}", refused.text);
+        assert_eq!(
+            refused.header("www-authenticate"),
+            Some("Bearer realm=\"metrics\"")
+        );
+    }
+    let served = server
+        .send("GET", "/metrics", &[("Authorization", &right)], None)
+        .await;
+    assert_eq!(served.status, 200, "{}", served.text);
+    assert!(
+        served
+            .text
+            .contains("# TYPE contactd_http_requests_total counter"),
+        "{}",
+        served.text
+    );
+    assert!(served.text.contains("status=\"401\""), "{}", served.text);
 }
 
 /// The `contactd_http_requests_total` lines.
