@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::header::CONTENT_LENGTH;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use serde_json::{Map, Value};
@@ -39,10 +41,20 @@ const DRAIN_FACTOR: usize = 4;
 /// body before it reads (Python's urllib, many scripts) would otherwise see the connection
 /// close under its write, a broken pipe instead of the 413.
 pub async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<Bytes, ApiError> {
+    let (parts, body) = req.into_parts();
+    read_body_of(&parts.headers, body, limit, timeout).await
+}
+
+/// [`read_body`] for a request already taken apart.
+pub async fn read_body_of(
+    headers: &HeaderMap,
+    mut body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
     let too_large = || ApiError::PayloadTooLarge { limit };
     let drain_max = limit.saturating_mul(DRAIN_FACTOR);
-    let declared = req
-        .headers()
+    let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
@@ -51,7 +63,6 @@ pub async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<
         return Err(too_large());
     }
     let deadline = Instant::now() + timeout;
-    let mut body = req.into_body();
     let mut kept = BytesMut::new();
     let mut received: usize = 0;
     loop {

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::auth::{authenticate, authenticated_tenant};
 use super::contact::UPSERT_RESULT_HEADER;
+use super::extract::read_body_of;
 use super::AppState;
 use crate::domain::idempotency::{IdempotencyClaim, StoredResponse, RETENTION_MICROS};
 use crate::domain::tenant::Tenant;
@@ -61,14 +62,9 @@ async fn run_once(state: &AppState, req: Request, next: Next) -> Result<Response
         }
     };
     let (parts, body) = req.into_parts();
-    let body = axum::body::to_bytes(body, state.body_limit)
+    let body = read_body_of(&parts.headers, body, state.body_limit, state.body_timeout)
         .await
-        .map_err(|_| {
-            ApiError::PayloadTooLarge {
-                limit: state.body_limit,
-            }
-            .into_response()
-        })?;
+        .map_err(IntoResponse::into_response)?;
     let fingerprint = fingerprint(
         &parts.method,
         parts.uri.path_and_query().map_or("", |p| p.as_str()),

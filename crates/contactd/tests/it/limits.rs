@@ -161,5 +161,13 @@ async fn a_client_that_writes_a_whole_oversized_body_before_reading_gets_413() {
         server.key
     );
     assert_413(&write_all_then_read(&server, head, &chunked).await);
+    // A POST with an Idempotency-Key reads its body before the handler (to fingerprint it).
+    let head = format!(
+        "POST /v2/contact HTTP/1.1\r\nHost: x\r\nX-API-Key: {}\r\nIdempotency-Key: big\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        server.key,
+        body.len()
+    );
+    assert_413(&write_all_then_read(&server, head, &body).await);
     assert_eq!(server.get("/healthz").await.status, 200);
 }
