@@ -155,6 +155,7 @@ async fn claim(
 ) -> Result<(), Response> {
     let started = Instant::now();
     let mut poll = FIRST_POLL;
+    state.metrics.count_idempotency_claim();
     let mut claim = state
         .store
         .claim_idempotency_key(tenant, key, fingerprint)
@@ -178,6 +179,7 @@ async fn claim(
                     .await
                 {
                     Ok(IdempotencyClaim::Claimed) => {
+                        state.metrics.count_idempotency_claim();
                         state
                             .store
                             .claim_idempotency_key(tenant, key, fingerprint)

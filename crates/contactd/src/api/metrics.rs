@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -32,6 +33,8 @@ const BUCKETS: [f64; 14] = [
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Series>,
+    /// Claims of idempotency keys (each a database write, or a transaction on PostgreSQL).
+    idempotency_claims: AtomicU64,
 }
 
 #[derive(Default)]
@@ -62,9 +65,20 @@ impl Metrics {
         }
     }
 
+    pub fn count_idempotency_claim(&self) {
+        self.idempotency_claims.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn render(&self, gauges: &[(&'static str, &'static str, f64)]) -> String {
         let series = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
+        let _ = writeln!(out, "# HELP contactd_idempotency_claims_total Idempotency keys claimed (first runs and takeovers).");
+        let _ = writeln!(out, "# TYPE contactd_idempotency_claims_total counter");
+        let _ = writeln!(
+            out,
+            "contactd_idempotency_claims_total {}",
+            self.idempotency_claims.load(Ordering::Relaxed)
+        );
         let _ = writeln!(out, "# HELP contactd_http_requests_total HTTP requests by route pattern, method and status.");
         let _ = writeln!(out, "# TYPE contactd_http_requests_total counter");
         for ((route, method, status), n) in &series.requests {

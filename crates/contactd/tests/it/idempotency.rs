@@ -499,3 +499,78 @@ async fn answers_older_than_a_day_are_pruned() {
     }
     assert_eq!(count("new").await, 1, "a recent answer is kept");
 }
+
+/// `contactd_idempotency_claims_total` from `/metrics`.
+async fn claims(server: &TestServer) -> u64 {
+    let metrics = server.send("GET", "/metrics", &[], None).await;
+    metrics
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("contactd_idempotency_claims_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("the claims counter in /metrics")
+}
+
+/// Issue 11, item 15: a request that finds its key in progress (here: held by a request on
+/// another replica, written straight into the database) waits by reading, without claiming
+/// the key again and again, and replays the answer once it is there.
+#[tokio::test]
+async fn a_request_waiting_on_its_key_reads_instead_of_claiming_again() {
+    use sha2::{Digest, Sha256};
+    let server = TestServer::start().await;
+    let body = json!({"phone": phone(7)});
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let mut hasher = Sha256::new();
+    hasher.update(b"POST /v2/contact\n");
+    hasher.update(&bytes);
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let sqlite = server.database_url().starts_with("sqlite://");
+    let (fingerprint, answer) = if sqlite {
+        (
+            format!("unhex('{hex}')"),
+            "CAST('{\"id\":\"other\"}' AS BLOB)",
+        )
+    } else {
+        (
+            format!("decode('{hex}', 'hex')"),
+            "convert_to('{\"id\":\"other\"}', 'UTF8')",
+        )
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    server
+        .sql(&format!(
+            "INSERT INTO idempotency_keys (workspace_id, mode, key, fingerprint, created_at) \
+             SELECT id, 'live', 'held', {fingerprint}, {now} FROM workspaces WHERE name = 'acme'"
+        ))
+        .await;
+
+    let before = claims(&server).await;
+    let key = server.key.clone();
+    let waiting = post_idem(&server, &key, "/v2/contact", "held", &body);
+    let finish_first = async {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        server
+            .sql(&format!(
+                "UPDATE idempotency_keys SET status = 201, headers = '[]', body = {answer} \
+                 WHERE key = 'held'"
+            ))
+            .await;
+    };
+    let (resp, ()) = futures::join!(waiting, finish_first);
+    assert_eq!(resp.status, 201, "{}", resp.text);
+    assert!(replayed(&resp), "the first request's answer");
+    assert_eq!(resp.body, json!({"id": "other"}));
+    let made = claims(&server).await - before;
+    assert_eq!(
+        made, 1,
+        "claims made while waiting 1.5 s (one a poll before)"
+    );
+    assert_eq!(server.sql("SELECT COUNT(*) FROM contacts").await, 0);
+}
