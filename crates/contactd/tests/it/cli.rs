@@ -937,3 +937,34 @@ async fn export_segment_through_a_server_and_from_the_database() {
         assert!(stderr.contains("segment"), "{stderr}");
     }
 }
+
+/// Issue 14, item 7: a clean stop leaves the data in the `.db` file, not in the WAL, so
+/// copying the stopped database's `.db` file alone keeps every write.
+#[tokio::test]
+async fn a_clean_stop_leaves_everything_in_the_database_file() {
+    let (dir, database) = scratch_sqlite();
+    let key = create_key(&database, "acme", Some("live"));
+    let mut serve = Serve::start(Some(&database), dir.path()).await;
+    for i in 0..200 {
+        let body = json!({"phone": format!("+1415555{i:04}"), "metadata": {"i": i}});
+        let (status, _) = http("POST", &serve.url("/v2/contact"), &key, Some(body)).await;
+        assert_eq!(status, 201);
+    }
+    let status = serve.signal_and_wait("INT");
+    assert!(status.success(), "{status}");
+
+    let db = dir.path().join("x.db");
+    let wal = dir.path().join("x.db-wal");
+    let wal_len = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(
+        wal_len, 0,
+        "the WAL still holds {wal_len} bytes after a clean stop"
+    );
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(&db, copy.path().join("copy.db")).unwrap();
+    let conn = rusqlite::Connection::open(copy.path().join("copy.db")).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT COUNT(*) FROM contacts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 200, "the .db file alone has every contact");
+}

@@ -141,8 +141,11 @@ impl Writer {
 
 fn write_loop(conn: &Connection, receiver: &Receiver<Msg>) {
     loop {
-        let Ok(Msg::Job(first)) = receiver.recv() else {
-            return;
+        let first = match receiver.recv() {
+            Ok(Msg::Job(job)) => job,
+            Ok(Msg::Shutdown) => return checkpoint_for_stop(conn),
+            // Every sender is gone: the store was dropped without a stop.
+            Err(_) => return,
         };
         let mut batch = vec![first];
         let mut stop = false;
@@ -158,8 +161,22 @@ fn write_loop(conn: &Connection, receiver: &Receiver<Msg>) {
         }
         commit_batch(conn, batch);
         if stop {
+            checkpoint_for_stop(conn);
             return;
         }
+    }
+}
+
+/// Moves everything from the WAL into the database file and empties the WAL, so that a
+/// stopped database is whole in its `.db` file (copying that file alone is a backup).
+fn checkpoint_for_stop(conn: &Connection) {
+    let result = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    match result {
+        Ok(0) => {}
+        Ok(_) => tracing::warn!("the WAL could not be checkpointed at stop: a reader was busy"),
+        Err(e) => tracing::warn!(error = %e, "the WAL could not be checkpointed at stop"),
     }
 }
 
