@@ -33,6 +33,7 @@ mod openapi;
 mod query_budget;
 mod random_bodies;
 mod ratelimit;
+mod readme;
 mod refs;
 mod restart;
 mod search;
