@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 use ipnet::IpNet;
 
-use crate::store::StoreOptions;
+use crate::store::{SqliteSynchronous, StoreOptions};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://contactd.db";
 
@@ -38,6 +38,16 @@ pub struct DatabaseArgs {
         default_value_t = 10_000
     )]
     pub db_statement_timeout_ms: u64,
+
+    /// SQLite: `full` syncs the WAL before a write is acknowledged (survives power loss);
+    /// `normal` syncs only at checkpoints (survives a crash of contactd, not of the machine).
+    #[arg(
+        long,
+        env = "CONTACTD_SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value_t = SqliteSynchronous::Full
+    )]
+    pub sqlite_synchronous: SqliteSynchronous,
 }
 
 impl DatabaseArgs {
@@ -49,6 +59,7 @@ impl DatabaseArgs {
             db_connect_timeout_ms: defaults.connect_timeout.as_millis() as u64,
             db_acquire_timeout_ms: defaults.acquire_timeout.as_millis() as u64,
             db_statement_timeout_ms: defaults.statement_timeout.as_millis() as u64,
+            sqlite_synchronous: defaults.sqlite_synchronous,
         }
     }
 
@@ -58,6 +69,7 @@ impl DatabaseArgs {
             connect_timeout: Duration::from_millis(self.db_connect_timeout_ms),
             acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
             statement_timeout: Duration::from_millis(self.db_statement_timeout_ms),
+            sqlite_synchronous: self.sqlite_synchronous,
         }
     }
 }

@@ -265,6 +265,18 @@ pub struct StoreOptions {
     pub connect_timeout: Duration,
     pub acquire_timeout: Duration,
     pub statement_timeout: Duration,
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// When SQLite makes a commit durable (its `synchronous` setting, in WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqliteSynchronous {
+    /// The WAL is synced before a write is acknowledged: it survives a power loss. Group
+    /// commit shares one sync among the writes committed together.
+    Full,
+    /// The WAL is synced at checkpoints only: an acknowledged write survives a crash of
+    /// contactd but not of the machine.
+    Normal,
 }
 
 impl Default for StoreOptions {
@@ -274,6 +286,7 @@ impl Default for StoreOptions {
             connect_timeout: Duration::from_secs(2),
             acquire_timeout: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(10),
+            sqlite_synchronous: SqliteSynchronous::Full,
         }
     }
 }
@@ -282,7 +295,8 @@ impl Default for StoreOptions {
 pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(path) = sqlite::path_from_url(url) {
         return Ok(Arc::new(
-            sqlite::SqliteStore::open(&path, options.statement_timeout).await?,
+            sqlite::SqliteStore::open(&path, options.statement_timeout, options.sqlite_synchronous)
+                .await?,
         ));
     }
     if postgres::is_postgres_url(url) {

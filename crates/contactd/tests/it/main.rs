@@ -20,6 +20,7 @@ mod crash;
 mod cursor;
 mod delete;
 mod docs_page;
+mod durability;
 mod errors;
 mod etag;
 mod idempotency;

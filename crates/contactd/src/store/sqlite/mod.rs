@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 use self::readers::Readers;
 use self::writer::Writer;
 use super::share::WorkspaceShare;
-use super::{Store, StoreError, StoreResult};
+use super::{SqliteSynchronous, Store, StoreError, StoreResult};
 use crate::domain::tenant::Tenant;
 
 const MIGRATIONS: &[&str] = &[
@@ -50,17 +50,26 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    pub async fn open(path: &Path, query_budget: Duration) -> anyhow::Result<SqliteStore> {
+    pub async fn open(
+        path: &Path,
+        query_budget: Duration,
+        synchronous: SqliteSynchronous,
+    ) -> anyhow::Result<SqliteStore> {
         let path = path.to_owned();
-        tokio::task::spawn_blocking(move || Self::open_blocking(&path, query_budget)).await?
+        tokio::task::spawn_blocking(move || Self::open_blocking(&path, query_budget, synchronous))
+            .await?
     }
 
-    fn open_blocking(path: &Path, query_budget: Duration) -> anyhow::Result<SqliteStore> {
+    fn open_blocking(
+        path: &Path,
+        query_budget: Duration,
+        synchronous: SqliteSynchronous,
+    ) -> anyhow::Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
         let mut conn = Connection::open(path)?;
-        configure(&conn)?;
+        configure(&conn, synchronous)?;
         migrate(&mut conn)?;
         let open_readers = |n: usize| {
             (0..n)
@@ -99,11 +108,16 @@ fn reader_count() -> usize {
         .clamp(4, 16)
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    // WAL lets readers run beside the writer; NORMAL syncs the WAL at checkpoints, so a
-    // commit survives a crash of contactd (not of the machine) without an fsync per commit.
+fn configure(conn: &Connection, synchronous: SqliteSynchronous) -> rusqlite::Result<()> {
+    // WAL lets readers run beside the writer. FULL syncs the WAL at every commit, so a
+    // write acknowledged has reached the disk; the writer's group commit makes that one
+    // sync per group, not per write. NORMAL (opt-in) syncs at checkpoints only.
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    let synchronous = match synchronous {
+        SqliteSynchronous::Full => "FULL",
+        SqliteSynchronous::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "busy_timeout", 5000)?;
     conn.pragma_update(None, "cache_size", -32_000)?;
