@@ -548,3 +548,48 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     }
     cause.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_sizes_columns_by_characters_and_leaves_no_trailing_spaces() {
+        let rows = vec![
+            vec!["1".to_owned(), "Zoë".to_owned(), "x".to_owned()],
+            vec!["22".to_owned(), "李".to_owned(), String::new()],
+        ];
+        let text = table(&["id", "name", "note"], &rows);
+        assert_eq!(text, "id  name  note\n1   Zoë   x\n22  李\n");
+    }
+
+    #[test]
+    fn a_wrapper_that_repeats_its_source_is_said_once() {
+        let error = anyhow::anyhow!("connection reset")
+            .context("export: connection reset")
+            .context("segment seg_1");
+        assert_eq!(
+            describe_error(&error),
+            "segment seg_1: export: connection reset"
+        );
+    }
+
+    #[test]
+    fn invalid_input_shows_received_expected_and_a_hint_for_phones() {
+        let error = contactd_client::ApiError {
+            error: "invalid_input".into(),
+            message: "Phone number must be in E.164 format".into(),
+            code: 400,
+            details: serde_json::json!({"field": "phone", "received": "1234567890",
+                "expected": "+1234567890"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        }
+        .into_error();
+        let text = describe_error(&anyhow::Error::new(error));
+        assert!(text.contains("received: \"1234567890\""), "{text}");
+        assert!(text.contains("expected: \"+1234567890\""), "{text}");
+        assert!(text.contains("--default-country"), "{text}");
+    }
+}

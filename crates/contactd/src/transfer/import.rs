@@ -681,3 +681,57 @@ fn ndjson_rows<R: BufRead>(reader: R, new_ids: bool) -> impl Iterator<Item = any
             })
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_metadata_column_and_metadata_key_columns_merge_the_keys_winning() {
+        let targets = [
+            Target::Field("phone"),
+            Target::MetadataObject,
+            Target::Metadata("plan".into()),
+            Target::ReadOnly,
+        ];
+        let record = csv::StringRecord::from(vec![
+            "+14155550101",
+            r#"{"plan": "basic", "tags": ["vip"]}"#,
+            "premium",
+            "cnt_0000000000000000",
+        ]);
+        let body = csv_body(&targets, &record).map(Value::Object);
+        assert_eq!(
+            body.ok(),
+            Some(json!({"phone": "+14155550101",
+                "metadata": {"plan": "premium", "tags": ["vip"]}}))
+        );
+    }
+
+    #[test]
+    fn a_metadata_cell_that_is_not_an_object_is_a_row_error() {
+        for cell in ["[1]", "plan=premium", "\"x\""] {
+            let error = metadata_cell(cell).err();
+            assert_eq!(
+                error.map(|e| e.field),
+                Some("metadata".to_owned()),
+                "{cell}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_every_landed_row() {
+        let summary = ImportSummary {
+            rows: 5,
+            created: 2,
+            updated: 1,
+            unchanged: 1,
+            rejected: 1,
+        };
+        assert_eq!(
+            summary.sentence(),
+            "4 of 5 rows imported, 1 rejected (2 created, 1 updated, 1 unchanged)"
+        );
+    }
+}
