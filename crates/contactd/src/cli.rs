@@ -1,8 +1,14 @@
-//! The `contactd` command line: `serve` and the `keys` administration commands.
+//! The `contactd` command line: `serve`, the `keys` administration commands, the client
+//! commands and shell completions.
+//!
+//! Exit codes: 0 when the command did all it was asked, [`EXIT_FAILED`] when it could not
+//! run (bad arguments get clap's 2), and [`EXIT_ROWS_REJECTED`] when an import ran but
+//! rejected some rows.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::client_cli::{self, ContactCommand, Remote, SegmentCommand};
 use crate::config::{Config, DatabaseArgs};
@@ -14,11 +20,18 @@ use crate::telemetry;
 use crate::transfer::export::{self, ExportArgs};
 use crate::transfer::import::{self, ImportArgs};
 
+/// The command could not run (or failed part way: see its message).
+pub const EXIT_FAILED: u8 = 1;
+/// `import` ran to the end but rejected some rows (reasons in the rejected-rows file).
+pub const EXIT_ROWS_REJECTED: u8 = 3;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "contactd",
     version,
-    about = "Self-hosted contacts service for customer messaging"
+    about = "Self-hosted contacts service for customer messaging",
+    after_help = "Exit codes: 0 success; 1 the command failed; 2 bad arguments; \
+                  3 an import rejected some rows."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -67,14 +80,21 @@ pub enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Print a shell completion script, e.g. `contactd completions bash > /etc/bash_completion.d/contactd`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
     /// Create a key (and its workspace if needed); prints the key alone on the last line.
     Create {
+        /// The workspace's name (created if it does not exist).
         #[arg(long)]
         workspace: String,
+        /// test keys see the workspace's test data, live keys its live data.
         #[arg(long, value_enum, default_value_t = KeyMode::Test)]
         mode: KeyMode,
         #[command(flatten)]
@@ -87,6 +107,7 @@ pub enum KeysCommand {
     },
     /// Revoke the key with this prefix; its next request is refused.
     Revoke {
+        /// The key's prefix as `keys list` shows it (sk_live_AbCd1234).
         prefix: String,
         #[command(flatten)]
         database: DatabaseArgs,
@@ -108,19 +129,59 @@ impl From<KeyMode> for Mode {
     }
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// The command line's definition, with help that names an environment variable's value
+/// only when it is set (clap would print `[env: CONTACTD_URL=]` for an unset one).
+pub fn command() -> clap::Command {
+    hide_unset_env_values(Cli::command())
+}
+
+fn hide_unset_env_values(mut command: clap::Command) -> clap::Command {
+    command = command.mut_args(|arg| {
+        let unset = arg
+            .get_env()
+            .is_some_and(|name| std::env::var_os(name).is_none_or(|v| v.is_empty()));
+        if unset {
+            arg.hide_env_values(true)
+        } else {
+            arg
+        }
+    });
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    for name in names {
+        command = command.mut_subcommand(name, hide_unset_env_values);
+    }
+    command
+}
+
+/// Parses the process's arguments; bad ones print clap's message and exit with 2.
+pub fn parse() -> Cli {
+    Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit())
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve(config) => serve(config).await,
-        Command::Keys(command) => keys(command).await,
-        Command::Contact { remote, command } => client_cli::run(remote, command).await,
-        Command::Segment { remote, command } => client_cli::run_segment(remote, command).await,
-        Command::Import(args) => import::run(args).await.map(|_| ()),
-        Command::Export(args) => export::run(args).await.map(|_| ()),
+        Command::Serve(config) => serve(config).await?,
+        Command::Keys(command) => keys(command).await?,
+        Command::Contact { remote, command } => client_cli::run(remote, command).await?,
+        Command::Segment { remote, command } => client_cli::run_segment(remote, command).await?,
+        Command::Import(args) => {
+            if import::run(args).await?.rejected > 0 {
+                return Ok(ExitCode::from(EXIT_ROWS_REJECTED));
+            }
+        }
+        Command::Export(args) => {
+            export::run(args).await?;
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut command(), "contactd", &mut std::io::stdout());
+        }
         Command::Backup { file, database } => {
             let path = sqlite_path(&database.url)?;
             backup::backup(&path, &file)?;
             println!("Backed up {} to {}", path.display(), file.display());
-            Ok(())
         }
         Command::Restore {
             file,
@@ -130,9 +191,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let path = sqlite_path(&database.url)?;
             backup::restore(&file, &path, force)?;
             println!("Restored {} from {}", path.display(), file.display());
-            Ok(())
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
@@ -213,25 +274,33 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             let store = store::open(&database.url, &database.options()).await?;
             let keys = store.list_keys().await;
             store.close().await;
-            println!(
-                "{:<18} {:<20} {:<5} {:<28} {:<28} status",
-                "prefix", "workspace", "mode", "created", "last used"
-            );
-            for k in keys? {
-                println!(
-                    "{:<18} {:<20} {:<5} {:<28} {:<28} {}",
-                    k.prefix,
-                    k.workspace,
-                    k.mode,
-                    k.created_at.to_string(),
-                    k.last_used_at.map_or("never".to_owned(), |t| t.to_string()),
-                    if k.revoked_at.is_some() {
-                        "revoked"
-                    } else {
-                        "active"
-                    }
-                );
-            }
+            let rows: Vec<Vec<String>> = keys?
+                .into_iter()
+                .map(|k| {
+                    vec![
+                        k.prefix,
+                        k.workspace,
+                        k.mode.to_string(),
+                        k.created_at.to_string(),
+                        k.last_used_at.map_or("never".to_owned(), |t| t.to_string()),
+                        if k.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        }
+                        .to_owned(),
+                    ]
+                })
+                .collect();
+            let header = [
+                "prefix",
+                "workspace",
+                "mode",
+                "created",
+                "last used",
+                "status",
+            ];
+            print!("{}", client_cli::table(&header, &rows));
         }
         KeysCommand::Revoke { prefix, database } => {
             let store = store::open(&database.url, &database.options()).await?;
@@ -253,5 +322,40 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         super::Cli::command().debug_assert();
+    }
+
+    /// Every flag and argument of every command, by path, that `--help` shows without a
+    /// description.
+    fn undescribed(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if !builtin && !arg.is_hide_set() && arg.get_help().is_none() {
+                found.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            undescribed(sub, &format!("{path} {}", sub.get_name()), found);
+        }
+    }
+
+    #[test]
+    fn every_flag_has_a_description() {
+        let mut command = super::command();
+        command.build();
+        let mut found = Vec::new();
+        undescribed(&command, "contactd", &mut found);
+        assert!(found.is_empty(), "flags without help: {found:?}");
+    }
+
+    #[test]
+    fn an_unset_environment_variable_shows_no_empty_value() {
+        let help = super::command()
+            .find_subcommand_mut("contact")
+            .map(|c| c.render_long_help().to_string())
+            .unwrap_or_default();
+        if std::env::var_os("CONTACTD_URL").is_none() {
+            assert!(help.contains("[env: CONTACTD_URL]"), "{help}");
+        }
+        assert!(!help.contains("=]"), "{help}");
     }
 }

@@ -9,8 +9,9 @@ use contactd_client::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// Where the server is and how to talk to it.
+/// Where the server is and how to talk to it: the flags every client command shares.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = CLIENT_OPTIONS)]
 pub struct Remote {
     /// Base URL of the contactd server.
     #[arg(
@@ -23,26 +24,36 @@ pub struct Remote {
     /// API key (sk_live_… or sk_test_…).
     #[arg(long, env = "CONTACTD_API_KEY", global = true, hide_env_values = true)]
     pub api_key: Option<String>,
-    /// How to print contacts and segments.
+    /// How to print the result: JSON (lists always as an array) or an aligned table.
     #[arg(long, value_enum, default_value_t = Output::Json, global = true)]
     pub output: Output,
 }
 
+/// The help heading of the flags shared by the client commands (`--url`, `--api-key`,
+/// `--output`), so they read the same in `contact`, `segment`, `import` and `export`.
+pub const CLIENT_OPTIONS: &str = "Client options";
+
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
+    /// JSON on standard output.
     Json,
+    /// An aligned text table.
     Table,
 }
 
 /// Fields of a contact, as flags.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ContactFields {
+    /// Phone number, E.164 (+14155550123) or national with --default-country.
     #[arg(long)]
     pub phone: Option<String>,
+    /// Email address.
     #[arg(long)]
     pub email: Option<String>,
+    /// First name.
     #[arg(long)]
     pub first_name: Option<String>,
+    /// Last name.
     #[arg(long)]
     pub last_name: Option<String>,
     /// whatsapp, instagram, sms or email.
@@ -62,11 +73,15 @@ pub struct ContactFields {
 #[derive(Subcommand, Debug)]
 pub enum ContactCommand {
     /// Show a contact by id, phone or email.
-    Get { contact_ref: String },
+    Get {
+        /// The contact: its id (cnt_…), phone (+…) or email.
+        contact_ref: String,
+    },
     /// Create a contact.
     Create(ContactFields),
     /// Change the fields given; --clear FIELD empties one.
     Update {
+        /// The contact: its id (cnt_…), phone (+…) or email.
         contact_ref: String,
         #[command(flatten)]
         fields: ContactFields,
@@ -75,7 +90,10 @@ pub enum ContactCommand {
         clear: Vec<String>,
     },
     /// Delete a contact (and its conversations and messages).
-    Delete { contact_ref: String },
+    Delete {
+        /// The contact: its id (cnt_…), phone (+…) or email.
+        contact_ref: String,
+    },
     /// List and search contacts, or list a saved segment's contacts.
     List {
         /// Prefix of a name, the email or the phone.
@@ -165,6 +183,8 @@ fn client(remote: &Remote) -> anyhow::Result<Client> {
 pub async fn run(remote: Remote, command: ContactCommand) -> anyhow::Result<()> {
     let client = client(&remote)?;
     let contacts = client.contacts();
+    // A list prints a JSON array whatever its length, the others one object.
+    let is_list = matches!(command, ContactCommand::List { .. });
     let shown: Vec<Contact> = match command {
         ContactCommand::Get { contact_ref } => vec![contacts.get(&contact_ref).await?],
         ContactCommand::Create(fields) => vec![contacts.create(&new_contact(fields)?).await?],
@@ -232,7 +252,7 @@ pub async fn run(remote: Remote, command: ContactCommand) -> anyhow::Result<()> 
             }
         }
     };
-    print(&shown, remote.output)
+    print(&shown, is_list, remote.output)
 }
 
 pub async fn run_segment(remote: Remote, command: SegmentCommand) -> anyhow::Result<()> {
@@ -293,18 +313,20 @@ fn print_segments(segments: &[Segment], is_list: bool, output: Output) -> anyhow
             many => println!("{}", serde_json::to_string_pretty(many)?),
         },
         Output::Table => {
-            println!("{:<34} {:<24} {:>8}  filter", "id", "name", "count");
-            for s in segments {
-                let filter: Vec<String> =
-                    s.filter.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                println!(
-                    "{:<34} {:<24} {:>8}  {}",
-                    s.id,
-                    s.name,
-                    s.count,
-                    filter.join(" ")
-                );
-            }
+            let rows: Vec<Vec<String>> = segments
+                .iter()
+                .map(|s| {
+                    let filter: Vec<String> =
+                        s.filter.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    vec![
+                        s.id.clone(),
+                        s.name.clone(),
+                        s.count.to_string(),
+                        filter.join(" "),
+                    ]
+                })
+                .collect();
+            print!("{}", table(&["id", "name", "count", "filter"], &rows));
         }
     }
     Ok(())
@@ -393,29 +415,181 @@ fn contact_update(f: ContactFields, clear: &[String]) -> anyhow::Result<ContactU
     Ok(u)
 }
 
-fn print(contacts: &[Contact], output: Output) -> anyhow::Result<()> {
+fn print(contacts: &[Contact], is_list: bool, output: Output) -> anyhow::Result<()> {
     match output {
         Output::Json => match contacts {
-            [one] => println!("{}", serde_json::to_string_pretty(one)?),
+            [one] if !is_list => println!("{}", serde_json::to_string_pretty(one)?),
             many => println!("{}", serde_json::to_string_pretty(many)?),
         },
         Output::Table => {
-            println!(
-                "{:<34} {:<16} {:<28} {:<24} {:<10} {:<8}",
-                "id", "phone", "email", "name", "channel", "status"
-            );
-            for c in contacts {
-                println!(
-                    "{:<34} {:<16} {:<28} {:<24} {:<10} {:<8}",
-                    c.id,
-                    c.phone.as_deref().unwrap_or("-"),
-                    c.email.as_deref().unwrap_or("-"),
-                    c.full_name.as_deref().unwrap_or("-"),
-                    c.preferred_channel.map_or("-", |ch| ch.as_str()),
-                    c.status.as_str()
-                );
-            }
+            let rows: Vec<Vec<String>> = contacts
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.id.clone(),
+                        c.phone.clone().unwrap_or_else(|| "-".into()),
+                        c.email.clone().unwrap_or_else(|| "-".into()),
+                        c.full_name.clone().unwrap_or_else(|| "-".into()),
+                        c.preferred_channel.map_or("-", |ch| ch.as_str()).to_owned(),
+                        c.status.as_str().to_owned(),
+                    ]
+                })
+                .collect();
+            let header = ["id", "phone", "email", "name", "channel", "status"];
+            print!("{}", table(&header, &rows));
         }
     }
     Ok(())
+}
+
+/// Rows under a header, each column as wide as its widest cell (counted in characters),
+/// two spaces apart; the last column is not padded.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (i, (cell, width)) in row.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            if i + 1 < row.len() {
+                line.extend(std::iter::repeat_n(' ', width - cell.chars().count()));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// An error of a command, for people: the context it happened in, then what the API said
+/// with its details (`received`, `expected`) and what to try, each said once.
+pub fn describe_error(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        if let Some(client_error) = cause.downcast_ref::<contactd_client::Error>() {
+            push_part(&mut out, &describe_client_error(client_error));
+            // Its sources are what `describe_client_error` already said.
+            break;
+        }
+        let text = cause.to_string();
+        // A wrapper often repeats its source's words; say them once.
+        if !out.contains(&text) {
+            push_part(&mut out, &text);
+        }
+    }
+    out
+}
+
+fn push_part(out: &mut String, text: &str) {
+    if !out.is_empty() {
+        out.push_str(": ");
+    }
+    out.push_str(text);
+}
+
+fn describe_client_error(error: &contactd_client::Error) -> String {
+    use contactd_client::Error;
+    match error {
+        Error::InvalidInput {
+            field,
+            received,
+            expected,
+            ..
+        } => {
+            let mut text = error.to_string();
+            if let Some(received) = received {
+                text.push_str(&format!("\n  received: {received}"));
+            }
+            if let Some(expected) = expected {
+                text.push_str(&format!("\n  expected: {expected}"));
+            }
+            if field.as_deref() == Some("phone") {
+                text.push_str(
+                    "\n  hint: a number without its country code needs --default-country \
+                     (ISO 3166 alpha-2, e.g. --default-country GB)",
+                );
+            }
+            text
+        }
+        Error::Transport(e) => {
+            let url = e.url().map_or_else(String::new, |u| {
+                format!(" at {}", u.origin().ascii_serialization())
+            });
+            let cause = root_cause(e);
+            if e.is_connect() {
+                format!(
+                    "cannot connect to the server{url}: {cause} \
+                     (is contactd serve running there? --url or CONTACTD_URL names it)"
+                )
+            } else if e.is_timeout() {
+                format!("the server{url} did not answer in time: {cause}")
+            } else {
+                format!("the request to the server{url} failed: {cause}")
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The innermost error under `error`: for a refused connection, "Connection refused".
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_sizes_columns_by_characters_and_leaves_no_trailing_spaces() {
+        let rows = vec![
+            vec!["1".to_owned(), "Zoë".to_owned(), "x".to_owned()],
+            vec!["22".to_owned(), "李".to_owned(), String::new()],
+        ];
+        let text = table(&["id", "name", "note"], &rows);
+        assert_eq!(text, "id  name  note\n1   Zoë   x\n22  李\n");
+    }
+
+    #[test]
+    fn a_wrapper_that_repeats_its_source_is_said_once() {
+        let error = anyhow::anyhow!("connection reset")
+            .context("export: connection reset")
+            .context("segment seg_1");
+        assert_eq!(
+            describe_error(&error),
+            "segment seg_1: export: connection reset"
+        );
+    }
+
+    #[test]
+    fn invalid_input_shows_received_expected_and_a_hint_for_phones() {
+        let error = contactd_client::ApiError {
+            error: "invalid_input".into(),
+            message: "Phone number must be in E.164 format".into(),
+            code: 400,
+            details: serde_json::json!({"field": "phone", "received": "1234567890",
+                "expected": "+1234567890"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        }
+        .into_error();
+        let text = describe_error(&anyhow::Error::new(error));
+        assert!(text.contains("received: \"1234567890\""), "{text}");
+        assert!(text.contains("expected: \"+1234567890\""), "{text}");
+        assert!(text.contains("--default-country"), "{text}");
+    }
 }

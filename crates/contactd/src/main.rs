@@ -1,13 +1,13 @@
-use clap::Parser;
+use std::process::ExitCode;
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
-    let cli = contactd::cli::Cli::parse();
+async fn main() -> ExitCode {
+    let cli = contactd::cli::parse();
     match contactd::cli::run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("contactd: {e:#}");
-            std::process::ExitCode::FAILURE
+            eprintln!("contactd: {}", contactd::client_cli::describe_error(&e));
+            ExitCode::from(contactd::cli::EXIT_FAILED)
         }
     }
 }

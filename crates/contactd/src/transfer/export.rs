@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::Format;
 use crate::api::ContactOut;
+use crate::client_cli::CLIENT_OPTIONS;
 use crate::config::DatabaseArgs;
 use crate::domain::contact_query::{ContactFilter, ContactQuery, Sort, SortField, Start};
 use crate::domain::ids::SegmentId;
@@ -48,11 +49,17 @@ pub struct ExportArgs {
         long = "url",
         id = "server_url",
         value_name = "URL",
-        conflicts_with = "workspace"
+        env = "CONTACTD_URL",
+        help_heading = CLIENT_OPTIONS
     )]
     pub server_url: Option<String>,
     /// API key for --url.
-    #[arg(long, env = "CONTACTD_API_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CONTACTD_API_KEY",
+        hide_env_values = true,
+        help_heading = CLIENT_OPTIONS
+    )]
     pub api_key: Option<String>,
     /// Only the contacts of this saved segment (seg_…), as its filter matches them now.
     #[arg(long, value_name = "ID")]
@@ -85,7 +92,11 @@ enum Source {
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<u64> {
     match (&args.server_url, &args.workspace) {
-        (Some(url), _) => {
+        (Some(_), Some(_)) => anyhow::bail!(
+            "--workspace exports straight from a database, but a server URL is given too \
+             (--url or CONTACTD_URL): give one of them"
+        ),
+        (Some(url), None) => {
             let key = args
                 .api_key
                 .clone()

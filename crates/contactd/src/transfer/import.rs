@@ -3,7 +3,11 @@
 //! Every row is judged by the same parsers as the API; a row that fails, or that the
 //! database refuses (a duplicate in create mode), goes to the rejected-rows file with its
 //! reason, and the others land. Upsert mode makes a re-run change nothing.
+//!
+//! An export imports back: its read-only columns (`id`, `full_name`, timestamps) are set
+//! aside with `--new-ids`, and CSV's `metadata` column (a JSON object) is read as metadata.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -16,10 +20,12 @@ use serde_json::{json, Map, Value};
 
 use super::progress::Progress;
 use super::Format;
+use crate::client_cli::{Output, CLIENT_OPTIONS};
 use crate::config::DatabaseArgs;
 use crate::domain::batch::BatchItem;
 use crate::domain::contact::{NewContact, UpsertContact, UpsertOutcome};
 use crate::domain::tenant::{Mode, Tenant};
+use crate::domain::time::Timestamp;
 use crate::domain::FieldError;
 use crate::error::ApiError;
 use crate::store::{self, Store};
@@ -32,6 +38,15 @@ const FIELDS: [&str; 6] = [
     "last_name",
     "preferred_channel",
     "status",
+];
+
+/// Fields an export writes that a request may not set; `--new-ids` sets them aside.
+const READ_ONLY: [&str; 5] = [
+    "id",
+    "full_name",
+    "created_at",
+    "updated_at",
+    "last_contacted",
 ];
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,16 +68,34 @@ pub struct ImportArgs {
     #[arg(long, required_unless_present = "server_url")]
     pub workspace: Option<String>,
     /// Import through a running server instead (its batch endpoint), with --api-key.
-    #[arg(long = "url", id = "server_url", conflicts_with = "workspace")]
+    #[arg(
+        long = "url",
+        id = "server_url",
+        value_name = "URL",
+        env = "CONTACTD_URL",
+        help_heading = CLIENT_OPTIONS
+    )]
     pub server_url: Option<String>,
     /// API key for --url.
-    #[arg(long, env = "CONTACTD_API_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CONTACTD_API_KEY",
+        hide_env_values = true,
+        help_heading = CLIENT_OPTIONS
+    )]
     pub api_key: Option<String>,
+    /// How to print the summary: a sentence (table) or one JSON object.
+    #[arg(long, value_enum, default_value_t = Output::Table, help_heading = CLIENT_OPTIONS)]
+    pub output: Output,
     /// Live or test data of the workspace.
     #[arg(long, value_enum, default_value_t = crate::cli::KeyMode::Test)]
     pub data_mode: crate::cli::KeyMode,
+    /// create: rows are new contacts; upsert: rows update the contact they name, or create it.
     #[arg(long, value_enum, default_value_t = ImportMode::Create)]
     pub mode: ImportMode,
+    /// Give the contacts new ids: set aside an export's id, full_name and timestamps.
+    #[arg(long)]
+    pub new_ids: bool,
     /// CSV column for a field, as FIELD=COLUMN (e.g. --map phone="Mobile number"); repeatable.
     /// Columns named like a field (phone, email, first_name, …) map without it.
     #[arg(long = "map", value_name = "FIELD=COLUMN")]
@@ -91,7 +124,29 @@ pub struct ImportSummary {
     pub rows: u64,
     pub created: u64,
     pub updated: u64,
+    /// Upserts that found their contact as the row has it.
+    pub unchanged: u64,
     pub rejected: u64,
+}
+
+impl ImportSummary {
+    /// Rows that landed: created, updated or already so.
+    pub fn imported(&self) -> u64 {
+        self.created + self.updated + self.unchanged
+    }
+
+    /// "4 of 5 rows imported, 1 rejected (4 created, 0 updated, 0 unchanged)".
+    pub fn sentence(&self) -> String {
+        format!(
+            "{} of {} rows imported, {} rejected ({} created, {} updated, {} unchanged)",
+            self.imported(),
+            self.rows,
+            self.rejected,
+            self.created,
+            self.updated,
+            self.unchanged
+        )
+    }
 }
 
 /// One row of the file: its number (1 = first data row), what was read, and the request
@@ -119,7 +174,11 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ImportSummary> {
             "cannot tell the file's format from its name; pass --format csv or --format ndjson",
         )?;
     match (&args.server_url, &args.workspace) {
-        (Some(url), _) => {
+        (Some(_), Some(_)) => anyhow::bail!(
+            "--workspace imports straight into a database, but a server URL is given too \
+             (--url or CONTACTD_URL): give one of them"
+        ),
+        (Some(url), None) => {
             let key = args
                 .api_key
                 .clone()
@@ -174,7 +233,7 @@ async fn import(
     );
     let mut rows: Box<dyn Iterator<Item = anyhow::Result<Row>>> = match format {
         Format::Csv => Box::new(csv_rows(reader, args)?),
-        Format::Ndjson => Box::new(ndjson_rows(reader)),
+        Format::Ndjson => Box::new(ndjson_rows(reader, args.new_ids)),
     };
     let mut summary = ImportSummary::default();
     let mut progress = Progress::new(total_bytes);
@@ -206,20 +265,33 @@ async fn import(
     rejected.flush()?;
     progress.finish();
     let seconds = progress.elapsed().as_secs_f64();
-    println!(
-        "Imported {} rows in {:.1} s ({:.0} rows/s): {} created, {} updated, {} rejected{}",
-        summary.rows,
-        seconds,
-        summary.rows as f64 / seconds.max(0.001),
-        summary.created,
-        summary.updated,
-        summary.rejected,
-        if summary.rejected > 0 {
-            format!(" (reasons in {})", rejected_path.display())
-        } else {
-            String::new()
-        }
-    );
+    match args.output {
+        Output::Table => println!(
+            "{} in {:.1} s ({:.0} rows/s){}",
+            summary.sentence(),
+            seconds,
+            summary.rows as f64 / seconds.max(0.001),
+            if summary.rejected > 0 {
+                format!("; reasons in {}", rejected_path.display())
+            } else {
+                String::new()
+            }
+        ),
+        Output::Json => println!(
+            "{}",
+            json!({
+                "rows": summary.rows,
+                "imported": summary.imported(),
+                "created": summary.created,
+                "updated": summary.updated,
+                "unchanged": summary.unchanged,
+                "rejected": summary.rejected,
+                "rejected_file": (summary.rejected > 0)
+                    .then(|| rejected_path.display().to_string()),
+                "seconds": seconds,
+            })
+        ),
+    }
     Ok(summary)
 }
 
@@ -236,6 +308,10 @@ impl<W: Write> Outcomes<'_, W> {
 
     fn updated(&mut self) {
         self.summary.updated += 1;
+    }
+
+    fn unchanged(&mut self) {
+        self.summary.unchanged += 1;
     }
 
     /// Writes the row, its number and the error envelope to the rejected-rows file.
@@ -329,11 +405,30 @@ async fn to_database(
     if items.is_empty() {
         return Ok(());
     }
+    let started = Timestamp::now();
     let results = store.batch_contacts(tenant, items).await?;
+    // The store reports a no-op upsert as updated; it leaves `updated_at` alone, though,
+    // while any change moves it to the present. A contact this batch wrote before carries
+    // this batch's time, so it is compared with what the batch saw last.
+    let mut seen: HashMap<String, Timestamp> = HashMap::new();
     for (row, result) in pending.iter().zip(results) {
         match result {
-            Ok((_, UpsertOutcome::Created)) => out.created(),
-            Ok((_, UpsertOutcome::Updated)) => out.updated(),
+            Ok((contact, UpsertOutcome::Created)) => {
+                seen.insert(contact.id.as_str().to_owned(), contact.updated_at);
+                out.created();
+            }
+            Ok((contact, UpsertOutcome::Updated)) => {
+                let previous = seen.insert(contact.id.as_str().to_owned(), contact.updated_at);
+                let untouched = match previous {
+                    Some(at) => at == contact.updated_at,
+                    None => contact.updated_at < started,
+                };
+                if untouched {
+                    out.unchanged();
+                } else {
+                    out.updated();
+                }
+            }
             Err(e) => out.reject(row, ApiError::from(e).body())?,
         }
     }
@@ -365,6 +460,10 @@ impl<R: Read> Read for Counting<R> {
 enum Target {
     Field(&'static str),
     Metadata(String),
+    /// A `metadata` column: a JSON object, as export writes it.
+    MetadataObject,
+    /// A column export writes that a request cannot set (`id`, `full_name`, timestamps).
+    ReadOnly,
     Ignore,
 }
 
@@ -395,6 +494,15 @@ fn column_targets(headers: &csv::StringRecord, args: &ImportArgs) -> anyhow::Res
             if let Some(key) = header.strip_prefix("metadata.") {
                 return Target::Metadata(key.to_owned());
             }
+            if header.trim().eq_ignore_ascii_case("metadata") {
+                return Target::MetadataObject;
+            }
+            if READ_ONLY
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(header.trim()))
+            {
+                return Target::ReadOnly;
+            }
             if args.metadata_columns.iter().any(|c| c == header) {
                 return Target::Metadata(header.to_owned());
             }
@@ -420,6 +528,15 @@ fn csv_rows<R: Read + 'static>(
         .context("cannot read the CSV header row")?
         .clone();
     let targets = column_targets(&headers, args)?;
+    // Without --new-ids, contactd's own ids (an export) must not be dropped silently;
+    // another system's `id` column is only set aside.
+    let id_column = (!args.new_ids)
+        .then(|| {
+            headers
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case("id"))
+        })
+        .flatten();
     let ignored: Vec<&str> = headers
         .iter()
         .zip(&targets)
@@ -436,6 +553,12 @@ fn csv_rows<R: Read + 'static>(
         number += 1;
         match record {
             Ok(record) => {
+                let carries_id = id_column
+                    .and_then(|i| record.get(i))
+                    .is_some_and(|id| id.trim().starts_with("cnt_"));
+                if carries_id {
+                    anyhow::bail!("row {number}: {}", keeping_ids_unsupported());
+                }
                 let raw: Map<String, Value> = headers
                     .iter()
                     .zip(record.iter())
@@ -451,7 +574,7 @@ fn csv_rows<R: Read + 'static>(
                         ),
                     ))
                 } else {
-                    Ok(csv_body(&targets, &record))
+                    csv_body(&targets, &record)
                 };
                 Ok(Row {
                     number,
@@ -469,9 +592,13 @@ fn csv_rows<R: Read + 'static>(
     }))
 }
 
-fn csv_body(targets: &[Target], record: &csv::StringRecord) -> Map<String, Value> {
+fn csv_body(
+    targets: &[Target],
+    record: &csv::StringRecord,
+) -> Result<Map<String, Value>, FieldError> {
     let mut body = Map::new();
-    let mut metadata = Map::new();
+    let mut object = Map::new();
+    let mut keys = Map::new();
     for (target, value) in targets.iter().zip(record.iter()) {
         let value = value.trim();
         if value.is_empty() {
@@ -482,31 +609,62 @@ fn csv_body(targets: &[Target], record: &csv::StringRecord) -> Map<String, Value
                 body.insert((*field).to_owned(), Value::from(value));
             }
             Target::Metadata(key) => {
-                metadata.insert(key.clone(), Value::from(value));
+                keys.insert(key.clone(), Value::from(value));
             }
-            Target::Ignore => {}
+            Target::MetadataObject => object = metadata_cell(value)?,
+            Target::ReadOnly | Target::Ignore => {}
         }
     }
-    if !metadata.is_empty() {
-        body.insert("metadata".into(), Value::Object(metadata));
+    // A `metadata.KEY` column says more precisely what it means than the object does.
+    object.extend(keys);
+    if !object.is_empty() {
+        body.insert("metadata".into(), Value::Object(object));
     }
-    body
+    Ok(body)
 }
 
-fn ndjson_rows<R: BufRead>(reader: R) -> impl Iterator<Item = anyhow::Result<Row>> {
+/// A `metadata` cell: a JSON object, as export writes it.
+fn metadata_cell(cell: &str) -> Result<Map<String, Value>, FieldError> {
+    match serde_json::from_str::<Value>(cell) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(
+            FieldError::new("metadata", "The metadata column must hold a JSON object")
+                .received(crate::domain::input::truncate(cell, 500))
+                .expected(r#"a JSON object, e.g. {"plan": "premium"}"#),
+        ),
+    }
+}
+
+fn keeping_ids_unsupported() -> String {
+    "the file carries contact ids (an export?); importing them with their ids is not \
+     supported yet: pass --new-ids to import these contacts with new ids"
+        .to_owned()
+}
+
+fn ndjson_rows<R: BufRead>(reader: R, new_ids: bool) -> impl Iterator<Item = anyhow::Result<Row>> {
     reader
         .lines()
         .enumerate()
         .filter(|(_, line)| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
-        .map(|(index, line)| {
+        .map(move |(index, line)| {
             let line = line.context("cannot read the file")?;
             let number = index as u64 + 1;
             Ok(match serde_json::from_str::<Value>(&line) {
-                Ok(Value::Object(map)) => Row {
-                    number,
-                    record: Value::Object(map.clone()),
-                    body: Ok(map),
-                },
+                Ok(Value::Object(mut map)) => {
+                    let record = Value::Object(map.clone());
+                    if new_ids {
+                        for field in READ_ONLY {
+                            map.remove(field);
+                        }
+                    } else if map.contains_key("id") {
+                        anyhow::bail!("row {number}: {}", keeping_ids_unsupported());
+                    }
+                    Row {
+                        number,
+                        record,
+                        body: Ok(map),
+                    }
+                }
                 Ok(other) => Row {
                     number,
                     record: other,
@@ -522,4 +680,58 @@ fn ndjson_rows<R: BufRead>(reader: R) -> impl Iterator<Item = anyhow::Result<Row
                 },
             })
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_metadata_column_and_metadata_key_columns_merge_the_keys_winning() {
+        let targets = [
+            Target::Field("phone"),
+            Target::MetadataObject,
+            Target::Metadata("plan".into()),
+            Target::ReadOnly,
+        ];
+        let record = csv::StringRecord::from(vec![
+            "+14155550101",
+            r#"{"plan": "basic", "tags": ["vip"]}"#,
+            "premium",
+            "cnt_0000000000000000",
+        ]);
+        let body = csv_body(&targets, &record).map(Value::Object);
+        assert_eq!(
+            body.ok(),
+            Some(json!({"phone": "+14155550101",
+                "metadata": {"plan": "premium", "tags": ["vip"]}}))
+        );
+    }
+
+    #[test]
+    fn a_metadata_cell_that_is_not_an_object_is_a_row_error() {
+        for cell in ["[1]", "plan=premium", "\"x\""] {
+            let error = metadata_cell(cell).err();
+            assert_eq!(
+                error.map(|e| e.field),
+                Some("metadata".to_owned()),
+                "{cell}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_every_landed_row() {
+        let summary = ImportSummary {
+            rows: 5,
+            created: 2,
+            updated: 1,
+            unchanged: 1,
+            rejected: 1,
+        };
+        assert_eq!(
+            summary.sentence(),
+            "4 of 5 rows imported, 1 rejected (2 created, 1 updated, 1 unchanged)"
+        );
+    }
 }

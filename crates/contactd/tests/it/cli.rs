@@ -314,6 +314,96 @@ async fn keys_list_shows_prefixes_and_workspaces_never_secrets() {
 }
 
 #[tokio::test]
+async fn keys_list_lines_up_its_columns() {
+    let (_dir, database) = scratch_sqlite();
+    create_key(&database, "a", Some("live"));
+    create_key(
+        &database,
+        "a-workspace-name-longer-than-twenty-characters",
+        None,
+    );
+    let output = run(contactd().args(["keys", "list", "--database", &database]));
+    let listing = String::from_utf8_lossy(&output.stdout);
+    let mut lines = listing.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 2, "{listing}");
+    for (column, values) in [
+        ("workspace", &["a", "a-workspace"][..]),
+        ("mode", &["live", "test"][..]),
+        ("created", &["20"][..]),
+        ("status", &["active"][..]),
+    ] {
+        let at = header
+            .find(column)
+            .unwrap_or_else(|| panic!("{column}: {listing}"));
+        for row in &rows {
+            let cell = row.get(at..).unwrap_or("");
+            assert!(
+                values.iter().any(|v| cell.starts_with(v)) && row[..at].ends_with(' '),
+                "column {column} starts at {at} in every line:\n{listing}"
+            );
+        }
+    }
+}
+
+#[test]
+fn help_groups_the_client_flags_and_shows_no_empty_environment_values() {
+    for command in ["contact", "segment", "import", "export"] {
+        let output = run(contactd()
+            .args([command, "--help"])
+            .env_remove("CONTACTD_URL")
+            .env_remove("CONTACTD_API_KEY"));
+        let help = String::from_utf8_lossy(&output.stdout);
+        let heading = help
+            .find("Client options:")
+            .unwrap_or_else(|| panic!("{command}: a heading for the client flags:\n{help}"));
+        for flag in ["--url", "--api-key"] {
+            let at = help
+                .find(flag)
+                .unwrap_or_else(|| panic!("{command}: {flag}:\n{help}"));
+            assert!(at > heading, "{command}: {flag} under the heading:\n{help}");
+        }
+        assert!(help.contains("[env: CONTACTD_URL]"), "{command}:\n{help}");
+        assert!(
+            !help.contains("=]"),
+            "{command}: an empty env value:\n{help}"
+        );
+    }
+    let output = run(contactd()
+        .args(["contact", "--help"])
+        .env("CONTACTD_URL", "http://contacts.internal:8080"));
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        help.contains("[env: CONTACTD_URL=http://contacts.internal:8080]"),
+        "a set value is shown:\n{help}"
+    );
+    let output = run(contactd().arg("--help"));
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("Exit codes"), "{help}");
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    for (shell, marker) in [
+        ("bash", "_contactd()"),
+        ("zsh", "#compdef contactd"),
+        ("fish", "complete -c contactd"),
+    ] {
+        let output = run(contactd().args(["completions", shell]));
+        let script = String::from_utf8_lossy(&output.stdout);
+        assert!(script.contains(marker), "{shell}:\n{script}");
+        assert!(script.contains("import"), "{shell} knows the commands");
+    }
+    let output = contactd().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+}
+
+#[tokio::test]
 async fn created_keys_work_and_a_revoked_key_gets_401_on_the_next_request() {
     let (dir, database) = scratch_sqlite();
     let live = create_key(&database, "acme", Some("live"));
@@ -755,7 +845,11 @@ async fn segment_commands_and_contact_list_segment_work_against_a_server() {
     );
     assert_eq!(updated["count"], 1);
     let one = remote_json(&serve, &key, &["contact", "list", "--segment", &id]);
-    assert_eq!(one["id"], premium[0].as_str(), "{one}");
+    assert_eq!(
+        json_ids(&one),
+        premium[..1],
+        "a list of one is still an array"
+    );
 
     let bad = remote(
         &serve,

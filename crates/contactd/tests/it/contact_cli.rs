@@ -1,25 +1,129 @@
-//! `contactd contact get|create|update|delete|list` against a running server, through the SDK.
+//! `contactd contact get|create|update|delete|list` against a running server, through the SDK,
+//! and `import`/`export` through a server named by the environment.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::utils::TestServer;
 
-async fn contactd(server: &TestServer, args: &[&str]) -> (bool, String, String) {
+/// `contactd ARGS` with `CONTACTD_URL` and `CONTACTD_API_KEY` as given.
+async fn contactd_with(url: &str, key: &str, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_contactd"));
     command
         .args(args)
-        .env("CONTACTD_URL", server.url(""))
-        .env("CONTACTD_API_KEY", &server.key);
-    let out = tokio::task::spawn_blocking(move || command.output().expect("running contactd"))
+        .env_remove("CONTACTD_DATABASE_URL")
+        .env("CONTACTD_URL", url)
+        .env("CONTACTD_API_KEY", key);
+    tokio::task::spawn_blocking(move || command.output().expect("running contactd"))
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn contactd(server: &TestServer, args: &[&str]) -> (bool, String, String) {
+    let out = contactd_with(&server.url(""), &server.key, args).await;
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `contactd ARGS`, asserting success; the standard output as JSON.
+async fn contactd_json(server: &TestServer, args: &[&str]) -> Value {
+    let (ok, out, err) = contactd(server, args).await;
+    assert!(ok, "contactd {args:?}: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("contactd {args:?}: {e}: {out}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contact_list_prints_an_array_whatever_the_count() {
+    let server = TestServer::start().await;
+    for n in 0..3 {
+        let listed = contactd_json(&server, &["contact", "list"]).await;
+        let listed = listed
+            .as_array()
+            .unwrap_or_else(|| panic!("an array: {listed}"));
+        assert_eq!(listed.len(), n, "{listed:?}");
+        server
+            .post(
+                "/v2/contact",
+                &json!({"phone": format!("+1415555010{n}"), "first_name": format!("Ada{n}")}),
+            )
+            .await
+            .expect(201);
+    }
+    let one = contactd_json(&server, &["contact", "list", "--q", "ada1"]).await;
+    assert_eq!(one.as_array().map(Vec::len), Some(1), "{one}");
+    assert_eq!(one[0]["phone"], "+14155550101");
+    let got = contactd_json(&server, &["contact", "get", "+14155550101"]).await;
+    assert_eq!(
+        got["phone"], "+14155550101",
+        "get prints the contact itself"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_errors_show_the_api_details_and_say_things_once() {
+    let server = TestServer::start().await;
+    let (ok, _, err) = contactd(&server, &["contact", "create", "--phone", "1234567890"]).await;
+    assert!(!ok);
+    assert!(err.contains("E.164"), "{err}");
+    assert!(err.contains(r#"received: "1234567890""#), "{err}");
+    assert!(err.contains(r#"expected: "+1234567890""#), "{err}");
+    assert!(err.contains("--default-country"), "a hint: {err}");
+
+    // Nothing listens on port 1.
+    let out = contactd_with(
+        "http://127.0.0.1:1",
+        &server.key,
+        &["contact", "get", "+14155550100"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.matches("error sending request").count() <= 1,
+        "said once: {err}"
+    );
+    assert!(
+        err.contains("cannot connect to the server at http://127.0.0.1:1"),
+        "{err}"
+    );
+    assert!(err.to_lowercase().contains("refused"), "the cause: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_and_export_find_the_server_in_the_environment() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("contacts.ndjson");
+    std::fs::write(
+        &file,
+        "{\"phone\": \"+14155550101\", \"first_name\": \"Env\"}\n{\"email\": \"env@example.com\"}\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    // No --url, no --api-key, no --workspace: CONTACTD_URL and CONTACTD_API_KEY say where.
+    let summary = contactd_json(&server, &["import", file, "--output", "json"]).await;
+    assert_eq!(summary["rows"], 2, "{summary}");
+    assert_eq!(summary["created"], 2, "{summary}");
+    assert_eq!(summary["rejected"], 0, "{summary}");
+    let listed = server.get("/v2/contact").await.expect(200);
+    assert_eq!(listed["total"], 2, "{listed}");
+
+    let (ok, out, err) = contactd(&server, &["export", "--format", "ndjson"]).await;
+    assert!(ok, "{err}");
+    let exported: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(exported, listed["data"].as_array().unwrap().clone());
+
+    // --workspace means a database; with a server URL in the environment that is ambiguous.
+    let (ok, _, err) = contactd(&server, &["export", "--workspace", "acme"]).await;
+    assert!(!ok);
+    assert!(err.contains("CONTACTD_URL"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 //! `contactd import` and `contactd export`: a CSV with bad rows lands its good rows once,
-//! rejects each bad row with its reason, and re-running in upsert mode changes nothing.
+//! rejects each bad row with its reason, and re-running in upsert mode changes nothing;
+//! the exit code says whether every row landed; an export imports back.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -9,20 +10,31 @@ use serde_json::Value;
 
 use crate::utils::scratch_database;
 
-fn contactd(args: &[&str]) -> Output {
+/// `contactd ARGS`, asserting that it exits with `code`.
+fn contactd_exits(code: i32, args: &[&str]) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_contactd"))
         .args(args)
         .env("CONTACTD_LOG", "warn")
+        .env_remove("CONTACTD_URL")
+        .env_remove("CONTACTD_API_KEY")
         .output()
         .expect("running contactd");
-    assert!(
-        output.status.success(),
-        "contactd {args:?} failed:\n{}\n{}",
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "contactd {args:?}:\n{}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
     output
 }
+
+fn contactd(args: &[&str]) -> Output {
+    contactd_exits(0, args)
+}
+
+/// The exit code of an import that ran but rejected some rows.
+const ROWS_REJECTED: i32 = 3;
 
 /// Writes `rows` contacts; every 100th (from the 8th) has a bad phone. Returns the phones
 /// of the good rows.
@@ -75,30 +87,34 @@ fn import_and_check(database: &str, rows: usize) {
     let bad = rows - good.len();
     let rejected = dir.path().join("rejected.ndjson");
     let import = |mode: &str| {
-        contactd(&[
-            "import",
-            file.to_str().unwrap(),
-            "--workspace",
-            "acme",
-            "--data-mode",
-            "live",
-            "--mode",
-            mode,
-            "--map",
-            "phone=Mobile",
-            "--metadata-column",
-            "plan",
-            "--rejected",
-            rejected.to_str().unwrap(),
-            "--database",
-            database,
-        ])
+        contactd_exits(
+            ROWS_REJECTED,
+            &[
+                "import",
+                file.to_str().unwrap(),
+                "--workspace",
+                "acme",
+                "--data-mode",
+                "live",
+                "--mode",
+                mode,
+                "--map",
+                "phone=Mobile",
+                "--metadata-column",
+                "plan",
+                "--rejected",
+                rejected.to_str().unwrap(),
+                "--database",
+                database,
+            ],
+        )
     };
 
     let first = String::from_utf8_lossy(&import("create").stdout).to_string();
     assert!(
         first.contains(&format!(
-            "{} created, 0 updated, {bad} rejected",
+            "{} of {rows} rows imported, {bad} rejected ({} created, 0 updated, 0 unchanged)",
+            good.len(),
             good.len()
         )),
         "{first}"
@@ -136,7 +152,8 @@ fn import_and_check(database: &str, rows: usize) {
     let second = String::from_utf8_lossy(&import("upsert").stdout).to_string();
     assert!(
         second.contains(&format!(
-            "0 created, {} updated, {bad} rejected",
+            "{} of {rows} rows imported, {bad} rejected (0 created, 0 updated, {} unchanged)",
+            good.len(),
             good.len()
         )),
         "{second}"
@@ -146,7 +163,9 @@ fn import_and_check(database: &str, rows: usize) {
 
     let third = String::from_utf8_lossy(&import("create").stdout).to_string();
     assert!(
-        third.contains(&format!("0 created, 0 updated, {rows} rejected")),
+        third.contains(&format!(
+            "0 of {rows} rows imported, {rows} rejected (0 created, 0 updated, 0 unchanged)"
+        )),
         "{third}"
     );
     let reasons = std::fs::read_to_string(&rejected).unwrap();
@@ -181,23 +200,26 @@ fn ndjson_imports_with_a_default_country_and_typed_metadata() {
     )
     .unwrap();
     let rejected = dir.path().join("rejected.ndjson");
-    let out = contactd(&[
-        "import",
-        file.to_str().unwrap(),
-        "--workspace",
-        "acme",
-        "--data-mode",
-        "live",
-        "--default-country",
-        "GB",
-        "--rejected",
-        rejected.to_str().unwrap(),
-        "--database",
-        &database,
-    ]);
+    let out = contactd_exits(
+        ROWS_REJECTED,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--workspace",
+            "acme",
+            "--data-mode",
+            "live",
+            "--default-country",
+            "GB",
+            "--rejected",
+            rejected.to_str().unwrap(),
+            "--database",
+            &database,
+        ],
+    );
     let summary = String::from_utf8_lossy(&out.stdout);
     assert!(
-        summary.contains("2 created, 0 updated, 2 rejected"),
+        summary.contains("2 of 4 rows imported, 2 rejected (2 created, 0 updated, 0 unchanged)"),
         "{summary}"
     );
     let contacts = export(&database, dir.path(), "out.ndjson");
@@ -239,13 +261,20 @@ async fn import_through_a_running_server_uses_its_batch_endpoint() {
         rejected.to_str().unwrap().to_owned(),
     ];
     let out = tokio::task::spawn_blocking(move || {
-        contactd(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        contactd_exits(
+            ROWS_REJECTED,
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
     })
     .await
     .unwrap();
     let summary = String::from_utf8_lossy(&out.stdout);
     assert!(
-        summary.contains(&format!("{} created, 0 updated, 10 rejected", good.len())),
+        summary.contains(&format!(
+            "{} of 1000 rows imported, 10 rejected ({} created, 0 updated, 0 unchanged)",
+            good.len(),
+            good.len()
+        )),
         "{summary}"
     );
     let reasons = std::fs::read_to_string(&rejected).unwrap();
@@ -257,4 +286,178 @@ async fn import_through_a_running_server_uses_its_batch_endpoint() {
         server.get_contact("+14150000001").await["first_name"],
         "First 1"
     );
+}
+
+/// `contactd import FILE --workspace WORKSPACE --database DATABASE EXTRA…`, exiting `code`.
+fn import_into(code: i32, database: &str, workspace: &str, file: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "import",
+        file.to_str().unwrap(),
+        "--workspace",
+        workspace,
+        "--database",
+        database,
+    ];
+    args.extend_from_slice(extra);
+    contactd_exits(code, &args)
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn the_exit_code_and_summary_say_whether_every_row_landed() {
+    let (database, _guard) = scratch_database();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("five.csv");
+    let good = "+14155550101,Ada\n+14155550102,Bob\n+14155550103,Cy\n+14155550104,Di\n";
+    std::fs::write(&file, format!("phone,first_name\n{good}12ab,Eve\n")).unwrap();
+    let out = import_into(ROWS_REJECTED, &database, "acme", &file, &[]);
+    assert!(
+        stdout(&out)
+            .contains("4 of 5 rows imported, 1 rejected (4 created, 0 updated, 0 unchanged)"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Every row lands: 0; the same rows again change nothing, and say so.
+    let four = dir.path().join("four.csv");
+    std::fs::write(&four, format!("phone,first_name\n{good}")).unwrap();
+    let out = import_into(0, &database, "acme", &four, &["--mode", "upsert"]);
+    assert!(
+        stdout(&out)
+            .contains("4 of 4 rows imported, 0 rejected (0 created, 0 updated, 4 unchanged)"),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::write(
+        &four,
+        format!("phone,first_name\n{}", good.replace("Bob", "Rob")),
+    )
+    .unwrap();
+    let out = import_into(
+        0,
+        &database,
+        "acme",
+        &four,
+        &["--mode", "upsert", "--output", "json"],
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        summary,
+        serde_json::json!({"rows": 4, "imported": 4, "created": 0, "updated": 1,
+            "unchanged": 3, "rejected": 0, "rejected_file": null,
+            "seconds": summary["seconds"].clone()}),
+    );
+
+    // An import that cannot run: 1.
+    let out = import_into(1, &database, "acme", &dir.path().join("missing.csv"), &[]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot open"),
+        "{out:?}"
+    );
+}
+
+/// Seed contacts with every field a contact has: unicode names, a comma and quotes in a
+/// name, nested metadata with arrays, numbers, booleans and emoji.
+const SEED: &str = r#"{"phone": "+14155550101", "email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "preferred_channel": "whatsapp", "status": "active", "metadata": {"plan": "premium", "address": {"city": "Zürich", "geo": {"lat": 47.37, "lng": 8.54}}, "tags": ["vip", "β"], "mrr": 500, "trial": false}}
+{"email": "li.wei@example.com", "first_name": "李", "last_name": "伟", "preferred_channel": "email", "status": "inactive"}
+{"phone": "+447911123456", "first_name": "Zoë", "last_name": "O'Brien, \"Jr.\"", "preferred_channel": "sms", "metadata": {"emoji": "🎉", "deep": {"a": {"b": {"c": [1, {"d": "e"}]}}}}}
+{"phone": "+4915112345678", "preferred_channel": "instagram"}
+"#;
+
+fn export_file(database: &str, workspace: &str, format: &str, path: &Path) -> String {
+    contactd(&[
+        "export",
+        "--workspace",
+        workspace,
+        "--format",
+        format,
+        "--output",
+        path.to_str().unwrap(),
+        "--database",
+        database,
+    ]);
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// An export with what a copy cannot keep today blanked: the id and the timestamps.
+fn without_ids(export: &str, format: &str) -> Vec<String> {
+    const NEW_IN_A_COPY: [&str; 3] = ["id", "created_at", "updated_at"];
+    match format {
+        "ndjson" => export
+            .lines()
+            .map(|line| {
+                let mut contact: Value = serde_json::from_str(line).unwrap();
+                for field in NEW_IN_A_COPY {
+                    contact[field] = Value::Null;
+                }
+                contact.to_string()
+            })
+            .collect(),
+        _ => {
+            let mut reader = csv::Reader::from_reader(export.as_bytes());
+            let header = reader.headers().unwrap().clone();
+            let mut rows = vec![header.iter().collect::<Vec<_>>().join("|")];
+            for record in reader.records() {
+                let record = record.unwrap();
+                let cells: Vec<&str> = header
+                    .iter()
+                    .zip(record.iter())
+                    .map(|(h, v)| if NEW_IN_A_COPY.contains(&h) { "" } else { v })
+                    .collect();
+                rows.push(cells.join("|"));
+            }
+            rows
+        }
+    }
+}
+
+#[test]
+fn an_export_imports_back_into_an_empty_workspace_in_both_formats() {
+    let (database, _guard) = scratch_database();
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.ndjson");
+    std::fs::write(&seed, SEED).unwrap();
+    import_into(0, &database, "origin", &seed, &[]);
+
+    for format in ["ndjson", "csv"] {
+        let original = dir.path().join(format!("origin.{format}"));
+        let original = export_file(&database, "origin", format, &original);
+        assert!(
+            original.contains("Zürich") && original.contains("李"),
+            "{original}"
+        );
+
+        // Its ids cannot be kept yet: refused before anything lands, never dropped silently.
+        let copy = format!("copy-{format}");
+        let file = dir.path().join(format!("origin.{format}"));
+        let refused = import_into(1, &database, &copy, &file, &[]);
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(err.contains("--new-ids"), "{err}");
+        let empty = export_file(&database, &copy, format, &dir.path().join("empty"));
+        assert!(
+            without_ids(&empty, format).len() <= 1,
+            "nothing landed: {empty}"
+        );
+
+        let out = import_into(0, &database, &copy, &file, &["--new-ids"]);
+        assert!(
+            stdout(&out).contains("4 of 4 rows imported"),
+            "{}",
+            stdout(&out)
+        );
+        let again = export_file(
+            &database,
+            &copy,
+            format,
+            &dir.path().join(format!("copy.{format}")),
+        );
+        assert_eq!(
+            without_ids(&again, format),
+            without_ids(&original, format),
+            "{format}: the copy's export is the original's but for ids and timestamps"
+        );
+    }
 }
