@@ -195,6 +195,17 @@ fn numeric(n: &Number) -> (Option<i128>, f64) {
     }
 }
 
+/// A stored number against a comparison's bound, as the API compares them: as doubles,
+/// and where the doubles tie an integer bound beyond 2^53, by the exact integers.
+fn compare_to_bound(stored: &Number, bound: f64) -> Ordering {
+    let (exact, x) = numeric(stored);
+    let beyond = bound.fract() == 0.0 && (2f64.powi(53)..1e38).contains(&bound.abs());
+    match (exact, beyond.then_some(bound as i128)) {
+        (Some(a), Some(b)) if x == bound => a.cmp(&b),
+        _ => x.partial_cmp(&bound).unwrap_or(Ordering::Equal),
+    }
+}
+
 fn scalar_equals(v: &Value, text: &str) -> bool {
     match v {
         Value::String(s) => s == text,
@@ -284,12 +295,12 @@ impl Cond {
             Cond::Exists(p, e) => at(metadata, &path(p)).is_some() == *e,
             Cond::Cmp(p, op, n) => match at(metadata, &path(p)) {
                 Some(Value::Number(x)) => {
-                    let x = x.as_f64().unwrap();
+                    let order = compare_to_bound(x, *n);
                     match *op {
-                        "gt" => x > *n,
-                        "gte" => x >= *n,
-                        "lt" => x < *n,
-                        _ => x <= *n,
+                        "gt" => order.is_gt(),
+                        "gte" => order.is_ge(),
+                        "lt" => order.is_lt(),
+                        _ => order.is_le(),
                     }
                 }
                 _ => false,
