@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use super::auth::Auth;
 use super::extract::{JsonBody, PathParam, QueryParams};
 use super::idempotency;
-use super::{openapi, AppState};
+use super::{doc_types, AppState};
 use crate::domain::batch::{BatchItem, BatchRequest};
 use crate::domain::contact::{
     Contact, ContactPatch, NewContact, Precondition, UpsertContact, UpsertOutcome,
@@ -52,12 +52,12 @@ pub struct ContactOut {
     /// `first_name` and `last_name` joined by one space; null when both are.
     #[schema(required = true, example = "John Doe")]
     full_name: Option<String>,
-    #[schema(required = true, value_type = Option<openapi::Channel>)]
+    #[schema(required = true, value_type = Option<doc_types::Channel>)]
     preferred_channel: Option<&'static str>,
     /// A JSON object of any shape; `{}` when empty.
-    #[schema(value_type = Object, example = json!({"plan": "premium"}))]
+    #[schema(schema_with = doc_types::metadata_object)]
     metadata: Map<String, Value>,
-    #[schema(value_type = openapi::ContactStatus)]
+    #[schema(value_type = doc_types::ContactStatus)]
     status: &'static str,
     /// RFC 3339, UTC, microseconds.
     #[schema(value_type = String, format = DateTime, example = "2026-01-25T10:30:00.000000Z")]
@@ -118,15 +118,15 @@ fn precondition(headers: &HeaderMap) -> Result<Option<Precondition>, ApiError> {
     path = "/v2/contact",
     operation_id = "createContact",
     tag = "contacts",
-    params(openapi::IdempotencyKey),
-    request_body = openapi::ContactCreate,
+    params(doc_types::IdempotencyKey),
+    request_body = doc_types::ContactCreate,
     responses(
         (status = 201, description = "The contact, created", body = ContactOut,
             headers(("ETag" = String, description = "The contact's version, for If-Match"))),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 409, response = openapi::Conflict),
-        openapi::BodyErrors,
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 409, response = doc_types::Conflict),
+        doc_types::BodyErrors,
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn create(
@@ -149,13 +149,13 @@ pub async fn create(
     path = "/v2/contact/{ref}",
     operation_id = "getContact",
     tag = "contacts",
-    params(openapi::ContactRefPath),
+    params(doc_types::ContactRefPath),
     responses(
         (status = 200, description = "The contact", body = ContactOut,
             headers(("ETag" = String, description = "The contact's version, for If-Match"))),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 404, response = openapi::NotFound),
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn get(
@@ -179,17 +179,17 @@ pub async fn get(
     path = "/v2/contact/{ref}",
     operation_id = "updateContact",
     tag = "contacts",
-    params(openapi::ContactRefPath, openapi::IfMatch),
-    request_body = openapi::ContactUpdate,
+    params(doc_types::ContactRefPath, doc_types::IfMatch),
+    request_body = doc_types::ContactUpdate,
     responses(
         (status = 200, description = "The contact, updated", body = ContactOut,
             headers(("ETag" = String, description = "The contact's new version"))),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 404, response = openapi::NotFound),
-        (status = 409, response = openapi::DuplicateContact),
-        (status = 412, response = openapi::PreconditionFailed),
-        openapi::BodyErrors,
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        (status = 409, response = doc_types::DuplicateContact),
+        (status = 412, response = doc_types::PreconditionFailed),
+        doc_types::BodyErrors,
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn update(
@@ -218,14 +218,14 @@ pub async fn update(
     path = "/v2/contact/{ref}",
     operation_id = "deleteContact",
     tag = "contacts",
-    params(openapi::ContactRefPath, openapi::IfMatch),
+    params(doc_types::ContactRefPath, doc_types::IfMatch),
     responses(
         (status = 200, description = "The contact as it was, with `status` `deleted`", body = ContactOut,
             headers(("ETag" = String, description = "The version that was deleted"))),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 404, response = openapi::NotFound),
-        (status = 412, response = openapi::PreconditionFailed),
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        (status = 412, response = doc_types::PreconditionFailed),
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn delete(
@@ -297,11 +297,11 @@ impl ContactListOut {
     path = "/v2/contact",
     operation_id = "listContacts",
     tag = "contacts",
-    params(openapi::ContactFilterQuery, openapi::ContactPagingQuery, openapi::MetadataFilters),
+    params(doc_types::ContactFilterQuery, doc_types::ContactPagingQuery, doc_types::MetadataFilters),
     responses(
         (status = 200, description = "A page of contacts", body = ContactListOut),
-        (status = 400, response = openapi::InvalidInput),
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn list(
@@ -332,11 +332,11 @@ pub struct ContactCountOut {
     path = "/v2/contact/count",
     operation_id = "countContacts",
     tag = "contacts",
-    params(openapi::ContactFilterQuery, openapi::MetadataFilters),
+    params(doc_types::ContactFilterQuery, doc_types::MetadataFilters),
     responses(
         (status = 200, description = "The number of matching contacts", body = ContactCountOut),
-        (status = 400, response = openapi::InvalidInput),
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn count(
@@ -362,21 +362,21 @@ pub const UPSERT_RESULT_HEADER: &str = "x-upsert-result";
     path = "/v2/contact/upsert",
     operation_id = "upsertContact",
     tag = "contacts",
-    params(openapi::IdempotencyKey),
-    request_body = openapi::ContactCreate,
+    params(doc_types::IdempotencyKey),
+    request_body = doc_types::ContactCreate,
     responses(
         (status = 200, description = "The contact, updated", body = ContactOut, headers(
             ("ETag" = String, description = "The contact's version, for If-Match"),
-            ("X-Upsert-Result" = openapi::UpsertResult, description = "`updated`"),
+            ("X-Upsert-Result" = doc_types::UpsertResult, description = "`updated`"),
         )),
         (status = 201, description = "The contact, created", body = ContactOut, headers(
             ("ETag" = String, description = "The contact's version, for If-Match"),
-            ("X-Upsert-Result" = openapi::UpsertResult, description = "`created`"),
+            ("X-Upsert-Result" = doc_types::UpsertResult, description = "`created`"),
         )),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 409, response = openapi::Conflict),
-        openapi::BodyErrors,
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 409, response = doc_types::Conflict),
+        doc_types::BodyErrors,
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn upsert(
@@ -412,14 +412,14 @@ fn upsert_answer((contact, outcome): &(Contact, UpsertOutcome)) -> Response {
     path = "/v2/contact/batch",
     operation_id = "batchContacts",
     tag = "contacts",
-    params(openapi::IdempotencyKey),
-    request_body = openapi::BatchRequest,
+    params(doc_types::IdempotencyKey),
+    request_body = doc_types::BatchRequest,
     responses(
-        (status = 200, description = "A result per item, in order", body = openapi::BatchResponse),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 409, response = openapi::IdempotencyConflict),
-        openapi::BodyErrors,
-        openapi::CommonErrors,
+        (status = 200, description = "A result per item, in order", body = doc_types::BatchResponse),
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 409, response = doc_types::IdempotencyConflict),
+        doc_types::BodyErrors,
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn batch(

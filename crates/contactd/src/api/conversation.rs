@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::auth::Auth;
 use super::extract::{JsonBody, PathParam, QueryParams};
 use super::idempotency;
-use super::{openapi, AppState};
+use super::{doc_types, AppState};
 use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, Listing, Message, NewConversation,
     NewMessage, Page,
@@ -35,9 +35,9 @@ pub struct ConversationOut {
         example = "cnt_038ggac0fy000a0wp1kh1adwpwetq"
     )]
     contact_id: String,
-    #[schema(value_type = openapi::Channel)]
+    #[schema(value_type = doc_types::Channel)]
     channel: &'static str,
-    #[schema(value_type = openapi::ConversationStatus)]
+    #[schema(value_type = doc_types::ConversationStatus)]
     status: &'static str,
     #[schema(value_type = String, format = DateTime, example = "2026-01-25T10:30:00.000000Z")]
     created_at: Timestamp,
@@ -78,7 +78,7 @@ pub struct MessageOut {
         example = "conv_038ggac0fy000b7n2k4t9qzdx1mr"
     )]
     conversation_id: String,
-    #[schema(value_type = openapi::Direction)]
+    #[schema(value_type = doc_types::Direction)]
     direction: &'static str,
     #[schema(example = "Hi John")]
     text: String,
@@ -149,15 +149,15 @@ pub(super) fn page(query: &QueryParams) -> Result<Page, ApiError> {
     path = "/v2/conversation",
     operation_id = "createConversation",
     tag = "conversations",
-    params(openapi::IdempotencyKey),
-    request_body = openapi::ConversationCreate,
+    params(doc_types::IdempotencyKey),
+    request_body = doc_types::ConversationCreate,
     responses(
         (status = 201, description = "The conversation, created", body = ConversationOut),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 404, response = openapi::NotFound),
-        (status = 409, response = openapi::IdempotencyConflict),
-        openapi::BodyErrors,
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        (status = 409, response = doc_types::IdempotencyConflict),
+        doc_types::BodyErrors,
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn create(
@@ -179,15 +179,15 @@ fn created(body: impl Serialize) -> Response {
 /// Get a conversation
 #[utoipa::path(
     get,
-    path = "/v2/conversation/{id}",
+    path = "/v2/conversation/{conversation_id}",
     operation_id = "getConversation",
     tag = "conversations",
-    params(openapi::ConversationIdPath),
+    params(doc_types::ConversationIdPath),
     responses(
         (status = 200, description = "The conversation", body = ConversationOut),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 404, response = openapi::NotFound),
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn get(
@@ -205,17 +205,17 @@ pub async fn get(
 /// Only `status` can change.
 #[utoipa::path(
     put,
-    path = "/v2/conversation/{id}",
+    path = "/v2/conversation/{conversation_id}",
     operation_id = "updateConversation",
     tag = "conversations",
-    params(openapi::ConversationIdPath),
-    request_body = openapi::ConversationUpdate,
+    params(doc_types::ConversationIdPath),
+    request_body = doc_types::ConversationUpdate,
     responses(
         (status = 200, description = "The conversation", body = ConversationOut),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 404, response = openapi::NotFound),
-        openapi::BodyErrors,
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        doc_types::BodyErrors,
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn update(
@@ -239,12 +239,12 @@ pub async fn update(
     path = "/v2/contact/{ref}/conversations",
     operation_id = "listContactConversations",
     tag = "conversations",
-    params(openapi::ContactRefPath, openapi::ConversationFilterQuery, openapi::PageQuery),
+    params(doc_types::ContactRefPath, doc_types::ConversationFilterQuery, doc_types::PageQuery),
     responses(
         (status = 200, description = "A page of conversations", body = ListOut<ConversationOut>),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 404, response = openapi::NotFound),
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn list_for_contact(
@@ -270,18 +270,18 @@ pub async fn list_for_contact(
 /// message the contact's `last_contacted` (and `updated_at`) too.
 #[utoipa::path(
     post,
-    path = "/v2/conversation/{id}/messages",
+    path = "/v2/conversation/{conversation_id}/messages",
     operation_id = "createMessage",
     tag = "conversations",
-    params(openapi::ConversationIdPath, openapi::IdempotencyKey),
-    request_body = openapi::MessageCreate,
+    params(doc_types::ConversationIdPath, doc_types::IdempotencyKey),
+    request_body = doc_types::MessageCreate,
     responses(
         (status = 201, description = "The message, created", body = MessageOut),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 404, response = openapi::NotFound),
-        (status = 409, response = openapi::IdempotencyConflict),
-        openapi::BodyErrors,
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        (status = 409, response = doc_types::IdempotencyConflict),
+        doc_types::BodyErrors,
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn create_message(
@@ -303,15 +303,15 @@ pub async fn create_message(
 /// Oldest first.
 #[utoipa::path(
     get,
-    path = "/v2/conversation/{id}/messages",
+    path = "/v2/conversation/{conversation_id}/messages",
     operation_id = "listMessages",
     tag = "conversations",
-    params(openapi::ConversationIdPath, openapi::PageQuery),
+    params(doc_types::ConversationIdPath, doc_types::PageQuery),
     responses(
         (status = 200, description = "A page of messages", body = ListOut<MessageOut>),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 404, response = openapi::NotFound),
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn list_messages(

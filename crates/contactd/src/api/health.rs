@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{openapi, AppState};
+use super::{doc_types, AppState};
 use crate::error::ApiError;
 
 /// The process is up.
@@ -15,7 +15,7 @@ use crate::error::ApiError;
     summary = "Liveness: the process is up",
     tag = "service",
     security(()),
-    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = openapi::HealthStatus)),
+    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = doc_types::HealthStatus)),
 )]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
@@ -30,9 +30,9 @@ pub async fn healthz() -> Json<Value> {
     tag = "service",
     security(()),
     responses(
-        (status = 200, description = "`{\"status\": \"ready\"}`", body = openapi::HealthStatus,
+        (status = 200, description = "`{\"status\": \"ready\"}`", body = doc_types::HealthStatus,
             example = json!({"status": "ready"})),
-        (status = 503, response = openapi::Unavailable),
+        (status = 503, response = doc_types::Unavailable),
     ),
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

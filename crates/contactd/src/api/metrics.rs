@@ -21,7 +21,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use super::{client_ip, openapi, AppState};
+use super::{client_ip, doc_types, AppState};
 use crate::config::MetricsToken;
 use crate::error::ApiError;
 
@@ -240,8 +240,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     security(()),
     responses(
         (status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4", body = String),
-        (status = 401, description = "`unauthorized`: a metrics token is configured and the request does not carry it as `Authorization: Bearer TOKEN`", body = openapi::ErrorBody),
-        (status = 404, description = "`not_found`: no metrics token is configured and the client is not on the loopback interface", body = openapi::ErrorBody),
+        (status = 401, description = "`unauthorized`: a metrics token is configured and the request does not carry it as `Authorization: Bearer TOKEN`", body = doc_types::ErrorBody),
+        (status = 404, description = "`not_found`: no metrics token is configured and the client is not on the loopback interface", body = doc_types::ErrorBody),
     ),
 )]
 pub async fn metrics(State(state): State<AppState>, req: Request) -> Response {

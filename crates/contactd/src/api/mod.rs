@@ -4,6 +4,7 @@ mod auth;
 mod client_ip;
 mod contact;
 mod conversation;
+mod doc_types;
 mod extract;
 mod health;
 mod idempotency;

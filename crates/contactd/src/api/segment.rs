@@ -12,7 +12,7 @@ use super::contact::ContactListOut;
 use super::conversation::{page, ListOut};
 use super::extract::{JsonBody, PathParam, QueryParams};
 use super::idempotency;
-use super::{openapi, AppState};
+use super::{doc_types, AppState};
 use crate::domain::contact_query::ContactQuery;
 use crate::domain::conversation::Listing;
 use crate::domain::ids::SegmentId;
@@ -95,13 +95,13 @@ fn segment_id(raw: &str) -> Result<SegmentId, ApiError> {
     path = "/v2/segment",
     operation_id = "createSegment",
     tag = "segments",
-    params(openapi::IdempotencyKey),
-    request_body = openapi::SegmentCreate,
+    params(doc_types::IdempotencyKey),
+    request_body = doc_types::SegmentCreate,
     responses(
         (status = 201, description = "The segment, created, with its count", body = SegmentOut),
-        (status = 400, response = openapi::InvalidInput),
-        openapi::BodyErrors,
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        doc_types::BodyErrors,
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn create(
@@ -131,11 +131,11 @@ pub async fn create(
     path = "/v2/segment",
     operation_id = "listSegments",
     tag = "segments",
-    params(openapi::PageQuery),
+    params(doc_types::PageQuery),
     responses(
         (status = 200, description = "A page of segments", body = ListOut<SegmentOut>),
-        (status = 400, response = openapi::InvalidInput),
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn list(
@@ -159,15 +159,15 @@ pub async fn list(
 /// Get a segment
 #[utoipa::path(
     get,
-    path = "/v2/segment/{id}",
+    path = "/v2/segment/{segment_id}",
     operation_id = "getSegment",
     tag = "segments",
-    params(openapi::SegmentIdPath),
+    params(doc_types::SegmentIdPath),
     responses(
         (status = 200, description = "The segment, with its count", body = SegmentOut),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 404, response = openapi::NotFound),
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn get(
@@ -185,17 +185,17 @@ pub async fn get(
 /// Changes the name, the filter (replaced whole), or both.
 #[utoipa::path(
     put,
-    path = "/v2/segment/{id}",
+    path = "/v2/segment/{segment_id}",
     operation_id = "updateSegment",
     tag = "segments",
-    params(openapi::SegmentIdPath),
-    request_body = openapi::SegmentUpdate,
+    params(doc_types::SegmentIdPath),
+    request_body = doc_types::SegmentUpdate,
     responses(
         (status = 200, description = "The segment, updated, with its count", body = SegmentOut),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 404, response = openapi::NotFound),
-        openapi::BodyErrors,
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        doc_types::BodyErrors,
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn update(
@@ -215,15 +215,15 @@ pub async fn update(
 /// Deletes the saved filter, never its contacts.
 #[utoipa::path(
     delete,
-    path = "/v2/segment/{id}",
+    path = "/v2/segment/{segment_id}",
     operation_id = "deleteSegment",
     tag = "segments",
-    params(openapi::SegmentIdPath),
+    params(doc_types::SegmentIdPath),
     responses(
         (status = 200, description = "The segment as it was", body = SegmentOut),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 404, response = openapi::NotFound),
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn delete(
@@ -242,15 +242,15 @@ pub async fn delete(
 /// `offset`, `cursor` and `include_total`.
 #[utoipa::path(
     get,
-    path = "/v2/segment/{id}/contacts",
+    path = "/v2/segment/{segment_id}/contacts",
     operation_id = "listSegmentContacts",
     tag = "segments",
-    params(openapi::SegmentIdPath, openapi::ContactPagingQuery),
+    params(doc_types::SegmentIdPath, doc_types::ContactPagingQuery),
     responses(
         (status = 200, description = "A page of the segment's contacts", body = ContactListOut),
-        (status = 400, response = openapi::InvalidInput),
-        (status = 404, response = openapi::NotFound),
-        openapi::CommonErrors,
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        doc_types::CommonErrors,
     ),
 )]
 pub async fn contacts(

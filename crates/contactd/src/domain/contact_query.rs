@@ -204,7 +204,7 @@ impl ContactFilter {
             "created_after" => self.created_after = Some(parse_time(name, value)?),
             "created_before" => self.created_before = Some(parse_time(name, value)?),
             "updated_after" => self.updated_after = Some(parse_time(name, value)?),
-            _ if name.starts_with("metadata.") => {
+            _ if is_metadata_filter(name) => {
                 self.metadata.push(parse_metadata_filter(name, value)?);
             }
             _ => return Ok(false),
@@ -231,7 +231,13 @@ impl ContactFilter {
 }
 
 fn is_filter(name: &str) -> bool {
-    FILTERS[..FILTERS.len() - 1].contains(&name) || name.starts_with("metadata.")
+    FILTERS[..FILTERS.len() - 1].contains(&name) || is_metadata_filter(name)
+}
+
+/// A metadata filter in either form: `metadata.PATH[OP]`, or `metadata[PATH][OP]` as
+/// OpenAPI's `deepObject` style (openapi-fetch's default for an object) writes one.
+fn is_metadata_filter(name: &str) -> bool {
+    name.starts_with("metadata.") || name.starts_with("metadata[")
 }
 
 fn check_filter_count(count: usize) -> Result<(), FieldError> {
@@ -291,7 +297,7 @@ const FILTERS: [&str; 7] = [
     "created_after",
     "created_before",
     "updated_after",
-    "metadata.…",
+    "metadata.PATH or metadata[PATH]",
 ];
 const PAGING: [&str; 5] = ["sort", "limit", "offset", "cursor", "include_total"];
 
@@ -492,20 +498,58 @@ fn parse_sort(value: &str) -> Result<Sort, FieldError> {
     Ok(Sort { field, descending })
 }
 
-/// `metadata.a.b=v` or `metadata.a.b[op]=v`.
+/// `metadata.a.b=v`, `metadata.a.b[op]=v`, or the same in brackets: `metadata[a.b]=v`,
+/// `metadata[a.b][op]=v`, `metadata[a.b[op]]=v` (a client's `deepObject` rendering of the
+/// member `a.b[op]`).
 fn parse_metadata_filter(name: &str, value: &str) -> Result<MetadataFilter, FieldError> {
     let field = truncate(name, 100);
-    let rest = &name["metadata.".len()..];
-    let (path, op) = match rest.find('[') {
-        Some(open) if rest.ends_with(']') => (&rest[..open], &rest[open + 1..rest.len() - 1]),
-        Some(_) => {
-            return Err(
-                FieldError::new(field, "A metadata operator is written [op] at the end")
-                    .expected("metadata.PATH[eq|ne|exists|gt|gte|lt|lte]"),
-            )
+    let (path, op) = match name.strip_prefix("metadata[") {
+        Some(rest) => split_bracketed(rest).ok_or_else(|| {
+            FieldError::new(field.clone(), "Malformed metadata filter in brackets")
+                .expected("metadata[PATH] or metadata[PATH][eq|ne|exists|gt|gte|lt|lte]")
+        })?,
+        None => {
+            let rest = &name["metadata.".len()..];
+            match rest.find('[') {
+                Some(open) if rest.ends_with(']') => {
+                    (&rest[..open], &rest[open + 1..rest.len() - 1])
+                }
+                Some(_) => {
+                    return Err(FieldError::new(
+                        field,
+                        "A metadata operator is written [op] at the end",
+                    )
+                    .expected("metadata.PATH[eq|ne|exists|gt|gte|lt|lte]"))
+                }
+                None => (rest, "eq"),
+            }
         }
-        None => (rest, "eq"),
     };
+    parse_metadata_condition(field, path, op, value)
+}
+
+/// The path and operator of what follows `metadata[`: `PATH]`, `PATH][OP]` or `PATH[OP]]`.
+/// None when the brackets do not pair up that way; the path and operator themselves are
+/// checked by the caller.
+fn split_bracketed(rest: &str) -> Option<(&str, &str)> {
+    let close = rest.find(']')?;
+    let (inner, after) = (&rest[..close], &rest[close + 1..]);
+    if let Some(open) = inner.find('[') {
+        return (after == "]").then(|| (&inner[..open], &inner[open + 1..]));
+    }
+    if after.is_empty() {
+        return Some((inner, "eq"));
+    }
+    let op = after.strip_prefix('[')?.strip_suffix(']')?;
+    (!op.contains(['[', ']'])).then_some((inner, op))
+}
+
+fn parse_metadata_condition(
+    field: String,
+    path: &str,
+    op: &str,
+    value: &str,
+) -> Result<MetadataFilter, FieldError> {
     let keys: Vec<String> = path.split('.').map(str::to_owned).collect();
     if keys.len() > MAX_PATH_KEYS || !keys.iter().all(|k| search::is_path_key(k)) {
         return Err(FieldError::new(field, "Malformed metadata path").expected(format!(
@@ -682,6 +726,56 @@ mod tests {
     }
 
     #[test]
+    fn metadata_filters_in_brackets_read_as_dotted_ones() {
+        for (bracket, dotted) in [
+            ("metadata[plan]", "metadata.plan"),
+            (
+                "metadata[preferences.language]",
+                "metadata.preferences.language",
+            ),
+            ("metadata[score][gte]", "metadata.score[gte]"),
+            ("metadata[score[gte]]", "metadata.score[gte]"),
+            ("metadata[a.b][exists]", "metadata.a.b[exists]"),
+            ("metadata[tags][eq]", "metadata.tags"),
+        ] {
+            let value = if bracket.ends_with("[exists]") {
+                "true"
+            } else {
+                "5"
+            };
+            let from_bracket = parse(&[(bracket, value)]).unwrap();
+            let from_dotted = parse(&[(dotted, value)]).unwrap();
+            assert_eq!(from_bracket.filter, from_dotted.filter, "{bracket}");
+        }
+        let both = parse(&[("metadata.plan", "premium"), ("metadata[mrr][gt]", "1")]).unwrap();
+        assert_eq!(both.filter.metadata.len(), 2);
+    }
+
+    #[test]
+    fn malformed_brackets_name_the_parameter() {
+        for name in [
+            "metadata[",
+            "metadata[]",
+            "metadata[plan",
+            "metadata[plan]x",
+            "metadata[plan][",
+            "metadata[plan][gte",
+            "metadata[a][b]",
+            "metadata[a][gte][lt]",
+            "metadata[a[gte]",
+            "metadata[a[gte]]x",
+            "metadata[a b]",
+            "metadata[a..b]",
+            "metadata[a][]",
+        ] {
+            let err = parse(&[(name, "1")])
+                .err()
+                .unwrap_or_else(|| panic!("{name} parsed"));
+            assert_eq!(err.field, name);
+        }
+    }
+
+    #[test]
     fn bad_parameters_name_themselves() {
         for (pairs, field) in [
             (vec![("sort", "name")], "sort"),
@@ -825,6 +919,13 @@ mod tests {
             Some("query".into())
         );
         assert!(ContactQuery::parse(&many[..20]).is_ok());
+        // Both forms count towards the same cap.
+        let mut mixed = many[..20].to_vec();
+        mixed.push(("metadata[extra]".to_owned(), "v".to_owned()));
+        assert_eq!(
+            ContactQuery::parse(&mixed).err().map(|e| e.field),
+            Some("query".into())
+        );
         assert_eq!(
             ContactFilter::from_pairs(&many).err().map(|e| e.field),
             Some("query".into())

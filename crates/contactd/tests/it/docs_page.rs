@@ -68,7 +68,7 @@ async fn the_reference_page_renders_the_contact_endpoints() {
         "/v2/contact/upsert",
         "/v2/contact/batch",
         "/v2/contact/{ref}/conversations",
-        "/v2/conversation/{id}/messages",
+        "/v2/conversation/{conversation_id}/messages",
     ] {
         assert!(
             dom.contains(&format!("data-path=\"{path}\"")),

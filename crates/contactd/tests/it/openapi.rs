@@ -18,10 +18,14 @@ const OPERATIONS: [(&str, &str, &str); 24] = [
     ("get", "/v2/contact/count", "countContacts"),
     ("post", "/v2/segment", "createSegment"),
     ("get", "/v2/segment", "listSegments"),
-    ("get", "/v2/segment/{id}", "getSegment"),
-    ("put", "/v2/segment/{id}", "updateSegment"),
-    ("delete", "/v2/segment/{id}", "deleteSegment"),
-    ("get", "/v2/segment/{id}/contacts", "listSegmentContacts"),
+    ("get", "/v2/segment/{segment_id}", "getSegment"),
+    ("put", "/v2/segment/{segment_id}", "updateSegment"),
+    ("delete", "/v2/segment/{segment_id}", "deleteSegment"),
+    (
+        "get",
+        "/v2/segment/{segment_id}/contacts",
+        "listSegmentContacts",
+    ),
     ("post", "/v2/contact", "createContact"),
     ("get", "/v2/contact/{ref}", "getContact"),
     ("put", "/v2/contact/{ref}", "updateContact"),
@@ -34,10 +38,26 @@ const OPERATIONS: [(&str, &str, &str); 24] = [
         "listContactConversations",
     ),
     ("post", "/v2/conversation", "createConversation"),
-    ("get", "/v2/conversation/{id}", "getConversation"),
-    ("put", "/v2/conversation/{id}", "updateConversation"),
-    ("get", "/v2/conversation/{id}/messages", "listMessages"),
-    ("post", "/v2/conversation/{id}/messages", "createMessage"),
+    (
+        "get",
+        "/v2/conversation/{conversation_id}",
+        "getConversation",
+    ),
+    (
+        "put",
+        "/v2/conversation/{conversation_id}",
+        "updateConversation",
+    ),
+    (
+        "get",
+        "/v2/conversation/{conversation_id}/messages",
+        "listMessages",
+    ),
+    (
+        "post",
+        "/v2/conversation/{conversation_id}/messages",
+        "createMessage",
+    ),
     ("get", "/healthz", "checkHealth"),
     ("get", "/readyz", "checkReadiness"),
     ("get", "/metrics", "getMetrics"),
@@ -430,7 +450,10 @@ async fn the_document_describes_the_whole_api() {
         ("/v2/contact/upsert", "ContactCreate"),
         ("/v2/contact/batch", "BatchRequest"),
         ("/v2/conversation", "ConversationCreate"),
-        ("/v2/conversation/{id}/messages", "MessageCreate"),
+        (
+            "/v2/conversation/{conversation_id}/messages",
+            "MessageCreate",
+        ),
     ] {
         assert_eq!(
             doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
@@ -438,5 +461,130 @@ async fn the_document_describes_the_whole_api() {
             format!("#/components/schemas/{body}"),
             "POST {path} body"
         );
+    }
+}
+
+/// What generated clients (openapi-python-client, openapi-typescript with openapi-fetch,
+/// redocly lint) stumbled on; `.ci/clients` runs the generators themselves.
+#[tokio::test]
+async fn the_document_suits_generated_clients() {
+    let doc = served_document().await;
+    assert!(
+        doc["servers"][0]["url"].is_string(),
+        "a servers entry (redocly's no-empty-servers)"
+    );
+
+    let list = &doc["paths"]["/v2/contact"]["get"];
+    let params = list["parameters"].as_array().unwrap();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("listContacts has {name}"))
+    };
+    assert!(
+        param("offset")["schema"].get("default").is_none(),
+        "offset declares no default: clients would send it with every cursor"
+    );
+    assert_eq!(param("metadata")["style"], "deepObject");
+    assert_eq!(param("metadata")["explode"], true);
+    assert_eq!(
+        param("metadata")["schema"]["additionalProperties"]["type"],
+        "string"
+    );
+
+    let schemas = &doc["components"]["schemas"];
+    for (schema, nullable) in [
+        ("Contact", false),
+        ("ContactCreate", true),
+        ("ContactUpdate", true),
+    ] {
+        let metadata = &schemas[schema]["properties"]["metadata"];
+        assert_eq!(
+            metadata["additionalProperties"], true,
+            "{schema}.metadata takes any member: {metadata}"
+        );
+        let null = metadata["type"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t == "null"));
+        assert_eq!(null, nullable, "{schema}.metadata: {metadata}");
+    }
+    for (list, item) in [
+        ("ConversationList", "Conversation"),
+        ("MessageList", "Message"),
+        ("SegmentList", "Segment"),
+    ] {
+        assert_eq!(
+            schemas[list]["properties"]["data"]["items"]["$ref"],
+            format!("#/components/schemas/{item}"),
+            "{list} refers to {item} instead of copying it"
+        );
+    }
+    let names: Vec<&str> = schemas["ContactSort"]["x-enum-varnames"]
+        .as_array()
+        .expect("ContactSort names its values")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 8);
+    assert!(names.contains(&"CREATED_AT_DESC"), "{names:?}");
+    assert_eq!(names.iter().collect::<BTreeSet<_>>().len(), 8);
+
+    let not_allowed = &doc["components"]["responses"]["MethodNotAllowed"];
+    assert!(
+        not_allowed["headers"].get("Allow").is_some(),
+        "{not_allowed}"
+    );
+    assert_eq!(
+        not_allowed["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Error"
+    );
+
+    for (method, path, op) in operations(&doc) {
+        for name in op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "path")
+            .map(|p| p["name"].as_str().unwrap())
+        {
+            assert_ne!(
+                name, "id",
+                "{method} {path}: path parameters say what they name"
+            );
+        }
+        if method != "post" || !path.starts_with("/v2/") {
+            continue;
+        }
+        for (status, response) in op["responses"].as_object().unwrap() {
+            // An idempotency_conflict is never a replay: it answers a second request.
+            let conflict = response["$ref"] == "#/components/responses/IdempotencyConflict";
+            if !["400", "404", "409"].contains(&status.as_str()) || conflict {
+                continue;
+            }
+            let response = match response["$ref"].as_str() {
+                Some(r) => resolve(&doc, r).unwrap(),
+                None => response,
+            };
+            assert!(
+                response["headers"].get("Idempotent-Replayed").is_some(),
+                "POST {path} {status} can be a replay"
+            );
+        }
+    }
+
+    // Every example of an error says what its details say.
+    for (name, response) in doc["components"]["responses"].as_object().unwrap() {
+        let examples = response["content"]["application/json"]["examples"].as_object();
+        for example in examples.into_iter().flat_map(|e| e.values()) {
+            let body = &example["value"];
+            if body["error"] == "duplicate_contact" {
+                let field = body["details"]["field"].as_str().unwrap();
+                assert!(
+                    body["message"].as_str().unwrap().contains(field),
+                    "{name}: the message names {field}: {body}"
+                );
+            }
+        }
     }
 }

@@ -443,3 +443,116 @@ async fn q_of_odd_characters_matches_only_contacts_that_hold_them() {
         );
     }
 }
+
+/// The bracket form of the metadata filters, as OpenAPI's `deepObject` style and
+/// openapi-fetch write them (`metadata[plan]=premium`, brackets sent raw or as `%5B`/`%5D`),
+/// finds what the dotted form finds, in lists, counts and across cursor pages.
+#[tokio::test]
+async fn metadata_filters_in_brackets_match_like_dotted_ones() {
+    let server = TestServer::start().await;
+    let a = create(&server, json!({"phone": phone(1), "metadata": {"plan": "premium", "score": 7, "prefs": {"lang": "en"}}})).await;
+    let b = create(
+        &server,
+        json!({"phone": phone(2), "metadata": {"plan": "premium", "score": 3}}),
+    )
+    .await;
+    let c = create(
+        &server,
+        json!({"phone": phone(3), "metadata": {"plan": "basic", "score": 9}}),
+    )
+    .await;
+    for (bracket, dotted, expected) in [
+        (
+            "metadata[plan]=premium",
+            "metadata.plan=premium",
+            vec![&a, &b],
+        ),
+        (
+            "metadata[score][gte]=5",
+            "metadata.score[gte]=5",
+            vec![&a, &c],
+        ),
+        ("metadata[score[lt]]=5", "metadata.score[lt]=5", vec![&b]),
+        (
+            "metadata[prefs.lang]=en",
+            "metadata.prefs.lang=en",
+            vec![&a],
+        ),
+        (
+            "metadata[prefs.lang][exists]=false",
+            "metadata.prefs.lang[exists]=false",
+            vec![&b, &c],
+        ),
+        (
+            "metadata[plan]=premium&metadata.score[gt]=5",
+            "metadata.plan=premium&metadata.score[gt]=5",
+            vec![&a],
+        ),
+    ] {
+        let expected: Vec<String> = expected.into_iter().cloned().collect();
+        assert_eq!(found(&server, dotted).await, expected, "{dotted}");
+        assert_eq!(found(&server, bracket).await, expected, "{bracket}");
+        let encoded = bracket.replace('[', "%5B").replace(']', "%5D");
+        assert_eq!(found(&server, &encoded).await, expected, "{encoded}");
+        assert_eq!(
+            count(&server, bracket).await,
+            expected.len() as u64,
+            "{bracket}"
+        );
+    }
+
+    // A cursor from one form pages the other: the filter is the same.
+    let first = server
+        .get("/v2/contact?metadata[plan]=premium&limit=1")
+        .await
+        .expect(200);
+    assert_eq!(first["data"][0]["id"], a.as_str());
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let next = server
+        .get(&format!(
+            "/v2/contact?metadata.plan=premium&limit=1&cursor={}",
+            enc(cursor)
+        ))
+        .await
+        .expect(200);
+    assert_eq!(next["data"][0]["id"], b.as_str());
+
+    for name in [
+        "metadata[plan",
+        "metadata[]",
+        "metadata[plan][regex]",
+        "metadata[a][b]",
+        "metadata[a b]",
+    ] {
+        let resp = server.get(&format!("/v2/contact?{}=1", enc(name))).await;
+        assert_invalid(&resp, name);
+    }
+    assert_invalid(
+        &server.get("/v2/contact?metadata[score][gt]=abc").await,
+        "metadata[score][gt]",
+    );
+}
+
+/// Both forms count towards the one cap of 20 filters.
+#[tokio::test]
+async fn both_metadata_forms_share_the_filter_cap() {
+    let server = TestServer::start().await;
+    let mut twenty: Vec<String> = (0..10).map(|i| format!("metadata.k{i}[ne]=x")).collect();
+    twenty.extend((10..20).map(|i| format!("metadata[k{i}][ne]=x")));
+    server
+        .get(&format!("/v2/contact?{}", twenty.join("&")))
+        .await
+        .expect(200);
+    let mut many = twenty.clone();
+    many.push("metadata[k20]=x".to_owned());
+    assert_invalid(
+        &server.get(&format!("/v2/contact?{}", many.join("&"))).await,
+        "query",
+    );
+    assert_invalid(
+        &server
+            .get(&format!("/v2/contact/count?{}", many.join("&")))
+            .await,
+        "query",
+    );
+}
