@@ -45,6 +45,9 @@ use crate::store::Store;
 /// operators and keeps reads from turning into writes.
 const KEY_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 
+/// How often [`upkeep`] runs.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Per-request limits of the API.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestLimits {
@@ -115,6 +118,15 @@ impl AppState {
                 tracing::warn!(error = %e, "could not record key use");
             }
         });
+    }
+}
+
+/// Bounds the memory the metrics keep between scrapes, for as long as the server runs.
+pub async fn upkeep(state: AppState) {
+    let mut every = tokio::time::interval(UPKEEP_INTERVAL);
+    loop {
+        every.tick().await;
+        state.metrics.upkeep();
     }
 }
 
