@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use crate::client_cli::{self, ContactCommand, Remote, SegmentCommand};
 use crate::config::{Config, DatabaseArgs};
@@ -75,8 +75,8 @@ pub enum KeysCommand {
     Create {
         #[arg(long)]
         workspace: String,
-        #[arg(long, value_enum, default_value_t = KeyMode::Test)]
-        mode: KeyMode,
+        #[arg(long, value_enum, default_value_t = Mode::Test)]
+        mode: Mode,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -91,21 +91,6 @@ pub enum KeysCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum KeyMode {
-    Test,
-    Live,
-}
-
-impl From<KeyMode> for Mode {
-    fn from(m: KeyMode) -> Mode {
-        match m {
-            KeyMode::Test => Mode::Test,
-            KeyMode::Live => Mode::Live,
-        }
-    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -199,12 +184,12 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             database,
         } => {
             let store = store::open(&database.url, &database.options()).await?;
-            let key = issue_key(store.as_ref(), &workspace, mode.into()).await;
+            let key = issue_key(store.as_ref(), &workspace, mode).await;
             store.close().await;
             let key = key?;
             println!(
                 "Created a {} key for workspace \"{}\":",
-                Mode::from(mode),
+                mode,
                 workspace.trim()
             );
             println!("{key}");

@@ -59,8 +59,8 @@ pub struct ImportArgs {
     #[arg(long, env = "CONTACTD_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
     /// Live or test data of the workspace.
-    #[arg(long, value_enum, default_value_t = crate::cli::KeyMode::Test)]
-    pub data_mode: crate::cli::KeyMode,
+    #[arg(long, value_enum, default_value_t = Mode::Test)]
+    pub data_mode: Mode,
     #[arg(long, value_enum, default_value_t = ImportMode::Create)]
     pub mode: ImportMode,
     /// CSV column for a field, as FIELD=COLUMN (e.g. --map phone="Mobile number"); repeatable.
@@ -131,7 +131,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ImportSummary> {
             let store = store::open(&args.database.url, &args.database.options()).await?;
             let tenant = Tenant {
                 workspace_id: store.ensure_workspace(workspace.trim()).await?,
-                mode: Mode::from(args.data_mode),
+                mode: args.data_mode,
             };
             let target = Destination::Database {
                 store: store.clone(),
