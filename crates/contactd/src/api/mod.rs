@@ -121,12 +121,14 @@ impl AppState {
     }
 }
 
-/// Bounds the memory the metrics keep between scrapes, for as long as the server runs.
+/// Bounds the memory the metrics and the rate limits keep (samples between scrapes, buckets
+/// of keys and addresses no longer limited), for as long as the server runs.
 pub async fn upkeep(state: AppState) {
     let mut every = tokio::time::interval(UPKEEP_INTERVAL);
     loop {
         every.tick().await;
         state.metrics.upkeep();
+        state.limiter.forget_full_buckets();
     }
 }
 
