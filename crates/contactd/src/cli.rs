@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::client_cli::{self, ContactCommand, Remote, SegmentCommand};
 use crate::config::{Config, DatabaseArgs};
@@ -95,8 +95,8 @@ pub enum KeysCommand {
         #[arg(long)]
         workspace: String,
         /// test keys see the workspace's test data, live keys its live data.
-        #[arg(long, value_enum, default_value_t = KeyMode::Test)]
-        mode: KeyMode,
+        #[arg(long, value_enum, default_value_t = Mode::Test)]
+        mode: Mode,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -112,21 +112,6 @@ pub enum KeysCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum KeyMode {
-    Test,
-    Live,
-}
-
-impl From<KeyMode> for Mode {
-    fn from(m: KeyMode) -> Mode {
-        match m {
-            KeyMode::Test => Mode::Test,
-            KeyMode::Live => Mode::Live,
-        }
-    }
 }
 
 /// The command line's definition, with help that names an environment variable's value
@@ -260,12 +245,12 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             database,
         } => {
             let store = store::open(&database.url, &database.options()).await?;
-            let key = issue_key(store.as_ref(), &workspace, mode.into()).await;
+            let key = issue_key(store.as_ref(), &workspace, mode).await;
             store.close().await;
             let key = key?;
             println!(
                 "Created a {} key for workspace \"{}\":",
-                Mode::from(mode),
+                mode,
                 workspace.trim()
             );
             println!("{key}");

@@ -84,8 +84,10 @@ impl Application {
             shutdown_grace: Duration::from_secs(config.request_timeout_secs),
         };
         let pruner = tokio::spawn(api::prune_idempotency_keys(self.store.clone()));
+        let upkeep = tokio::spawn(api::upkeep(state.clone()));
         server::serve(self.listener, api::router(state), limits, shutdown).await;
         pruner.abort();
+        upkeep.abort();
         self.store.close().await;
         Ok(())
     }

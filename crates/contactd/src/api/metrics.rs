@@ -8,17 +8,15 @@
 //! The counts span every tenant, so `/metrics` is not for everyone: with `--metrics-token`
 //! it wants that token, without one it answers loopback clients only.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use sha2::{Digest, Sha256};
 
 use super::{client_ip, doc_types, AppState};
@@ -30,102 +28,80 @@ const BUCKETS: [f64; 14] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
-#[derive(Default)]
+const REQUESTS: &str = "contactd_http_requests_total";
+const DURATION: &str = "contactd_http_request_duration_seconds";
+const IDEMPOTENCY_CLAIMS: &str = "contactd_idempotency_claims_total";
+
+/// The metrics of one server, in a Prometheus recorder of its own rather than the
+/// process-wide one, so that servers sharing a process (the tests) count apart.
+///
+/// Series are kept by the recorder's sharded registry: recording a request takes no lock
+/// that other requests wait on.
 pub struct Metrics {
-    inner: Mutex<Series>,
-    /// Claims of idempotency keys (each a database write, or a transaction on PostgreSQL).
-    idempotency_claims: AtomicU64,
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
 }
 
-#[derive(Default)]
-struct Series {
-    requests: BTreeMap<(String, &'static str, u16), u64>,
-    latency: BTreeMap<String, Histogram>,
-}
-
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+impl Default for Metrics {
+    fn default() -> Self {
+        // Only an empty list of buckets is refused.
+        let recorder = PrometheusBuilder::new().set_buckets(&BUCKETS).map_or_else(
+            |_| PrometheusBuilder::new().build_recorder(),
+            PrometheusBuilder::build_recorder,
+        );
+        let handle = recorder.handle();
+        let metrics = Metrics { recorder, handle };
+        metrics.with(|| {
+            describe_counter!(
+                IDEMPOTENCY_CLAIMS,
+                "Idempotency keys claimed (first runs and takeovers)."
+            );
+            describe_counter!(
+                REQUESTS,
+                "HTTP requests by route pattern, method and status."
+            );
+            describe_histogram!(DURATION, "Time to answer, by route pattern.");
+            // Shown from the start, at 0: a counter that appears later reads as a reset.
+            counter!(IDEMPOTENCY_CLAIMS).absolute(0);
+        });
+        metrics
+    }
 }
 
 impl Metrics {
-    fn record(&self, route: String, method: &'static str, status: u16, seconds: f64) {
-        let mut series = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        *series
-            .requests
-            .entry((route.clone(), method, status))
-            .or_default() += 1;
-        let histogram = series.latency.entry(route).or_default();
-        histogram.count += 1;
-        histogram.sum += seconds;
-        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
-            histogram.counts[i] += 1;
-        }
+    /// Runs `f` with this server's recorder behind the `metrics` macros.
+    fn with<T>(&self, f: impl FnOnce() -> T) -> T {
+        metrics::with_local_recorder(&self.recorder, f)
     }
 
+    fn record(&self, route: String, method: &'static str, status: u16, seconds: f64) {
+        self.with(|| {
+            counter!(REQUESTS, "route" => route.clone(), "method" => method, "status" => status.to_string())
+                .increment(1);
+            histogram!(DURATION, "route" => route).record(seconds);
+        });
+    }
+
+    /// Counts a claim of an idempotency key (each a database write, or a transaction on
+    /// PostgreSQL).
     pub fn count_idempotency_claim(&self) {
-        self.idempotency_claims.fetch_add(1, Ordering::Relaxed);
+        self.with(|| counter!(IDEMPOTENCY_CLAIMS).increment(1));
+    }
+
+    /// Moves the latency samples recorded since the last call into their histograms;
+    /// without it they pile up until the next scrape.
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
     }
 
     fn render(&self, gauges: &[(&'static str, &'static str, f64)]) -> String {
-        let series = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = String::new();
-        let _ = writeln!(out, "# HELP contactd_idempotency_claims_total Idempotency keys claimed (first runs and takeovers).");
-        let _ = writeln!(out, "# TYPE contactd_idempotency_claims_total counter");
-        let _ = writeln!(
-            out,
-            "contactd_idempotency_claims_total {}",
-            self.idempotency_claims.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(out, "# HELP contactd_http_requests_total HTTP requests by route pattern, method and status.");
-        let _ = writeln!(out, "# TYPE contactd_http_requests_total counter");
-        for ((route, method, status), n) in &series.requests {
-            let _ = writeln!(
-                out,
-                "contactd_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP contactd_http_request_duration_seconds Time to answer, by route pattern."
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE contactd_http_request_duration_seconds histogram"
-        );
-        for (route, h) in &series.latency {
-            let mut cumulative = 0;
-            for (bound, n) in BUCKETS.iter().zip(h.counts) {
-                cumulative += n;
-                let _ = writeln!(
-                    out,
-                    "contactd_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {cumulative}"
-                );
+        self.with(|| {
+            for &(name, help, value) in gauges {
+                describe_gauge!(name, help);
+                gauge!(name).set(value);
             }
-            let _ = writeln!(
-                out,
-                "contactd_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "contactd_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "contactd_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                h.count
-            );
-        }
-        for (name, help, value) in gauges {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} gauge");
-            let _ = writeln!(out, "{name} {value}");
-        }
-        out
+        });
+        self.handle.render()
     }
 }
 
@@ -329,6 +305,35 @@ mod tests {
                 .unwrap_err();
             assert_eq!(refused.status(), 401, "{authorization:?}");
         }
+    }
+
+    #[test]
+    fn each_server_counts_its_own_requests() {
+        let (a, b) = (Metrics::default(), Metrics::default());
+        a.record("/v2/contact/{ref}".into(), "GET", 200, 0.003);
+        a.record("/v2/contact/{ref}".into(), "GET", 200, 3.0);
+        a.count_idempotency_claim();
+        let text = a.render(&[("contactd_db_readers_idle", "Idle readers.", 4.0)]);
+        for line in [
+            "contactd_http_requests_total{route=\"/v2/contact/{ref}\",method=\"GET\",status=\"200\"} 2",
+            "# TYPE contactd_http_request_duration_seconds histogram",
+            "contactd_http_request_duration_seconds_bucket{route=\"/v2/contact/{ref}\",le=\"0.0001\"} 0",
+            "contactd_http_request_duration_seconds_bucket{route=\"/v2/contact/{ref}\",le=\"0.005\"} 1",
+            "contactd_http_request_duration_seconds_bucket{route=\"/v2/contact/{ref}\",le=\"2.5\"} 1",
+            "contactd_http_request_duration_seconds_bucket{route=\"/v2/contact/{ref}\",le=\"+Inf\"} 2",
+            "contactd_http_request_duration_seconds_count{route=\"/v2/contact/{ref}\"} 2",
+            "contactd_idempotency_claims_total 1",
+            "# TYPE contactd_db_readers_idle gauge",
+            "contactd_db_readers_idle 4",
+        ] {
+            assert!(text.contains(line), "missing {line} in\n{text}");
+        }
+        let other = b.render(&[]);
+        assert!(!other.contains("contactd_http_requests_total{"), "{other}");
+        assert!(
+            other.contains("contactd_idempotency_claims_total 0"),
+            "{other}"
+        );
     }
 
     #[test]

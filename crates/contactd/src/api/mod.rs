@@ -46,6 +46,9 @@ use crate::store::Store;
 /// operators and keeps reads from turning into writes.
 const KEY_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 
+/// How often [`upkeep`] runs.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Per-request limits of the API.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestLimits {
@@ -116,6 +119,17 @@ impl AppState {
                 tracing::warn!(error = %e, "could not record key use");
             }
         });
+    }
+}
+
+/// Bounds the memory the metrics and the rate limits keep (samples between scrapes, buckets
+/// of keys and addresses no longer limited), for as long as the server runs.
+pub async fn upkeep(state: AppState) {
+    let mut every = tokio::time::interval(UPKEEP_INTERVAL);
+    loop {
+        every.tick().await;
+        state.metrics.upkeep();
+        state.limiter.forget_full_buckets();
     }
 }
 

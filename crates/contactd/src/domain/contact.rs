@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use sha2::{Digest, Sha256};
+use strum::{EnumString, IntoStaticStr, VariantNames};
 
 use super::email::Email;
 use super::ids::ContactId;
@@ -14,7 +15,8 @@ use super::time::Timestamp;
 use super::FieldError;
 
 /// Channels a business reaches a contact on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoStaticStr, EnumString, VariantNames)]
+#[strum(serialize_all = "lowercase")]
 pub enum Channel {
     Whatsapp,
     Instagram,
@@ -23,34 +25,24 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub const ALL: [&'static str; 4] = ["whatsapp", "instagram", "sms", "email"];
+    pub const ALL: &'static [&'static str] = Self::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Whatsapp => "whatsapp",
-            Channel::Instagram => "instagram",
-            Channel::Sms => "sms",
-            Channel::Email => "email",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Channel> {
-        match s {
-            "whatsapp" => Some(Channel::Whatsapp),
-            "instagram" => Some(Channel::Instagram),
-            "sms" => Some(Channel::Sms),
-            "email" => Some(Channel::Email),
-            _ => None,
-        }
+        s.parse().ok()
     }
 
     pub fn from_json(field: &str, value: Value) -> Result<Channel, FieldError> {
-        input::one_of(field, value, &Channel::ALL, Channel::parse)
+        input::one_of(field, value, Channel::ALL, Channel::parse)
     }
 }
 
 /// `active` and `inactive` are stored; `deleted` is only ever answered by DELETE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, EnumString)]
+#[strum(serialize_all = "lowercase")]
 pub enum ContactStatus {
     Active,
     Inactive,
@@ -61,20 +53,12 @@ impl ContactStatus {
     const SETTABLE: [&'static str; 2] = ["active", "inactive"];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            ContactStatus::Active => "active",
-            ContactStatus::Inactive => "inactive",
-            ContactStatus::Deleted => "deleted",
-        }
+        self.into()
     }
 
     /// A status a client may set or filter on.
     pub fn parse_settable(s: &str) -> Option<ContactStatus> {
-        match s {
-            "active" => Some(ContactStatus::Active),
-            "inactive" => Some(ContactStatus::Inactive),
-            _ => None,
-        }
+        s.parse().ok().filter(|s| *s != ContactStatus::Deleted)
     }
 
     fn from_json(field: &str, value: Value) -> Result<ContactStatus, FieldError> {

@@ -1,6 +1,7 @@
 //! Conversations with a contact and their messages, and list paging.
 
 use serde_json::{Map, Value};
+use strum::{EnumString, IntoStaticStr, VariantNames};
 
 use super::contact::Channel;
 use super::ids::{ContactId, ConversationId, MessageId};
@@ -9,7 +10,8 @@ use super::refs::ContactRef;
 use super::time::Timestamp;
 use super::FieldError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, EnumString, VariantNames)]
+#[strum(serialize_all = "lowercase")]
 pub enum ConversationStatus {
     Open,
     Closed,
@@ -17,52 +19,37 @@ pub enum ConversationStatus {
 }
 
 impl ConversationStatus {
-    pub const ALL: [&'static str; 3] = ["open", "closed", "archived"];
+    pub const ALL: &'static [&'static str] = Self::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            ConversationStatus::Open => "open",
-            ConversationStatus::Closed => "closed",
-            ConversationStatus::Archived => "archived",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<ConversationStatus> {
-        match s {
-            "open" => Some(ConversationStatus::Open),
-            "closed" => Some(ConversationStatus::Closed),
-            "archived" => Some(ConversationStatus::Archived),
-            _ => None,
-        }
+        s.parse().ok()
     }
 
     fn from_json(field: &str, value: Value) -> Result<ConversationStatus, FieldError> {
-        input::one_of(field, value, &Self::ALL, Self::parse)
+        input::one_of(field, value, Self::ALL, Self::parse)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, EnumString, VariantNames)]
+#[strum(serialize_all = "lowercase")]
 pub enum Direction {
     Inbound,
     Outbound,
 }
 
 impl Direction {
-    const ALL: [&'static str; 2] = ["inbound", "outbound"];
+    const ALL: &'static [&'static str] = Self::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Direction> {
-        match s {
-            "inbound" => Some(Direction::Inbound),
-            "outbound" => Some(Direction::Outbound),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 
@@ -223,7 +210,7 @@ impl NewMessage {
             &["id", "conversation_id", "created_at"],
         )?;
         let direction = match body.take("direction") {
-            Field::Value(v) => input::one_of("direction", v, &Direction::ALL, Direction::parse)?,
+            Field::Value(v) => input::one_of("direction", v, Direction::ALL, Direction::parse)?,
             _ => return Err(required("direction", "inbound, outbound")),
         };
         let text = match body.take("text") {
@@ -317,13 +304,13 @@ impl ConversationFilter {
                 input::one_of(
                     "status",
                     Value::from(s),
-                    &ConversationStatus::ALL,
+                    ConversationStatus::ALL,
                     ConversationStatus::parse,
                 )
             })
             .transpose()?;
         let channel = channel
-            .map(|s| input::one_of("channel", Value::from(s), &Channel::ALL, Channel::parse))
+            .map(|s| input::one_of("channel", Value::from(s), Channel::ALL, Channel::parse))
             .transpose()?;
         Ok(ConversationFilter { status, channel })
     }

@@ -65,8 +65,8 @@ pub struct ExportArgs {
     #[arg(long, value_name = "ID")]
     pub segment: Option<String>,
     /// Live or test data of the workspace.
-    #[arg(long, value_enum, default_value_t = crate::cli::KeyMode::Test)]
-    pub data_mode: crate::cli::KeyMode,
+    #[arg(long, value_enum, default_value_t = Mode::Test)]
+    pub data_mode: Mode,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Ndjson)]
     pub format: Format,
@@ -135,7 +135,7 @@ async fn export_from_database(
 ) -> anyhow::Result<u64> {
     let tenant = Tenant {
         workspace_id: store.ensure_workspace(workspace.trim()).await?,
-        mode: Mode::from(args.data_mode),
+        mode: args.data_mode,
     };
     let filter = match &args.segment {
         None => ContactFilter::default(),

@@ -88,8 +88,8 @@ pub struct ImportArgs {
     #[arg(long, value_enum, default_value_t = Output::Table, help_heading = CLIENT_OPTIONS)]
     pub output: Output,
     /// Live or test data of the workspace.
-    #[arg(long, value_enum, default_value_t = crate::cli::KeyMode::Test)]
-    pub data_mode: crate::cli::KeyMode,
+    #[arg(long, value_enum, default_value_t = Mode::Test)]
+    pub data_mode: Mode,
     /// create: rows are new contacts; upsert: rows update the contact they name, or create it.
     #[arg(long, value_enum, default_value_t = ImportMode::Create)]
     pub mode: ImportMode,
@@ -190,7 +190,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ImportSummary> {
             let store = store::open(&args.database.url, &args.database.options()).await?;
             let tenant = Tenant {
                 workspace_id: store.ensure_workspace(workspace.trim()).await?,
-                mode: Mode::from(args.data_mode),
+                mode: args.data_mode,
             };
             let target = Destination::Database {
                 store: store.clone(),
