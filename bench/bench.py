@@ -291,13 +291,12 @@ def create_key(url: str) -> str:
 def import_contacts(url: str, csv_path: Path) -> dict:
     started = time.perf_counter()
     out = run([CONTACTD, "import", str(csv_path), "--workspace", WORKSPACE, "--data-mode",
-               "live", "--mode", "create", "--database", url,
+               "live", "--mode", "create", "--database", url, "--output", "json",
                "--rejected", str(WORK / "import.rejected.ndjson")]).stdout
     wall = time.perf_counter() - started
-    summary = next(l for l in out.splitlines() if l.startswith("Imported "))
-    words = summary.split()
-    rows, seconds = int(words[1]), float(words[4])
-    if " 0 rejected" not in summary:
+    summary = json.loads(out.strip().splitlines()[-1])
+    rows, seconds = summary["imported"], float(summary["seconds"])
+    if summary["rejected"]:
         raise RuntimeError(f"the import rejected rows: {summary}")
     return {"rows": rows, "seconds": seconds, "rows_per_s": round(rows / seconds),
             "wall_seconds": round(wall, 2), "summary": summary}
@@ -370,7 +369,7 @@ def bench_contactd(backend, size, csv_path, settings, wrk, results):
         key = create_key(url)
         imported = import_contacts(url, csv_path)
         imported.update(backend=backend, size=size)
-        log(f"  {imported['summary']}")
+        log(f"  imported {imported['rows']} rows in {imported['seconds']:.1f} s")
         results["imports"].append(imported)
     refs = write_refs(url, size)
     db_bytes = database_bytes(url)
