@@ -979,6 +979,10 @@ pub struct BatchResult {
     pub created: u64,
     /// Items that updated a contact (upsert mode).
     pub updated: u64,
+    /// Items whose contact already had every value sent (upsert mode); 0 from a server
+    /// that does not tell.
+    #[serde(default)]
+    pub unchanged: u64,
     /// Items that failed.
     pub errors: u64,
 }
@@ -1004,7 +1008,9 @@ impl BatchItem {
     /// The contact, unless the item failed.
     pub fn contact(&self) -> Option<&Contact> {
         match &self.outcome {
-            BatchOutcome::Created(contact) | BatchOutcome::Updated(contact) => Some(contact),
+            BatchOutcome::Created(contact)
+            | BatchOutcome::Updated(contact)
+            | BatchOutcome::Unchanged(contact) => Some(contact),
             BatchOutcome::Failed(_) => None,
         }
     }
@@ -1025,6 +1031,8 @@ pub enum BatchOutcome {
     Created(Contact),
     /// `"status": "updated"` (upsert mode).
     Updated(Contact),
+    /// `"status": "unchanged"` (upsert mode): the contact already had every value sent.
+    Unchanged(Contact),
     /// `"status": "error"`, with the error envelope; see [`ApiError::into_error`].
     Failed(ApiError),
 }
@@ -1044,6 +1052,7 @@ impl TryFrom<RawBatchItem> for BatchItem {
         let outcome = match (raw.status.as_str(), raw.contact, raw.error) {
             ("created", Some(contact), _) => BatchOutcome::Created(contact),
             ("updated", Some(contact), _) => BatchOutcome::Updated(contact),
+            ("unchanged", Some(contact), _) => BatchOutcome::Unchanged(contact),
             ("error", _, Some(error)) => BatchOutcome::Failed(error),
             (status, _, _) => {
                 return Err(format!(

@@ -151,5 +151,13 @@ async fn batch_upsert_updates_and_creates_and_replays_with_a_key() {
         "the same key and body replay the first answer"
     );
     let again = contacts.batch(BatchMode::Upsert, &items).await.unwrap();
-    assert_eq!((again.created, again.updated), (0, 2));
+    assert_eq!(
+        (again.created, again.updated, again.unchanged),
+        (0, 0, 2),
+        "the same items again change nothing"
+    );
+    assert!(matches!(
+        again.results[0].outcome,
+        BatchOutcome::Unchanged(_)
+    ));
 }

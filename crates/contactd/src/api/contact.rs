@@ -393,7 +393,7 @@ pub async fn upsert(
 fn upsert_answer((contact, outcome): &(Contact, UpsertOutcome)) -> Response {
     let status = match outcome {
         UpsertOutcome::Created => StatusCode::CREATED,
-        UpsertOutcome::Updated => StatusCode::OK,
+        UpsertOutcome::Updated | UpsertOutcome::Unchanged => StatusCode::OK,
     };
     let mut response = contact_response(status, contact.clone());
     response.headers_mut().insert(
@@ -449,7 +449,7 @@ fn batch_answer(
     ran: &[StoreResult<(Contact, UpsertOutcome)>],
 ) -> Response {
     let mut ran = ran.iter();
-    let (mut created, mut updated, mut errors) = (0, 0, 0);
+    let (mut created, mut updated, mut unchanged, mut errors) = (0, 0, 0, 0);
     let mut results = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         let outcome = match item {
@@ -465,6 +465,7 @@ fn batch_answer(
                 match outcome {
                     UpsertOutcome::Created => created += 1,
                     UpsertOutcome::Updated => updated += 1,
+                    UpsertOutcome::Unchanged => unchanged += 1,
                 }
                 json!({"index": index, "status": outcome.as_str(), "contact": ContactOut::from(contact.clone())})
             }
@@ -478,6 +479,7 @@ fn batch_answer(
         "results": results,
         "created": created,
         "updated": updated,
+        "unchanged": unchanged,
         "errors": errors,
     }))
     .into_response()

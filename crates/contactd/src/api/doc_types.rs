@@ -394,6 +394,8 @@ mod schemas {
     pub enum UpsertResult {
         Created,
         Updated,
+        /// The contact already had every value sent; nothing was written.
+        Unchanged,
     }
 
     /// The order of a contact list: a field, ascending, or with `-` in front, descending.
@@ -648,6 +650,7 @@ mod schemas {
         pub results: Vec<BatchItemResult>,
         pub created: u32,
         pub updated: u32,
+        pub unchanged: u32,
         pub errors: u32,
     }
 

@@ -336,11 +336,13 @@ impl UpsertTarget {
     }
 }
 
-/// Whether an upsert created or updated its contact.
+/// Whether an upsert created its contact, changed it, or found it already as asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpsertOutcome {
     Created,
     Updated,
+    /// The contact already had every value the upsert sent: nothing was written.
+    Unchanged,
 }
 
 impl UpsertOutcome {
@@ -348,6 +350,7 @@ impl UpsertOutcome {
         match self {
             UpsertOutcome::Created => "created",
             UpsertOutcome::Updated => "updated",
+            UpsertOutcome::Unchanged => "unchanged",
         }
     }
 }

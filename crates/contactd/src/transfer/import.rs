@@ -7,7 +7,6 @@
 //! An export imports back: its read-only columns (`id`, `full_name`, timestamps) are set
 //! aside with `--new-ids`, and CSV's `metadata` column (a JSON object) is read as metadata.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -25,7 +24,6 @@ use crate::config::DatabaseArgs;
 use crate::domain::batch::BatchItem;
 use crate::domain::contact::{NewContact, UpsertContact, UpsertOutcome};
 use crate::domain::tenant::{Mode, Tenant};
-use crate::domain::time::Timestamp;
 use crate::domain::FieldError;
 use crate::error::ApiError;
 use crate::store::{self, Store};
@@ -371,6 +369,7 @@ async fn to_server(
         match item.outcome {
             contactd_client::BatchOutcome::Created(_) => out.created(),
             contactd_client::BatchOutcome::Updated(_) => out.updated(),
+            contactd_client::BatchOutcome::Unchanged(_) => out.unchanged(),
             contactd_client::BatchOutcome::Failed(e) => {
                 out.reject(row, serde_json::to_value(e)?)?
             }
@@ -405,30 +404,12 @@ async fn to_database(
     if items.is_empty() {
         return Ok(());
     }
-    let started = Timestamp::now();
     let results = store.batch_contacts(tenant, items).await?;
-    // The store reports a no-op upsert as updated; it leaves `updated_at` alone, though,
-    // while any change moves it to the present. A contact this batch wrote before carries
-    // this batch's time, so it is compared with what the batch saw last.
-    let mut seen: HashMap<String, Timestamp> = HashMap::new();
     for (row, result) in pending.iter().zip(results) {
         match result {
-            Ok((contact, UpsertOutcome::Created)) => {
-                seen.insert(contact.id.as_str().to_owned(), contact.updated_at);
-                out.created();
-            }
-            Ok((contact, UpsertOutcome::Updated)) => {
-                let previous = seen.insert(contact.id.as_str().to_owned(), contact.updated_at);
-                let untouched = match previous {
-                    Some(at) => at == contact.updated_at,
-                    None => contact.updated_at < started,
-                };
-                if untouched {
-                    out.unchanged();
-                } else {
-                    out.updated();
-                }
-            }
+            Ok((_, UpsertOutcome::Created)) => out.created(),
+            Ok((_, UpsertOutcome::Updated)) => out.updated(),
+            Ok((_, UpsertOutcome::Unchanged)) => out.unchanged(),
             Err(e) => out.reject(row, ApiError::from(e).body())?,
         }
     }

@@ -187,7 +187,7 @@ async fn a_match_by_both_or_by_one_with_a_new_other_updates_that_contact() {
 }
 
 #[tokio::test]
-async fn an_upsert_that_changes_nothing_is_updated_without_moving_updated_at() {
+async fn an_upsert_that_changes_nothing_is_unchanged_without_moving_updated_at() {
     let server = TestServer::start().await;
     let before = john(&server).await;
     for body in [
@@ -196,7 +196,8 @@ async fn an_upsert_that_changes_nothing_is_updated_without_moving_updated_at() {
         json!({"email": "john@example.com", "metadata": {}}),
     ] {
         let resp = server.post(UPSERT, &body).await;
-        let after = upserted(&resp, "updated");
+        assert_eq!(resp.status, 200, "{body}");
+        let after = upserted(&resp, "unchanged");
         assert_eq!(after, before, "{body}");
     }
     assert_eq!(server.get_contact(&id_of(&before)).await, before);

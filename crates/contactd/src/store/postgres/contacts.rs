@@ -292,7 +292,7 @@ async fn upsert_in(
             }
             UpsertTarget::Update(current) => {
                 match upsert.patch.apply(&current).map_err(StoreError::Invalid)? {
-                    None => return Ok((*current, UpsertOutcome::Updated)),
+                    None => return Ok((*current, UpsertOutcome::Unchanged)),
                     Some(next) => (next, UpsertOutcome::Updated, Some(*current)),
                 }
             }

@@ -294,14 +294,13 @@ fn upsert(
             Ok((create(conn, tenant, new)?, UpsertOutcome::Created))
         }
         UpsertTarget::Update(current) => {
-            let next = match upsert.patch.apply(&current).map_err(StoreError::Invalid)? {
-                None => *current,
+            match upsert.patch.apply(&current).map_err(StoreError::Invalid)? {
+                None => Ok((*current, UpsertOutcome::Unchanged)),
                 Some(next) => {
                     update(conn, tenant, &current, &next)?;
-                    next
+                    Ok((next, UpsertOutcome::Updated))
                 }
-            };
-            Ok((next, UpsertOutcome::Updated))
+            }
         }
         UpsertTarget::Conflict {
             phone_contact_id,
