@@ -365,9 +365,9 @@ pub const UPSERT_RESULT_HEADER: &str = "x-upsert-result";
     params(doc_types::IdempotencyKey),
     request_body = doc_types::ContactCreate,
     responses(
-        (status = 200, description = "The contact, updated", body = ContactOut, headers(
+        (status = 200, description = "The contact, updated (or already as sent)", body = ContactOut, headers(
             ("ETag" = String, description = "The contact's version, for If-Match"),
-            ("X-Upsert-Result" = doc_types::UpsertResult, description = "`updated`"),
+            ("X-Upsert-Result" = doc_types::UpsertResult, description = "`updated`, or `unchanged` when the contact already had every value sent"),
         )),
         (status = 201, description = "The contact, created", body = ContactOut, headers(
             ("ETag" = String, description = "The contact's version, for If-Match"),

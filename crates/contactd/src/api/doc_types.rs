@@ -628,10 +628,13 @@ mod schemas {
     pub enum BatchItemStatus {
         Created,
         Updated,
+        /// Upsert mode: the contact already had every value sent; nothing was written.
+        Unchanged,
         Error,
     }
 
-    /// The outcome of one batch item: `contact` when it was created or updated, `error`
+    /// The outcome of one batch item: `contact` when it was created, updated or found
+    /// unchanged, `error`
     /// (an error envelope) when it failed.
     #[derive(ToSchema)]
     pub struct BatchItemResult {
