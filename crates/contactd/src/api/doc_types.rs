@@ -761,7 +761,7 @@ mod schemas {
         pub contact_ref: String,
     }
 
-    /// `{id}` of `/v2/conversation/{id}`.
+    /// `{conversation_id}` of `/v2/conversation/{conversation_id}`.
     #[derive(IntoParams)]
     #[into_params(parameter_in = Path)]
     pub struct ConversationIdPath {
@@ -774,7 +774,7 @@ mod schemas {
         pub id: String,
     }
 
-    /// `{id}` of `/v2/segment/{id}`.
+    /// `{segment_id}` of `/v2/segment/{segment_id}`.
     #[derive(IntoParams)]
     #[into_params(parameter_in = Path)]
     pub struct SegmentIdPath {

@@ -118,7 +118,8 @@ const WRITABLE: [&str; 8] = [
     "metadata",
     "status",
 ];
-const READ_ONLY: [&str; 5] = [
+/// Fields a contact answer carries that a request may not set.
+pub const READ_ONLY: [&str; 5] = [
     "id",
     "full_name",
     "created_at",

@@ -22,7 +22,8 @@ use super::Format;
 use crate::client_cli::{Output, CLIENT_OPTIONS};
 use crate::config::DatabaseArgs;
 use crate::domain::batch::BatchItem;
-use crate::domain::contact::{NewContact, UpsertContact, UpsertOutcome};
+// Fields an export writes that a request may not set; `--new-ids` sets them aside.
+use crate::domain::contact::{NewContact, UpsertContact, UpsertOutcome, READ_ONLY};
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::FieldError;
 use crate::error::ApiError;
@@ -36,15 +37,6 @@ const FIELDS: [&str; 6] = [
     "last_name",
     "preferred_channel",
     "status",
-];
-
-/// Fields an export writes that a request may not set; `--new-ids` sets them aside.
-const READ_ONLY: [&str; 5] = [
-    "id",
-    "full_name",
-    "created_at",
-    "updated_at",
-    "last_contacted",
 ];
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
