@@ -168,6 +168,8 @@ pub struct KnownKeys {
 
 /// How long a key seen valid still authenticates while the database is unreachable.
 const KNOWN_FOR: Duration = Duration::from_secs(5 * 60);
+/// How often a remembered key's time is renewed while it is in use.
+const KNOWN_REFRESH: Duration = Duration::from_secs(60);
 /// Most keys remembered; past it, those not seen within [`KNOWN_FOR`] are forgotten.
 const KNOWN_MAX: usize = 10_000;
 
@@ -179,6 +181,13 @@ impl KnownKeys {
             return;
         };
         let now = Instant::now();
+        // Every request passes here: refresh an entry once a minute, not on each request.
+        if seen
+            .get(&hash)
+            .is_some_and(|(_, at)| now.duration_since(*at) < KNOWN_REFRESH)
+        {
+            return;
+        }
         if seen.len() >= KNOWN_MAX && !seen.contains_key(&hash) {
             seen.retain(|_, (_, at)| now.duration_since(*at) < KNOWN_FOR);
             if seen.len() >= KNOWN_MAX {
