@@ -224,6 +224,7 @@ impl TestServer {
         guard: Option<DbGuard>,
         keys: Option<(String, String)>,
     ) -> TestServer {
+        install_log_sink();
         let database_url = config.database.url.clone();
         let app = Application::build(config)
             .await
@@ -845,22 +846,45 @@ impl std::io::Write for Logs {
 /// Keeps the capture of [`capture_logs`] on; dropping it stops it.
 pub struct LogCapture {
     pub logs: Logs,
-    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+thread_local! {
+    /// Where this thread's log lines go while a [`LogCapture`] lives.
+    static CAPTURE: std::cell::RefCell<Option<Logs>> = const { std::cell::RefCell::new(None) };
+}
+
+/// One process-wide subscriber, installed before any server logs, whose lines go to the
+/// capture of the thread that emits them (or nowhere). A subscriber per test
+/// (`set_default`) made tracing recompute which call sites are enabled whenever one came
+/// or went, and a line was now and then lost to that race.
+fn install_log_sink() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(|| {
+                CAPTURE.with(|c| c.borrow().clone()).map_or_else(
+                    || Box::new(std::io::sink()) as Box<dyn std::io::Write>,
+                    |logs| Box::new(logs) as Box<dyn std::io::Write>,
+                )
+            })
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    });
 }
 
 /// Captures the server's info logs of this test. A `#[tokio::test]` runs on one thread and
-/// the server's tasks with it, so a thread-local subscriber sees their lines and no other
-/// test's.
+/// the server's tasks with it, so the lines of this thread are this test's and no other's.
 pub fn capture_logs() -> LogCapture {
+    install_log_sink();
     let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    LogCapture {
-        logs,
-        _guard: tracing::subscriber::set_default(subscriber),
-    }
+    CAPTURE.with(|c| *c.borrow_mut() = Some(logs.clone()));
+    LogCapture { logs }
 }
