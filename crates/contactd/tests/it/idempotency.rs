@@ -381,7 +381,9 @@ async fn a_key_with_a_space_is_refused() {
 }
 
 /// Sends `n` POSTs to `path`, each with its own key, from clients that give up after
-/// 0.5 to 6 ms (so some go away before, some during and some after the write), then retries
+/// 25 µs to 6.4 ms, doubling (so some go away before, some during and some after the write,
+/// on a fast machine or a slow one; a loopback round trip alone takes longer than 25 µs),
+/// then retries
 /// each as if a minute later — when a claim that never got its answer counts as abandoned
 /// and may run again. Every retry must answer 201.
 async fn give_up_then_retry(server: &TestServer, path: &str, body: impl Fn(u32) -> Value) {
@@ -394,9 +396,7 @@ async fn give_up_then_retry(server: &TestServer, path: &str, body: impl Fn(u32) 
             .header("X-API-Key", &server.key)
             .header("Idempotency-Key", format!("gone-{path}-{i}"))
             .json(&body(i))
-            .timeout(std::time::Duration::from_micros(
-                500 + 250 * u64::from(i % 24),
-            ))
+            .timeout(std::time::Duration::from_micros(25 << (i % 9)))
             .send()
             .await;
         gave_up += usize::from(sent.is_err());
