@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::contacts::Contacts;
 use crate::conversations::Conversations;
-use crate::error::{ApiError, Error, Result};
+use crate::error::{envelope_of_status, into_error_with, ApiError, Error, Result};
 use crate::models::Contact;
 use crate::segments::Segments;
 
@@ -403,8 +403,8 @@ impl Reply {
         let retry_after = self.retry_after();
         let status = self.status.as_u16();
         let envelope = serde_json::from_slice::<ApiError>(&self.body)
-            .unwrap_or_else(|_| ApiError::from_status(status, &self.body));
-        Err(envelope.into_error_with(retry_after))
+            .unwrap_or_else(|_| envelope_of_status(status, &self.body));
+        Err(into_error_with(envelope, retry_after))
     }
 
     /// `Retry-After` in seconds (the HTTP-date form is not used by contactd).

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::client::{path, Call, Client};
 use crate::error::Result;
 use crate::models::{
-    BatchMode, BatchResult, Contact, ContactUpdate, Conversation, List, ListContacts,
+    BatchMode, BatchRequest, BatchResult, Contact, ContactUpdate, Conversation, List, ListContacts,
     ListConversations, ListSegmentContacts, NewContact, Upserted,
 };
 use crate::segments::Segments;
@@ -241,13 +241,12 @@ impl<'a> Contacts<'a> {
         contacts: &[T],
         key: Option<&str>,
     ) -> Result<BatchResult> {
-        #[derive(Serialize)]
-        struct Batch<'b, T> {
-            mode: BatchMode,
-            contacts: &'b [T],
-        }
+        let request = BatchRequest {
+            mode: Some(mode),
+            contacts: contacts.iter().collect(),
+        };
         let call = Call::post(format!("{CONTACTS}/batch"))
-            .json(&Batch { mode, contacts })?
+            .json(&request)?
             .idempotency_key(key);
         self.client.send(call).await?.json()
     }

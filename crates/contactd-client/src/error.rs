@@ -3,28 +3,16 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 /// The result of every client call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The error envelope exactly as contactd sends it.
+/// The error envelope exactly as contactd sends it (`contactd_wire::ErrorBody`).
 ///
 /// Batch results carry one per failed item ([`crate::BatchOutcome::Failed`]);
-/// [`ApiError::into_error`] turns it into the typed [`Error`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApiError {
-    /// The error's name, e.g. `invalid_input`, `duplicate_contact`.
-    pub error: String,
-    /// A sentence for people.
-    pub message: String,
-    /// The HTTP status, e.g. `400`.
-    pub code: u16,
-    /// What the error is about, e.g. `field`, `received`, `expected`; empty when nothing.
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub details: Map<String, Value>,
-}
+/// `Error::from(envelope)` turns it into the typed [`Error`].
+pub use contactd_wire::ErrorBody as ApiError;
 
 fn take_text(details: &mut Map<String, Value>, key: &str) -> Option<String> {
     match details.remove(key) {
@@ -33,24 +21,23 @@ fn take_text(details: &mut Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
-fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
-    Ok(Option::<Map<String, Value>>::deserialize(d)?.unwrap_or_default())
+impl From<ApiError> for Error {
+    /// The typed error this envelope stands for.
+    fn from(envelope: ApiError) -> Error {
+        into_error_with(envelope, None)
+    }
 }
 
-impl ApiError {
-    /// The typed error this envelope stands for.
-    pub fn into_error(self) -> Error {
-        self.into_error_with(None)
-    }
-
-    /// `retry_after` is the `Retry-After` header when there was one.
-    pub(crate) fn into_error_with(self, retry_after: Option<Duration>) -> Error {
+/// The typed error an envelope stands for; `retry_after` is the `Retry-After` header
+/// when there was one.
+pub(crate) fn into_error_with(envelope: ApiError, retry_after: Option<Duration>) -> Error {
+    {
         let ApiError {
             error,
             message,
             code,
             mut details,
-        } = self;
+        } = envelope;
         let retry_after = retry_after.or_else(|| {
             details
                 .get("retry_after")
@@ -98,9 +85,11 @@ impl ApiError {
             },
         }
     }
+}
 
-    /// The envelope a response without one stands for: its status and the start of its body.
-    pub(crate) fn from_status(status: u16, body: &[u8]) -> ApiError {
+/// The envelope a response without one stands for: its status and the start of its body.
+pub(crate) fn envelope_of_status(status: u16, body: &[u8]) -> ApiError {
+    {
         let text = String::from_utf8_lossy(body);
         let text = text.trim();
         let message = if text.is_empty() {
@@ -310,9 +299,7 @@ mod tests {
     use serde_json::json;
 
     fn error(envelope: Value) -> Error {
-        serde_json::from_value::<ApiError>(envelope)
-            .unwrap()
-            .into_error()
+        Error::from(serde_json::from_value::<ApiError>(envelope).unwrap())
     }
 
     #[test]
@@ -358,9 +345,9 @@ mod tests {
     fn unknown_errors_keep_their_name_and_status() {
         let e = error(json!({"error": "method_not_allowed", "message": "no", "code": 405}));
         assert_eq!((e.code(), e.status()), ("method_not_allowed", Some(405)));
-        let e = ApiError::from_status(502, b"<html>bad gateway</html>").into_error();
+        let e = Error::from(envelope_of_status(502, b"<html>bad gateway</html>"));
         assert_eq!((e.code(), e.status()), ("http_error", Some(502)));
-        let e = ApiError::from_status(503, b"").into_error_with(Some(Duration::from_secs(2)));
+        let e = into_error_with(envelope_of_status(503, b""), Some(Duration::from_secs(2)));
         assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
         assert_eq!(e.code(), "unavailable");
     }

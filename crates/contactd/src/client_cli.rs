@@ -576,7 +576,7 @@ mod tests {
 
     #[test]
     fn invalid_input_shows_received_expected_and_a_hint_for_phones() {
-        let error = contactd_client::ApiError {
+        let error = contactd_client::Error::from(contactd_client::ApiError {
             error: "invalid_input".into(),
             message: "Phone number must be in E.164 format".into(),
             code: 400,
@@ -585,8 +585,7 @@ mod tests {
             .as_object()
             .cloned()
             .unwrap_or_default(),
-        }
-        .into_error();
+        });
         let text = describe_error(&anyhow::Error::new(error));
         assert!(text.contains("received: \"1234567890\""), "{text}");
         assert!(text.contains("expected: \"+1234567890\""), "{text}");

@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::domain::FieldError;
 use crate::store::{Entity, StoreError};
@@ -210,13 +210,18 @@ impl From<&StoreError> for ApiError {
 
 impl ApiError {
     /// The envelope: `{"error", "message", "code", "details"}`.
+    pub fn envelope(&self) -> contactd_wire::ErrorBody {
+        contactd_wire::ErrorBody {
+            error: self.kind().to_owned(),
+            message: self.message(),
+            code: self.status().as_u16(),
+            details: self.details(),
+        }
+    }
+
+    /// The envelope as JSON.
     pub fn body(&self) -> Value {
-        json!({
-            "error": self.kind(),
-            "message": self.message(),
-            "code": self.status().as_u16(),
-            "details": self.details(),
-        })
+        serde_json::to_value(self.envelope()).unwrap_or(Value::Null)
     }
 }
 
@@ -225,7 +230,7 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(e) = &self {
             tracing::error!(error = format!("{e:#}"), "internal error");
         }
-        let mut response = (self.status(), axum::Json(self.body())).into_response();
+        let mut response = (self.status(), axum::Json(self.envelope())).into_response();
         if let ApiError::RateLimited { retry_after_secs } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);

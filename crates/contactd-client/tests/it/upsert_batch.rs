@@ -94,12 +94,12 @@ async fn batch_create_reports_each_item() {
     assert!(
         matches!(&result.results[0].outcome, BatchOutcome::Created(c) if c.first_name.as_deref() == Some("Two"))
     );
-    let invalid = result.results[1].error().cloned().unwrap().into_error();
+    let invalid = Error::from(result.results[1].error().cloned().unwrap());
     assert!(
         matches!(&invalid, Error::InvalidInput { field: Some(f), received: Some(r), .. } if f == "phone" && r == "bad"),
         "{invalid:?}"
     );
-    let duplicate = result.results[2].error().cloned().unwrap().into_error();
+    let duplicate = Error::from(result.results[2].error().cloned().unwrap());
     assert!(
         matches!(&duplicate, Error::Duplicate { existing_contact_id, .. } if *existing_contact_id == existing.id),
         "{duplicate:?}"

@@ -7,8 +7,6 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
-use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
 use super::extract::{JsonBody, PathParam, QueryParams};
@@ -20,79 +18,15 @@ use crate::domain::contact::{
 };
 use crate::domain::contact_query::{ContactFilter, ContactPage, ContactQuery, Start};
 use crate::domain::refs::ContactRef;
-use crate::domain::time::Timestamp;
 use crate::domain::FieldError;
 use crate::error::ApiError;
 use crate::store::StoreResult;
-
-/// A contact as the API shows it: every field present, unset ones null.
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = Contact)]
-pub struct ContactOut {
-    /// `cnt_` and 29 characters of `[0-9a-z]`; sorts by creation.
-    #[schema(
-        pattern = "^cnt_[0-9a-z]+$",
-        example = "cnt_038ggac0fy000a0wp1kh1adwpwetq"
-    )]
-    id: String,
-    /// E.164, unique in the workspace and mode.
-    #[schema(
-        required = true,
-        pattern = r"^\+[1-9][0-9]{1,14}$",
-        example = "+1234567890"
-    )]
-    phone: Option<String>,
-    /// As sent; unique in the workspace and mode, matched case-insensitively.
-    #[schema(required = true, format = Email, example = "john@example.com")]
-    email: Option<String>,
-    #[schema(required = true, example = "John")]
-    first_name: Option<String>,
-    #[schema(required = true, example = "Doe")]
-    last_name: Option<String>,
-    /// `first_name` and `last_name` joined by one space; null when both are.
-    #[schema(required = true, example = "John Doe")]
-    full_name: Option<String>,
-    #[schema(required = true, value_type = Option<doc_types::Channel>)]
-    preferred_channel: Option<&'static str>,
-    /// A JSON object of any shape; `{}` when empty.
-    #[schema(schema_with = doc_types::metadata_object)]
-    metadata: Map<String, Value>,
-    #[schema(value_type = doc_types::ContactStatus)]
-    status: &'static str,
-    /// RFC 3339, UTC, microseconds.
-    #[schema(value_type = String, format = DateTime, example = "2026-01-25T10:30:00.000000Z")]
-    created_at: Timestamp,
-    /// Moves forward on every change, and only on a change.
-    #[schema(value_type = String, format = DateTime, example = "2026-01-25T10:30:00.000000Z")]
-    updated_at: Timestamp,
-    /// Time of the newest outbound message to the contact.
-    #[schema(required = true, value_type = Option<String>, format = DateTime)]
-    last_contacted: Option<Timestamp>,
-}
-
-impl From<Contact> for ContactOut {
-    fn from(c: Contact) -> Self {
-        ContactOut {
-            full_name: c.full_name(),
-            id: c.id.into_string(),
-            phone: c.phone.map(|p| p.into_string()),
-            email: c.email.map(|e| e.into_string()),
-            first_name: c.first_name,
-            last_name: c.last_name,
-            preferred_channel: c.preferred_channel.map(|ch| ch.as_str()),
-            metadata: c.metadata,
-            status: c.status.as_str(),
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-            last_contacted: c.last_contacted,
-        }
-    }
-}
+use contactd_wire::{self as wire, BatchOutcome};
 
 /// A contact answer: the contact as JSON and its version in `ETag`.
 pub fn contact_response(status: StatusCode, contact: Contact) -> Response {
     let etag = HeaderValue::from_str(&contact.etag()).ok();
-    let mut response = (status, Json(ContactOut::from(contact))).into_response();
+    let mut response = (status, Json(wire::Contact::from(contact))).into_response();
     if let Some(etag) = etag {
         response.headers_mut().insert(header::ETAG, etag);
     }
@@ -119,9 +53,9 @@ fn precondition(headers: &HeaderMap) -> Result<Option<Precondition>, ApiError> {
     operation_id = "createContact",
     tag = "contacts",
     params(doc_types::IdempotencyKey),
-    request_body = doc_types::ContactCreate,
+    request_body = wire::NewContact,
     responses(
-        (status = 201, description = "The contact, created", body = ContactOut,
+        (status = 201, description = "The contact, created", body = wire::Contact,
             headers(("ETag" = String, description = "The contact's version, for If-Match"))),
         (status = 400, response = doc_types::InvalidInput),
         (status = 409, response = doc_types::Conflict),
@@ -151,7 +85,7 @@ pub async fn create(
     tag = "contacts",
     params(doc_types::ContactRefPath),
     responses(
-        (status = 200, description = "The contact", body = ContactOut,
+        (status = 200, description = "The contact", body = wire::Contact,
             headers(("ETag" = String, description = "The contact's version, for If-Match"))),
         (status = 400, response = doc_types::InvalidInput),
         (status = 404, response = doc_types::NotFound),
@@ -180,9 +114,9 @@ pub async fn get(
     operation_id = "updateContact",
     tag = "contacts",
     params(doc_types::ContactRefPath, doc_types::IfMatch),
-    request_body = doc_types::ContactUpdate,
+    request_body = wire::ContactUpdate,
     responses(
-        (status = 200, description = "The contact, updated", body = ContactOut,
+        (status = 200, description = "The contact, updated", body = wire::Contact,
             headers(("ETag" = String, description = "The contact's new version"))),
         (status = 400, response = doc_types::InvalidInput),
         (status = 404, response = doc_types::NotFound),
@@ -220,7 +154,7 @@ pub async fn update(
     tag = "contacts",
     params(doc_types::ContactRefPath, doc_types::IfMatch),
     responses(
-        (status = 200, description = "The contact as it was, with `status` `deleted`", body = ContactOut,
+        (status = 200, description = "The contact as it was, with `status` `deleted`", body = wire::Contact,
             headers(("ETag" = String, description = "The version that was deleted"))),
         (status = 400, response = doc_types::InvalidInput),
         (status = 404, response = doc_types::NotFound),
@@ -243,45 +177,24 @@ pub async fn delete(
     Ok(contact_response(StatusCode::OK, contact))
 }
 
-/// `{"data", "total", "limit", "offset", "has_more", "next_cursor"}`; `offset` is null on
-/// cursor pages, `total` unless they ask for it.
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = ContactList)]
-pub struct ContactListOut {
-    data: Vec<ContactOut>,
-    /// Contacts matching the filters, exactly; null on cursor pages unless
-    /// `include_total=true`, and on a first page with `include_total=false`.
-    #[schema(required = true, example = 42)]
-    total: Option<u64>,
-    #[schema(example = 20)]
-    limit: u32,
-    /// Null on cursor pages.
-    #[schema(required = true, example = 0)]
-    offset: Option<u64>,
-    has_more: bool,
-    /// The `cursor` of the next page; null on the last page.
-    #[schema(required = true)]
-    next_cursor: Option<String>,
-}
-
-impl ContactListOut {
-    pub(super) fn new(query: &ContactQuery, page: ContactPage) -> ContactListOut {
-        let next_cursor = page
-            .items
-            .last()
-            .filter(|_| page.has_more)
-            .map(|last| query.cursor_after(last));
-        ContactListOut {
-            total: page.total,
-            limit: query.limit,
-            offset: match query.start {
-                Start::Offset(n) => Some(n),
-                Start::After { .. } => None,
-            },
-            has_more: page.has_more,
-            next_cursor,
-            data: page.items.into_iter().map(ContactOut::from).collect(),
-        }
+/// A page of contacts as the API answers it: `offset` is null on cursor pages, `total`
+/// unless they ask for it, `next_cursor` on every page but the last.
+pub(super) fn contact_list(query: &ContactQuery, page: ContactPage) -> wire::List<wire::Contact> {
+    let next_cursor = page
+        .items
+        .last()
+        .filter(|_| page.has_more)
+        .map(|last| query.cursor_after(last));
+    wire::List {
+        total: page.total,
+        limit: query.limit,
+        offset: match query.start {
+            Start::Offset(n) => Some(n),
+            Start::After { .. } => None,
+        },
+        has_more: page.has_more,
+        next_cursor,
+        data: page.items.into_iter().map(wire::Contact::from).collect(),
     }
 }
 
@@ -299,7 +212,7 @@ impl ContactListOut {
     tag = "contacts",
     params(doc_types::ContactFilterQuery, doc_types::ContactPagingQuery, doc_types::MetadataFilters),
     responses(
-        (status = 200, description = "A page of contacts", body = ContactListOut),
+        (status = 200, description = "A page of contacts", body = wire::List<wire::Contact>),
         (status = 400, response = doc_types::InvalidInput),
         doc_types::CommonErrors,
     ),
@@ -308,19 +221,10 @@ pub async fn list(
     State(state): State<AppState>,
     Auth(tenant): Auth,
     query: QueryParams,
-) -> Result<Json<ContactListOut>, ApiError> {
+) -> Result<Json<wire::List<wire::Contact>>, ApiError> {
     let query = ContactQuery::parse(query.pairs())?;
     let page = state.store.list_contacts(&tenant, &query).await?;
-    Ok(Json(ContactListOut::new(&query, page)))
-}
-
-/// `{"total": N}`
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = ContactCount)]
-pub struct ContactCountOut {
-    /// Contacts matching the filters, exactly.
-    #[schema(example = 1042)]
-    total: u64,
+    Ok(Json(contact_list(&query, page)))
 }
 
 /// Count contacts
@@ -334,7 +238,7 @@ pub struct ContactCountOut {
     tag = "contacts",
     params(doc_types::ContactFilterQuery, doc_types::MetadataFilters),
     responses(
-        (status = 200, description = "The number of matching contacts", body = ContactCountOut),
+        (status = 200, description = "The number of matching contacts", body = wire::Count),
         (status = 400, response = doc_types::InvalidInput),
         doc_types::CommonErrors,
     ),
@@ -343,10 +247,10 @@ pub async fn count(
     State(state): State<AppState>,
     Auth(tenant): Auth,
     query: QueryParams,
-) -> Result<Json<ContactCountOut>, ApiError> {
+) -> Result<Json<wire::Count>, ApiError> {
     let filter = ContactFilter::from_pairs(query.pairs())?;
     let total = state.store.count_contacts(&tenant, &filter).await?;
-    Ok(Json(ContactCountOut { total }))
+    Ok(Json(wire::Count { total }))
 }
 
 pub const UPSERT_RESULT_HEADER: &str = "x-upsert-result";
@@ -363,13 +267,13 @@ pub const UPSERT_RESULT_HEADER: &str = "x-upsert-result";
     operation_id = "upsertContact",
     tag = "contacts",
     params(doc_types::IdempotencyKey),
-    request_body = doc_types::ContactCreate,
+    request_body = wire::NewContact,
     responses(
-        (status = 200, description = "The contact, updated (or already as sent)", body = ContactOut, headers(
+        (status = 200, description = "The contact, updated (or already as sent)", body = wire::Contact, headers(
             ("ETag" = String, description = "The contact's version, for If-Match"),
             ("X-Upsert-Result" = doc_types::UpsertResult, description = "`updated`, or `unchanged` when the contact already had every value sent"),
         )),
-        (status = 201, description = "The contact, created", body = ContactOut, headers(
+        (status = 201, description = "The contact, created", body = wire::Contact, headers(
             ("ETag" = String, description = "The contact's version, for If-Match"),
             ("X-Upsert-Result" = doc_types::UpsertResult, description = "`created`"),
         )),
@@ -413,9 +317,9 @@ fn upsert_answer((contact, outcome): &(Contact, UpsertOutcome)) -> Response {
     operation_id = "batchContacts",
     tag = "contacts",
     params(doc_types::IdempotencyKey),
-    request_body = doc_types::BatchRequest,
+    request_body = wire::BatchRequest,
     responses(
-        (status = 200, description = "A result per item, in order", body = doc_types::BatchResponse),
+        (status = 200, description = "A result per item, in order", body = wire::BatchResult),
         (status = 400, response = doc_types::InvalidInput),
         (status = 409, response = doc_types::IdempotencyConflict),
         doc_types::BodyErrors,
@@ -449,10 +353,8 @@ fn batch_answer(
     ran: &[StoreResult<(Contact, UpsertOutcome)>],
 ) -> Response {
     let mut ran = ran.iter();
-    let (mut created, mut updated, mut unchanged, mut errors) = (0, 0, 0, 0);
-    let mut results = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let outcome = match item {
+    let outcomes = items.iter().map(|item| {
+        let done = match item {
             Err(invalid) => Err(ApiError::InvalidInput(invalid.clone())),
             Ok(_) => match ran.next() {
                 Some(Ok(done)) => Ok(done),
@@ -460,27 +362,17 @@ fn batch_answer(
                 None => Err(ApiError::Unavailable("batch item lost".into())),
             },
         };
-        results.push(match outcome {
+        match done {
             Ok((contact, outcome)) => {
+                let contact = wire::Contact::from(contact.clone());
                 match outcome {
-                    UpsertOutcome::Created => created += 1,
-                    UpsertOutcome::Updated => updated += 1,
-                    UpsertOutcome::Unchanged => unchanged += 1,
+                    UpsertOutcome::Created => BatchOutcome::Created(contact),
+                    UpsertOutcome::Updated => BatchOutcome::Updated(contact),
+                    UpsertOutcome::Unchanged => BatchOutcome::Unchanged(contact),
                 }
-                json!({"index": index, "status": outcome.as_str(), "contact": ContactOut::from(contact.clone())})
             }
-            Err(e) => {
-                errors += 1;
-                json!({"index": index, "status": "error", "error": e.body()})
-            }
-        });
-    }
-    Json(json!({
-        "results": results,
-        "created": created,
-        "updated": updated,
-        "unchanged": unchanged,
-        "errors": errors,
-    }))
-    .into_response()
+            Err(e) => BatchOutcome::Failed(e.envelope()),
+        }
+    });
+    Json(wire::BatchResult::new(outcomes)).into_response()
 }

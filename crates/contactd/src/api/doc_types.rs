@@ -180,7 +180,9 @@ fn error_response(spec: &ErrorResponse) -> ResponseSpec {
         (*example, ExampleBuilder::new().value(Some(body)).build())
     });
     let content = ContentBuilder::new()
-        .schema(Some(Ref::from_schema_name(ErrorBody::name())))
+        .schema(Some(
+            Ref::from_schema_name(contactd_wire::ErrorBody::name()),
+        ))
         .examples_from_iter(examples)
         .build();
     let mut response = ResponseBuilder::new()
@@ -329,64 +331,18 @@ impl PartialSchema for ContactRef {
     }
 }
 
-/// The schemas of what the domain parsers read by hand (bodies, query strings, headers),
-/// and the closed sets of values. Never built: they only describe.
+/// The schemas of what the query string parsers and headers read by hand. Never built:
+/// they only describe. Bodies and answers are the types of `contactd-wire`.
 #[allow(dead_code)]
 mod schemas {
-    use serde_json::Value;
+    use contactd_wire::{Channel, ConversationStatus, SettableContactStatus};
     use utoipa::openapi::extensions::ExtensionsBuilder;
-    use utoipa::openapi::schema::{AdditionalProperties, SchemaType};
     use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
     use utoipa::{IntoParams, PartialSchema, ToSchema};
 
     use crate::domain::batch::MAX_ITEMS;
     use crate::domain::conversation::{NewMessage, Page};
     use crate::domain::merge::{MAX_METADATA_BYTES, MAX_METADATA_DEPTH};
-
-    /// A channel a business reaches a contact on.
-    #[derive(ToSchema)]
-    #[schema(rename_all = "snake_case")]
-    pub enum Channel {
-        Whatsapp,
-        Instagram,
-        Sms,
-        Email,
-    }
-
-    /// A contact's status: `active` (the default) or `inactive`; `deleted` only in the
-    /// answer to a DELETE.
-    #[derive(ToSchema)]
-    #[schema(rename_all = "snake_case")]
-    pub enum ContactStatus {
-        Active,
-        Inactive,
-        Deleted,
-    }
-
-    /// The status a client sets or filters on.
-    #[derive(ToSchema)]
-    #[schema(rename_all = "snake_case")]
-    pub enum SettableContactStatus {
-        Active,
-        Inactive,
-    }
-
-    /// A conversation's status.
-    #[derive(ToSchema)]
-    #[schema(rename_all = "snake_case")]
-    pub enum ConversationStatus {
-        Open,
-        Closed,
-        Archived,
-    }
-
-    /// Which way a message went: `inbound` from the contact, `outbound` to the contact.
-    #[derive(ToSchema)]
-    #[schema(rename_all = "snake_case")]
-    pub enum Direction {
-        Inbound,
-        Outbound,
-    }
 
     /// What `X-Upsert-Result` and a batch item's `status` say happened.
     #[derive(ToSchema)]
@@ -439,283 +395,6 @@ mod schemas {
                 ))
                 .into()
         }
-    }
-
-    /// Every value of `error` in the error envelope.
-    #[derive(ToSchema)]
-    #[schema(rename_all = "snake_case")]
-    pub enum ErrorCode {
-        InvalidInput,
-        Unauthorized,
-        NotFound,
-        MethodNotAllowed,
-        DuplicateContact,
-        IdempotencyConflict,
-        PreconditionFailed,
-        RequestTimeout,
-        PayloadTooLarge,
-        RateLimited,
-        InternalError,
-        Unavailable,
-    }
-
-    /// The error envelope: every failure answers with it, and a failed batch item holds one.
-    #[derive(ToSchema)]
-    #[schema(as = Error, example = json!({
-        "error": "invalid_input",
-        "message": "Phone number must be in E.164 format",
-        "code": 400,
-        "details": {"field": "phone", "received": "1234567890", "expected": "+1234567890"}
-    }))]
-    pub struct ErrorBody {
-        pub error: ErrorCode,
-        /// A sentence safe to show to people; never internals.
-        pub message: String,
-        /// The HTTP status, as a number.
-        #[schema(minimum = 400, maximum = 599)]
-        pub code: u16,
-        /// What there is to add about the error; `{}` when nothing.
-        pub details: ErrorDetails,
-    }
-
-    /// The members `details` can have; which ones depends on `error`.
-    #[derive(ToSchema)]
-    pub struct ErrorDetails {
-        /// `invalid_input`: the field (dotted for nested, e.g. `metadata`, `ref`, a query
-        /// parameter, `contacts[3]`); `duplicate_contact`: `phone` or `email`.
-        #[schema(nullable = false)]
-        pub field: Option<String>,
-        /// `invalid_input`: the value received, shortened when long.
-        #[schema(value_type = Option<Value>, nullable = false)]
-        pub received: Option<Value>,
-        /// `invalid_input`: what would have been accepted, a corrected value (the E.164
-        /// form of a phone) or a description.
-        #[schema(value_type = Option<Value>, nullable = false)]
-        pub expected: Option<Value>,
-        /// `duplicate_contact`: the contact that holds the phone or email.
-        #[schema(nullable = false, pattern = "^cnt_[0-9a-z]+$")]
-        pub existing_contact_id: Option<String>,
-        /// `duplicate_contact` of an upsert: the contact the phone belongs to.
-        #[schema(nullable = false, pattern = "^cnt_[0-9a-z]+$")]
-        pub phone_contact_id: Option<String>,
-        /// `duplicate_contact` of an upsert: the contact the email belongs to.
-        #[schema(nullable = false, pattern = "^cnt_[0-9a-z]+$")]
-        pub email_contact_id: Option<String>,
-        /// `precondition_failed`: the contact's current `ETag`.
-        #[schema(nullable = false)]
-        pub current_etag: Option<String>,
-        /// `payload_too_large`: the body limit in bytes.
-        #[schema(nullable = false)]
-        pub limit_bytes: Option<u64>,
-        /// `rate_limited`: seconds to wait, as in `Retry-After`.
-        #[schema(nullable = false)]
-        pub retry_after: Option<u64>,
-    }
-
-    /// The body of a create (`POST /v2/contact`), of an upsert and of a batch item. A
-    /// contact needs a phone, an email, or both; a field sent as `null` stays unset.
-    #[derive(ToSchema)]
-    #[serde(deny_unknown_fields)]
-    #[schema(example = json!({
-        "phone": "+1234567890", "email": "john@example.com", "first_name": "John",
-        "last_name": "Doe", "preferred_channel": "whatsapp",
-        "metadata": {"plan": "premium", "tags": ["vip"]}
-    }))]
-    pub struct ContactCreate {
-        /// E.164 (`+`, then 2–15 digits, the first not 0), unique in the workspace and mode.
-        /// With `default_country`, also a national number of that country.
-        #[schema(example = "+1234567890")]
-        pub phone: Option<String>,
-        /// A syntactically valid ASCII address, kept as sent; unique in the workspace and
-        /// mode, matched case-insensitively.
-        #[schema(format = Email, max_length = 254, example = "john@example.com")]
-        pub email: Option<String>,
-        #[schema(min_length = 1, max_length = 255, example = "John")]
-        pub first_name: Option<String>,
-        #[schema(min_length = 1, max_length = 255, example = "Doe")]
-        pub last_name: Option<String>,
-        pub preferred_channel: Option<Channel>,
-        /// Any JSON object (at most 16 KiB serialized and 10 levels deep); `null`
-        /// members are dropped.
-        #[schema(schema_with = metadata_schema)]
-        pub metadata: Option<Value>,
-        /// `active` unless sent; cannot be null.
-        #[schema(nullable = false)]
-        pub status: Option<SettableContactStatus>,
-        /// ISO 3166 alpha-2 (e.g. `GB`), not stored: a `phone` that is not E.164 is then read
-        /// the way that country writes numbers (`07911 123456` → `+447911123456`).
-        #[schema(pattern = "^[A-Z]{2}$", example = "GB")]
-        pub default_country: Option<String>,
-    }
-
-    /// The body of a partial update (`PUT /v2/contact/{ref}`): only the fields sent change;
-    /// a field sent as `null` is cleared (phone and email cannot both end up null).
-    #[derive(ToSchema)]
-    #[serde(deny_unknown_fields)]
-    #[schema(example = json!({"last_name": "Smith", "metadata": {"plan": "enterprise", "trial": null}}))]
-    pub struct ContactUpdate {
-        /// E.164; with `default_country`, also a national number of that country.
-        #[schema(example = "+1234567890")]
-        pub phone: Option<String>,
-        #[schema(format = Email, max_length = 254, example = "john@example.com")]
-        pub email: Option<String>,
-        #[schema(min_length = 1, max_length = 255)]
-        pub first_name: Option<String>,
-        #[schema(min_length = 1, max_length = 255)]
-        pub last_name: Option<String>,
-        pub preferred_channel: Option<Channel>,
-        /// A JSON Merge Patch (RFC 7396) of the metadata: keys sent replace, `null` removes
-        /// a key, nested objects merge, arrays replace; `null` empties it. The limits
-        /// (16 KiB, 10 levels) apply to the merged result.
-        #[schema(schema_with = metadata_schema)]
-        pub metadata: Option<Value>,
-        /// Cannot be null.
-        #[schema(nullable = false)]
-        pub status: Option<SettableContactStatus>,
-        /// ISO 3166 alpha-2, not stored; see `ContactCreate`.
-        #[schema(pattern = "^[A-Z]{2}$", example = "GB")]
-        pub default_country: Option<String>,
-    }
-
-    fn metadata_schema() -> RefOr<Schema> {
-        // `additionalProperties` said outright: without it openapi-typescript types the
-        // object `Record<string, never>`, and `{plan: "premium"}` does not type-check.
-        ObjectBuilder::new()
-            .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
-            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
-            .description(Some(format!(
-                "A JSON object of any shape, at most {} KiB serialized and {MAX_METADATA_DEPTH} \
-                 levels deep (the object itself is level 1)",
-                MAX_METADATA_BYTES / 1024
-            )))
-            .into()
-    }
-
-    /// A contact's `metadata` as answered: any JSON object, `{}` when empty.
-    pub fn metadata_object() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::Object)
-            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
-            .description(Some("A JSON object of any shape; `{}` when empty."))
-            .examples([serde_json::json!({"plan": "premium"})])
-            .into()
-    }
-
-    /// What each item of a batch is processed as.
-    #[derive(ToSchema)]
-    #[schema(rename_all = "snake_case")]
-    pub enum BatchMode {
-        Create,
-        Upsert,
-    }
-
-    /// `POST /v2/contact/batch`: up to 1,000 creates or upserts.
-    #[derive(ToSchema)]
-    #[serde(deny_unknown_fields)]
-    #[schema(example = json!({"mode": "upsert", "contacts": [{"phone": "+14155550100"}, {"phone": "bad"}]}))]
-    pub struct BatchRequest {
-        /// `create` unless sent.
-        #[schema(nullable = false)]
-        pub mode: Option<BatchMode>,
-        /// 1 to 1,000 contact bodies, each processed as its own create or upsert, in order.
-        #[schema(min_items = 1, max_items = 1000)]
-        pub contacts: Vec<ContactCreate>,
-    }
-
-    /// What happened to one item of a batch.
-    #[derive(ToSchema)]
-    #[schema(rename_all = "snake_case")]
-    pub enum BatchItemStatus {
-        Created,
-        Updated,
-        /// Upsert mode: the contact already had every value sent; nothing was written.
-        Unchanged,
-        Error,
-    }
-
-    /// The outcome of one batch item: `contact` when it was created, updated or found
-    /// unchanged, `error`
-    /// (an error envelope) when it failed.
-    #[derive(ToSchema)]
-    pub struct BatchItemResult {
-        /// The item's position in `contacts`, from 0.
-        pub index: u32,
-        pub status: BatchItemStatus,
-        #[schema(nullable = false)]
-        pub contact: Option<crate::api::ContactOut>,
-        #[schema(nullable = false)]
-        pub error: Option<ErrorBody>,
-    }
-
-    /// The answer to a batch: one result per item, in order, and the counts.
-    #[derive(ToSchema)]
-    pub struct BatchResponse {
-        pub results: Vec<BatchItemResult>,
-        pub created: u32,
-        pub updated: u32,
-        pub unchanged: u32,
-        pub errors: u32,
-    }
-
-    /// `POST /v2/conversation`.
-    #[derive(ToSchema)]
-    #[serde(deny_unknown_fields)]
-    #[schema(example = json!({"contact_id": "+1234567890", "channel": "sms"}))]
-    pub struct ConversationCreate {
-        /// Any contact reference (id, phone or email); stored as the contact's id.
-        #[schema(value_type = super::ContactRef)]
-        pub contact_id: String,
-        pub channel: Channel,
-        /// `open` unless sent; cannot be null.
-        #[schema(nullable = false)]
-        pub status: Option<ConversationStatus>,
-    }
-
-    /// `POST /v2/segment`.
-    #[derive(ToSchema)]
-    #[serde(deny_unknown_fields)]
-    #[schema(example = json!({"name": "Premium DE",
-        "filter": {"metadata.plan": "premium", "metadata.country": "DE", "status": "active"}}))]
-    pub struct SegmentCreate {
-        #[schema(min_length = 1, max_length = 255)]
-        pub name: String,
-        /// The list's filter parameters (`status`, `preferred_channel`, `q`,
-        /// `created_after`, `created_before`, `updated_after`, `metadata.PATH[OP]`) and their
-        /// values, as strings; at most 20.
-        #[schema(value_type = BTreeMap<String, String>)]
-        pub filter: std::collections::BTreeMap<String, String>,
-    }
-
-    /// `PUT /v2/segment/{id}`: a new name, a new filter (replacing the old one), or both.
-    #[derive(ToSchema)]
-    #[serde(deny_unknown_fields)]
-    #[schema(example = json!({"name": "Premium DE, active"}))]
-    pub struct SegmentUpdate {
-        #[schema(nullable = false, min_length = 1, max_length = 255)]
-        pub name: Option<String>,
-        #[schema(nullable = false, value_type = Option<BTreeMap<String, String>>)]
-        pub filter: Option<std::collections::BTreeMap<String, String>>,
-    }
-
-    /// `PUT /v2/conversation/{id}`: only the status can change.
-    #[derive(ToSchema)]
-    #[serde(deny_unknown_fields)]
-    #[schema(example = json!({"status": "closed"}))]
-    pub struct ConversationUpdate {
-        /// Cannot be null.
-        #[schema(nullable = false)]
-        pub status: Option<ConversationStatus>,
-    }
-
-    /// `POST /v2/conversation/{id}/messages`.
-    #[derive(ToSchema)]
-    #[serde(deny_unknown_fields)]
-    #[schema(example = json!({"direction": "outbound", "text": "Hi John"}))]
-    pub struct MessageCreate {
-        pub direction: Direction,
-        /// Not blank, at most 65,536 characters.
-        #[schema(min_length = 1, max_length = 65536)]
-        pub text: String,
     }
 
     /// `{"status": "ok"}` or `{"status": "ready"}`.
@@ -875,8 +554,9 @@ mod schemas {
             .into()
     }
 
-    // The limits quoted in the descriptions above are the domain's.
+    // The limits quoted in the descriptions of `contactd-wire` are the domain's.
     const _: () = assert!(MAX_ITEMS == 1000);
+    const _: () = assert!(MAX_METADATA_BYTES == 16 * 1024 && MAX_METADATA_DEPTH == 10);
     const _: () = assert!(NewMessage::MAX_TEXT_CHARS == 65_536);
     const _: () = assert!(Page::DEFAULT_LIMIT == 20 && Page::MAX_LIMIT == 100);
 }

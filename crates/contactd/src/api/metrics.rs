@@ -19,7 +19,7 @@ use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gau
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use sha2::{Digest, Sha256};
 
-use super::{client_ip, doc_types, AppState};
+use super::{client_ip, AppState};
 use crate::config::MetricsToken;
 use crate::error::ApiError;
 
@@ -216,8 +216,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     security(()),
     responses(
         (status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4", body = String),
-        (status = 401, description = "`unauthorized`: a metrics token is configured and the request does not carry it as `Authorization: Bearer TOKEN`", body = doc_types::ErrorBody),
-        (status = 404, description = "`not_found`: no metrics token is configured and the client is not on the loopback interface", body = doc_types::ErrorBody),
+        (status = 401, description = "`unauthorized`: a metrics token is configured and the request does not carry it as `Authorization: Bearer TOKEN`", body = contactd_wire::ErrorBody),
+        (status = 404, description = "`not_found`: no metrics token is configured and the client is not on the loopback interface", body = contactd_wire::ErrorBody),
     ),
 )]
 pub async fn metrics(State(state): State<AppState>, req: Request) -> Response {

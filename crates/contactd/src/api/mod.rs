@@ -31,7 +31,6 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use self::client_ip::TrustedProxies;
-pub use self::contact::ContactOut;
 pub use self::idempotency::prune_idempotency_keys;
 use self::metrics::MetricsAccess;
 pub use self::ratelimit::Rate;

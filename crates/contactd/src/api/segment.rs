@@ -4,12 +4,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::auth::Auth;
-use super::contact::ContactListOut;
-use super::conversation::{page, ListOut};
+use super::contact::contact_list;
+use super::conversation::page;
 use super::extract::{JsonBody, PathParam, QueryParams};
 use super::idempotency;
 use super::{doc_types, AppState};
@@ -19,60 +17,19 @@ use crate::domain::ids::SegmentId;
 use crate::domain::input::truncate;
 use crate::domain::segment::{NewSegment, Segment, SegmentPatch};
 use crate::domain::tenant::Tenant;
-use crate::domain::time::Timestamp;
 use crate::domain::FieldError;
 use crate::error::ApiError;
-
-/// A saved segment with the number of contacts it matches now.
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = Segment)]
-pub struct SegmentOut {
-    #[schema(
-        pattern = "^seg_[0-9a-z]+$",
-        example = "seg_038ggac0fy000a0wp1kh1adwpwetq"
-    )]
-    id: String,
-    #[schema(example = "Premium DE")]
-    name: String,
-    /// The list's query parameters, as strings.
-    #[schema(value_type = Object, additional_properties = true,
-        example = json!({"metadata.plan": "premium", "status": "active"}))]
-    filter: Map<String, Value>,
-    /// Contacts matching the filter now, exactly.
-    #[schema(example = 1042)]
-    count: u64,
-    #[schema(value_type = String, format = DateTime, example = "2026-01-25T10:30:00.000000Z")]
-    created_at: Timestamp,
-    #[schema(value_type = String, format = DateTime, example = "2026-01-25T10:30:00.000000Z")]
-    updated_at: Timestamp,
-}
-
-impl SegmentOut {
-    fn new(segment: Segment, count: u64) -> SegmentOut {
-        SegmentOut {
-            id: segment.id.into_string(),
-            name: segment.name,
-            filter: segment
-                .filter
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect(),
-            count,
-            created_at: segment.created_at,
-            updated_at: segment.updated_at,
-        }
-    }
-}
+use contactd_wire as wire;
 
 /// The segment with its count, computed now.
 async fn with_count(
     state: &AppState,
     tenant: &Tenant,
     segment: Segment,
-) -> Result<SegmentOut, ApiError> {
+) -> Result<wire::Segment, ApiError> {
     let filter = segment.contact_filter()?;
     let count = state.store.count_contacts(tenant, &filter).await?;
-    Ok(SegmentOut::new(segment, count))
+    Ok(segment.into_wire(count))
 }
 
 fn segment_id(raw: &str) -> Result<SegmentId, ApiError> {
@@ -96,9 +53,9 @@ fn segment_id(raw: &str) -> Result<SegmentId, ApiError> {
     operation_id = "createSegment",
     tag = "segments",
     params(doc_types::IdempotencyKey),
-    request_body = doc_types::SegmentCreate,
+    request_body = wire::NewSegment,
     responses(
-        (status = 201, description = "The segment, created, with its count", body = SegmentOut),
+        (status = 201, description = "The segment, created, with its count", body = wire::Segment),
         (status = 400, response = doc_types::InvalidInput),
         doc_types::BodyErrors,
         doc_types::CommonErrors,
@@ -115,9 +72,8 @@ pub async fn create(
         .store
         .count_contacts(&tenant, &new.contact_filter()?)
         .await?;
-    let answer = move |s: &Segment| {
-        (StatusCode::CREATED, Json(SegmentOut::new(s.clone(), count))).into_response()
-    };
+    let answer =
+        move |s: &Segment| (StatusCode::CREATED, Json(s.clone().into_wire(count))).into_response();
     idempotency::answer_as(answer);
     let segment = state.store.create_segment(&tenant, new).await?;
     Ok(answer(&segment))
@@ -133,7 +89,7 @@ pub async fn create(
     tag = "segments",
     params(doc_types::PageQuery),
     responses(
-        (status = 200, description = "A page of segments", body = ListOut<SegmentOut>),
+        (status = 200, description = "A page of segments", body = wire::OffsetList<wire::Segment>),
         (status = 400, response = doc_types::InvalidInput),
         doc_types::CommonErrors,
     ),
@@ -142,18 +98,21 @@ pub async fn list(
     State(state): State<AppState>,
     Auth(tenant): Auth,
     query: QueryParams,
-) -> Result<Json<ListOut<SegmentOut>>, ApiError> {
+) -> Result<Json<wire::OffsetList<wire::Segment>>, ApiError> {
     let query = query.only(&["limit", "offset"])?;
     let listing = state.store.list_segments(&tenant, page(&query)?).await?;
     let mut items = Vec::with_capacity(listing.items.len());
     for segment in listing.items {
         items.push(with_count(&state, &tenant, segment).await?);
     }
-    Ok(Json(ListOut::from_listing(Listing {
-        items,
-        total: listing.total,
-        page: listing.page,
-    })))
+    Ok(Json(
+        Listing {
+            items,
+            total: listing.total,
+            page: listing.page,
+        }
+        .into_wire(),
+    ))
 }
 
 /// Get a segment
@@ -164,7 +123,7 @@ pub async fn list(
     tag = "segments",
     params(doc_types::SegmentIdPath),
     responses(
-        (status = 200, description = "The segment, with its count", body = SegmentOut),
+        (status = 200, description = "The segment, with its count", body = wire::Segment),
         (status = 400, response = doc_types::InvalidInput),
         (status = 404, response = doc_types::NotFound),
         doc_types::CommonErrors,
@@ -174,7 +133,7 @@ pub async fn get(
     State(state): State<AppState>,
     Auth(tenant): Auth,
     PathParam(raw): PathParam,
-) -> Result<Json<SegmentOut>, ApiError> {
+) -> Result<Json<wire::Segment>, ApiError> {
     let id = segment_id(&raw)?;
     let segment = state.store.get_segment(&tenant, &id).await?;
     Ok(Json(with_count(&state, &tenant, segment).await?))
@@ -189,9 +148,9 @@ pub async fn get(
     operation_id = "updateSegment",
     tag = "segments",
     params(doc_types::SegmentIdPath),
-    request_body = doc_types::SegmentUpdate,
+    request_body = wire::SegmentUpdate,
     responses(
-        (status = 200, description = "The segment, updated, with its count", body = SegmentOut),
+        (status = 200, description = "The segment, updated, with its count", body = wire::Segment),
         (status = 400, response = doc_types::InvalidInput),
         (status = 404, response = doc_types::NotFound),
         doc_types::BodyErrors,
@@ -203,7 +162,7 @@ pub async fn update(
     Auth(tenant): Auth,
     PathParam(raw): PathParam,
     JsonBody(body): JsonBody,
-) -> Result<Json<SegmentOut>, ApiError> {
+) -> Result<Json<wire::Segment>, ApiError> {
     let id = segment_id(&raw)?;
     let patch = SegmentPatch::from_json(body)?;
     let segment = state.store.update_segment(&tenant, &id, patch).await?;
@@ -220,7 +179,7 @@ pub async fn update(
     tag = "segments",
     params(doc_types::SegmentIdPath),
     responses(
-        (status = 200, description = "The segment as it was", body = SegmentOut),
+        (status = 200, description = "The segment as it was", body = wire::Segment),
         (status = 400, response = doc_types::InvalidInput),
         (status = 404, response = doc_types::NotFound),
         doc_types::CommonErrors,
@@ -230,7 +189,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Auth(tenant): Auth,
     PathParam(raw): PathParam,
-) -> Result<Json<SegmentOut>, ApiError> {
+) -> Result<Json<wire::Segment>, ApiError> {
     let id = segment_id(&raw)?;
     let segment = state.store.delete_segment(&tenant, &id).await?;
     Ok(Json(with_count(&state, &tenant, segment).await?))
@@ -247,7 +206,7 @@ pub async fn delete(
     tag = "segments",
     params(doc_types::SegmentIdPath, doc_types::ContactPagingQuery),
     responses(
-        (status = 200, description = "A page of the segment's contacts", body = ContactListOut),
+        (status = 200, description = "A page of the segment's contacts", body = wire::List<wire::Contact>),
         (status = 400, response = doc_types::InvalidInput),
         (status = 404, response = doc_types::NotFound),
         doc_types::CommonErrors,
@@ -258,10 +217,10 @@ pub async fn contacts(
     Auth(tenant): Auth,
     PathParam(raw): PathParam,
     query: QueryParams,
-) -> Result<Json<ContactListOut>, ApiError> {
+) -> Result<Json<wire::List<wire::Contact>>, ApiError> {
     let id = segment_id(&raw)?;
     let segment = state.store.get_segment(&tenant, &id).await?;
     let query = ContactQuery::parse_paging(segment.contact_filter()?, query.pairs())?;
     let page = state.store.list_contacts(&tenant, &query).await?;
-    Ok(Json(ContactListOut::new(&query, page)))
+    Ok(Json(contact_list(&query, page)))
 }

@@ -3,16 +3,12 @@
 use serde_json::{Map, Value};
 
 use super::contact::{NewContact, UpsertContact};
-use super::input::{self, Body, Field};
+use super::input;
 use super::FieldError;
 
 pub const MAX_ITEMS: usize = 1000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BatchMode {
-    Create,
-    Upsert,
-}
+pub use contactd_wire::BatchMode;
 
 /// One valid item of a batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,31 +25,12 @@ pub struct BatchRequest {
 }
 
 impl BatchRequest {
+    /// A batch from its JSON body (`contactd_wire::BatchRequest`); each item is read on
+    /// its own.
     pub fn from_json(body: Map<String, Value>) -> Result<BatchRequest, FieldError> {
-        let mut body = Body::new(body, &["mode", "contacts"], &[])?;
-        let mode = match body.take("mode") {
-            Field::Absent => BatchMode::Create,
-            Field::Null => {
-                return Err(
-                    FieldError::new("mode", "mode cannot be null").expected("create, upsert")
-                )
-            }
-            Field::Value(v) => input::one_of("mode", v, &["create", "upsert"], |s| match s {
-                "create" => Some(BatchMode::Create),
-                "upsert" => Some(BatchMode::Upsert),
-                _ => None,
-            })?,
-        };
-        let contacts = match body.take("contacts") {
-            Field::Value(Value::Array(items)) => items,
-            Field::Value(other) => {
-                return Err(input::wrong_type("contacts", other, "an array of contacts"))
-            }
-            _ => {
-                return Err(FieldError::new("contacts", "contacts is required")
-                    .expected("an array of 1 to 1000 contacts"))
-            }
-        };
+        let sent: contactd_wire::BatchRequest<Value> = input::decode_request(body)?;
+        let mode = sent.mode.unwrap_or(BatchMode::Create);
+        let contacts = sent.contacts;
         if contacts.is_empty() || contacts.len() > MAX_ITEMS {
             return Err(FieldError::new(
                 "contacts",

@@ -4,66 +4,24 @@
 use serde_json::{Map, Value};
 
 use sha2::{Digest, Sha256};
-use strum::{EnumString, IntoStaticStr, VariantNames};
 
 use super::email::Email;
 use super::ids::ContactId;
-use super::input::{self, Body, Field};
+use super::input;
 use super::merge::{check_metadata, check_object, merge_patch};
 use super::phone::{Country, Phone};
 use super::time::Timestamp;
 use super::FieldError;
+use contactd_wire::Patch;
 
-/// Channels a business reaches a contact on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoStaticStr, EnumString, VariantNames)]
-#[strum(serialize_all = "lowercase")]
-pub enum Channel {
-    Whatsapp,
-    Instagram,
-    Sms,
-    Email,
-}
+pub use contactd_wire::{Channel, ContactStatus};
 
-impl Channel {
-    pub const ALL: &'static [&'static str] = Self::VARIANTS;
+/// The statuses a client may set or filter on (`deleted` is only ever answered).
+pub const SETTABLE_STATUSES: [&str; 2] = ["active", "inactive"];
 
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    pub fn parse(s: &str) -> Option<Channel> {
-        s.parse().ok()
-    }
-
-    pub fn from_json(field: &str, value: Value) -> Result<Channel, FieldError> {
-        input::one_of(field, value, Channel::ALL, Channel::parse)
-    }
-}
-
-/// `active` and `inactive` are stored; `deleted` is only ever answered by DELETE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, EnumString)]
-#[strum(serialize_all = "lowercase")]
-pub enum ContactStatus {
-    Active,
-    Inactive,
-    Deleted,
-}
-
-impl ContactStatus {
-    const SETTABLE: [&'static str; 2] = ["active", "inactive"];
-
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    /// A status a client may set or filter on.
-    pub fn parse_settable(s: &str) -> Option<ContactStatus> {
-        s.parse().ok().filter(|s| *s != ContactStatus::Deleted)
-    }
-
-    fn from_json(field: &str, value: Value) -> Result<ContactStatus, FieldError> {
-        input::one_of(field, value, &Self::SETTABLE, Self::parse_settable)
-    }
+/// A status a client may set or filter on.
+pub fn settable_status(s: &str) -> Option<ContactStatus> {
+    ContactStatus::parse(s).filter(|s| *s != ContactStatus::Deleted)
 }
 
 /// A stored contact. Every value in it has passed the domain's parsers.
@@ -108,24 +66,26 @@ impl Contact {
     }
 }
 
-const WRITABLE: [&str; 8] = [
-    "default_country",
-    "phone",
-    "email",
-    "first_name",
-    "last_name",
-    "preferred_channel",
-    "metadata",
-    "status",
-];
-/// Fields a contact answer carries that a request may not set.
-pub const READ_ONLY: [&str; 5] = [
-    "id",
-    "full_name",
-    "created_at",
-    "updated_at",
-    "last_contacted",
-];
+impl From<Contact> for contactd_wire::Contact {
+    /// The contact as the API answers it.
+    fn from(c: Contact) -> contactd_wire::Contact {
+        contactd_wire::Contact {
+            full_name: c.full_name(),
+            id: c.id.into_string(),
+            phone: c.phone.map(Phone::into_string),
+            email: c.email.map(Email::into_string),
+            first_name: c.first_name,
+            last_name: c.last_name,
+            preferred_channel: c.preferred_channel,
+            metadata: c.metadata,
+            status: c.status,
+            created_at: c.created_at.to_string(),
+            updated_at: c.updated_at.to_string(),
+            last_contacted: c.last_contacted.map(|t| t.to_string()),
+            etag: None,
+        }
+    }
+}
 
 /// A validated create request.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,8 +100,10 @@ pub struct NewContact {
 }
 
 impl NewContact {
+    /// A create from its JSON body (`contactd_wire::NewContact`).
     pub fn from_json(body: Map<String, Value>) -> Result<NewContact, FieldError> {
-        NewContact::from_patch(ContactPatch::from_json(body)?)
+        let sent: contactd_wire::NewContact = decode(body)?;
+        NewContact::from_patch(ContactPatch::try_from(as_update(sent))?)
     }
 
     /// A create from the fields of a parsed body; fields sent as null are simply unset.
@@ -206,38 +168,9 @@ pub struct ContactPatch {
 }
 
 impl ContactPatch {
+    /// A partial update from its JSON body (`contactd_wire::ContactUpdate`).
     pub fn from_json(body: Map<String, Value>) -> Result<ContactPatch, FieldError> {
-        let mut body = Body::new(body, &WRITABLE, &READ_ONLY)?;
-        // Read before the phone, which it helps to read.
-        let country = match body.take("default_country") {
-            Field::Value(v) => Some(Country::parse(
-                "default_country",
-                &input::string("default_country", v)?,
-            )?),
-            _ => None,
-        };
-        Ok(ContactPatch {
-            phone: clearable(body.take("phone"), |v| {
-                Phone::parse_in("phone", &input::string("phone", v)?, country)
-            })?,
-            email: clearable(body.take("email"), |v| {
-                Email::parse("email", &input::string("email", v)?)
-            })?,
-            first_name: clearable(body.take("first_name"), |v| input::name("first_name", v))?,
-            last_name: clearable(body.take("last_name"), |v| input::name("last_name", v))?,
-            preferred_channel: clearable(body.take("preferred_channel"), |v| {
-                Channel::from_json("preferred_channel", v)
-            })?,
-            metadata: metadata_patch(body.take("metadata"))?,
-            status: match body.take("status") {
-                Field::Absent => None,
-                Field::Null => {
-                    return Err(FieldError::new("status", "status cannot be null")
-                        .expected(Value::from(ContactStatus::SETTABLE.to_vec())))
-                }
-                Field::Value(v) => Some(ContactStatus::from_json("status", v)?),
-            },
-        })
+        ContactPatch::try_from(decode::<contactd_wire::ContactUpdate>(body)?)
     }
 
     /// The contact after this patch, or None when the patch changes nothing.
@@ -280,6 +213,74 @@ impl ContactPatch {
         }
         next.updated_at = Timestamp::now_after(current.updated_at);
         Ok(Some(next))
+    }
+}
+
+impl TryFrom<contactd_wire::ContactUpdate> for ContactPatch {
+    type Error = FieldError;
+
+    /// Checks every value sent, in the order of the fields.
+    fn try_from(sent: contactd_wire::ContactUpdate) -> Result<ContactPatch, FieldError> {
+        // Read before the phone, which it helps to read.
+        let country = match &sent.default_country {
+            Some(c) => Some(Country::parse("default_country", c)?),
+            None => None,
+        };
+        Ok(ContactPatch {
+            phone: checked(sent.phone, |p| Phone::parse_in("phone", &p, country))?,
+            email: checked(sent.email, |e| Email::parse("email", &e))?,
+            first_name: checked(sent.first_name, |n| input::name("first_name", n))?,
+            last_name: checked(sent.last_name, |n| input::name("last_name", n))?,
+            preferred_channel: sent.preferred_channel.into_option(),
+            metadata: match sent.metadata {
+                Patch::Keep => None,
+                Patch::Clear => Some(Value::Null),
+                // Only the shape here: the limits are those of what is stored, the merged
+                // result (contract §4), which a patch of many removals can be far smaller
+                // than.
+                Patch::Set(v) => {
+                    check_object("metadata", &v)?;
+                    Some(v)
+                }
+            },
+            status: match sent.status {
+                Some(ContactStatus::Deleted) => {
+                    return Err(FieldError::new(
+                        "status",
+                        format!("status must be one of: {}", SETTABLE_STATUSES.join(", ")),
+                    )
+                    .received("deleted")
+                    .expected(Value::from(SETTABLE_STATUSES.to_vec())))
+                }
+                status => status,
+            },
+        })
+    }
+}
+
+/// Decodes a contact body; a bad `status` is told the statuses a client may set.
+fn decode<T: serde::de::DeserializeOwned>(body: Map<String, Value>) -> Result<T, FieldError> {
+    input::decode::<T, contactd_wire::Contact>(body).map_err(|e| {
+        if e.field == "status" {
+            e.expected(Value::from(SETTABLE_STATUSES.to_vec()))
+        } else {
+            e
+        }
+    })
+}
+
+/// A create's fields as an update of nothing: a field sent as null is simply unset.
+fn as_update(new: contactd_wire::NewContact) -> contactd_wire::ContactUpdate {
+    let keep_or_set = |v: Option<String>| v.map_or(Patch::Keep, Patch::Set);
+    contactd_wire::ContactUpdate {
+        phone: keep_or_set(new.phone),
+        email: keep_or_set(new.email),
+        first_name: keep_or_set(new.first_name),
+        last_name: keep_or_set(new.last_name),
+        preferred_channel: new.preferred_channel.map_or(Patch::Keep, Patch::Set),
+        metadata: new.metadata.map_or(Patch::Keep, Patch::Set),
+        status: new.status,
+        default_country: new.default_country,
     }
 }
 
@@ -389,27 +390,15 @@ fn set<T: Clone>(target: &mut Option<T>, change: &Option<Option<T>>) {
     }
 }
 
-fn clearable<T>(
-    field: Field,
-    parse: impl FnOnce(Value) -> Result<T, FieldError>,
-) -> Result<Option<Option<T>>, FieldError> {
-    match field {
-        Field::Absent => Ok(None),
-        Field::Null => Ok(Some(None)),
-        Field::Value(v) => parse(v).map(|t| Some(Some(t))),
-    }
-}
-
-fn metadata_patch(field: Field) -> Result<Option<Value>, FieldError> {
-    match field {
-        Field::Absent => Ok(None),
-        Field::Null => Ok(Some(Value::Null)),
-        Field::Value(v) => {
-            // Only the shape here: the limits are those of what is stored, the merged
-            // result (contract §4), which a patch of many removals can be far smaller than.
-            check_object("metadata", &v)?;
-            Ok(Some(v))
-        }
+/// A field of an update, checked by `check` when it is set.
+fn checked<T, U>(
+    sent: Patch<T>,
+    check: impl FnOnce(T) -> Result<U, FieldError>,
+) -> Result<Option<Option<U>>, FieldError> {
+    match sent {
+        Patch::Keep => Ok(None),
+        Patch::Clear => Ok(Some(None)),
+        Patch::Set(v) => check(v).map(|u| Some(Some(u))),
     }
 }
 

@@ -433,7 +433,7 @@ impl ContactQuery {
 }
 
 fn parse_status(value: &str) -> Result<ContactStatus, FieldError> {
-    ContactStatus::parse_settable(value).ok_or_else(|| {
+    crate::domain::contact::settable_status(value).ok_or_else(|| {
         FieldError::new("status", "status must be active or inactive")
             .received(truncate(value, 100))
             .expected(vec!["active", "inactive"])

@@ -1,57 +1,15 @@
 //! Conversations with a contact and their messages, and list paging.
 
 use serde_json::{Map, Value};
-use strum::{EnumString, IntoStaticStr, VariantNames};
 
 use super::contact::Channel;
 use super::ids::{ContactId, ConversationId, MessageId};
-use super::input::{self, Body, Field};
+use super::input;
 use super::refs::ContactRef;
 use super::time::Timestamp;
 use super::FieldError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, EnumString, VariantNames)]
-#[strum(serialize_all = "lowercase")]
-pub enum ConversationStatus {
-    Open,
-    Closed,
-    Archived,
-}
-
-impl ConversationStatus {
-    pub const ALL: &'static [&'static str] = Self::VARIANTS;
-
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    pub fn parse(s: &str) -> Option<ConversationStatus> {
-        s.parse().ok()
-    }
-
-    fn from_json(field: &str, value: Value) -> Result<ConversationStatus, FieldError> {
-        input::one_of(field, value, Self::ALL, Self::parse)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, EnumString, VariantNames)]
-#[strum(serialize_all = "lowercase")]
-pub enum Direction {
-    Inbound,
-    Outbound,
-}
-
-impl Direction {
-    const ALL: &'static [&'static str] = Self::VARIANTS;
-
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    pub fn parse(s: &str) -> Option<Direction> {
-        s.parse().ok()
-    }
-}
+pub use contactd_wire::{ConversationStatus, Direction};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conversation {
@@ -104,6 +62,50 @@ pub struct NewConversation {
     pub status: ConversationStatus,
 }
 
+impl From<Conversation> for contactd_wire::Conversation {
+    /// The conversation as the API answers it.
+    fn from(c: Conversation) -> contactd_wire::Conversation {
+        contactd_wire::Conversation {
+            id: c.id.into_string(),
+            contact_id: c.contact_id.into_string(),
+            channel: c.channel,
+            status: c.status,
+            created_at: c.created_at.to_string(),
+            updated_at: c.updated_at.to_string(),
+            last_message_at: c.last_message_at.map(|t| t.to_string()),
+            message_count: u64::try_from(c.message_count).unwrap_or(0),
+        }
+    }
+}
+
+impl From<Message> for contactd_wire::Message {
+    /// The message as the API answers it.
+    fn from(m: Message) -> contactd_wire::Message {
+        contactd_wire::Message {
+            id: m.id.into_string(),
+            conversation_id: m.conversation_id.into_string(),
+            direction: m.direction,
+            text: m.text,
+            created_at: m.created_at.to_string(),
+        }
+    }
+}
+
+impl<T> Listing<T> {
+    /// The page as the API answers it.
+    pub fn into_wire<U: From<T>>(self) -> contactd_wire::OffsetList<U> {
+        let Listing { items, total, page } = self;
+        let has_more = page.offset.saturating_add(items.len() as u64) < total;
+        contactd_wire::OffsetList {
+            data: items.into_iter().map(U::from).collect(),
+            total,
+            limit: page.limit,
+            offset: page.offset,
+            has_more,
+        }
+    }
+}
+
 impl NewConversation {
     /// The conversation, created now, with the contact `contact_id` its ref named.
     pub fn into_conversation(self, contact_id: ContactId) -> Conversation {
@@ -121,44 +123,19 @@ impl NewConversation {
     }
 }
 
-const CONVERSATION_READ_ONLY: [&str; 6] = [
-    "id",
-    "created_at",
-    "updated_at",
-    "last_message_at",
-    "message_count",
-    "messages",
-];
-
 impl NewConversation {
+    /// A create from its JSON body (`contactd_wire::NewConversation`).
     pub fn from_json(body: Map<String, Value>) -> Result<NewConversation, FieldError> {
-        let mut body = Body::new(
-            body,
-            &["contact_id", "channel", "status"],
-            &CONVERSATION_READ_ONLY,
-        )?;
-        let contact = match body.take("contact_id") {
-            Field::Value(v) => {
-                ContactRef::parse(&input::string("contact_id", v)?).map_err(|e| FieldError {
-                    field: "contact_id".into(),
-                    ..e
-                })?
-            }
-            _ => return Err(required("contact_id", "a contact id, phone or email")),
-        };
-        let channel = match body.take("channel") {
-            Field::Value(v) => Channel::from_json("channel", v)?,
-            _ => return Err(required("channel", &Channel::ALL.join(", "))),
-        };
-        let status = match body.take("status") {
-            Field::Absent => ConversationStatus::Open,
-            Field::Null => return Err(required("status", &ConversationStatus::ALL.join(", "))),
-            Field::Value(v) => ConversationStatus::from_json("status", v)?,
-        };
+        let sent: contactd_wire::NewConversation =
+            input::decode::<_, contactd_wire::Conversation>(body)?;
+        let contact = ContactRef::parse(&sent.contact_id).map_err(|e| FieldError {
+            field: "contact_id".into(),
+            ..e
+        })?;
         Ok(NewConversation {
             contact,
-            channel,
-            status,
+            channel: sent.channel,
+            status: sent.status.unwrap_or(ConversationStatus::Open),
         })
     }
 }
@@ -170,16 +147,13 @@ pub struct ConversationPatch {
 }
 
 impl ConversationPatch {
+    /// A change from its JSON body (`contactd_wire::ConversationUpdate`).
     pub fn from_json(body: Map<String, Value>) -> Result<ConversationPatch, FieldError> {
-        let mut read_only = CONVERSATION_READ_ONLY.to_vec();
-        read_only.extend(["contact_id", "channel"]);
-        let mut body = Body::new(body, &["status"], &read_only)?;
-        let status = match body.take("status") {
-            Field::Absent => None,
-            Field::Null => return Err(required("status", &ConversationStatus::ALL.join(", "))),
-            Field::Value(v) => Some(ConversationStatus::from_json("status", v)?),
-        };
-        Ok(ConversationPatch { status })
+        let sent: contactd_wire::ConversationUpdate =
+            input::decode::<_, contactd_wire::Conversation>(body)?;
+        Ok(ConversationPatch {
+            status: sent.status,
+        })
     }
 
     /// The conversation after this patch, or None when nothing changes.
@@ -204,19 +178,8 @@ impl NewMessage {
     pub const MAX_TEXT_CHARS: usize = 65_536;
 
     pub fn from_json(body: Map<String, Value>) -> Result<NewMessage, FieldError> {
-        let mut body = Body::new(
-            body,
-            &["direction", "text"],
-            &["id", "conversation_id", "created_at"],
-        )?;
-        let direction = match body.take("direction") {
-            Field::Value(v) => input::one_of("direction", v, Direction::ALL, Direction::parse)?,
-            _ => return Err(required("direction", "inbound, outbound")),
-        };
-        let text = match body.take("text") {
-            Field::Value(v) => input::string("text", v)?,
-            _ => return Err(required("text", "a non-empty string")),
-        };
+        let contactd_wire::NewMessage { direction, text } =
+            input::decode::<_, contactd_wire::Message>(body)?;
         if text.trim().is_empty() {
             return Err(FieldError::new("text", "text must not be empty")
                 .received(text)
@@ -236,10 +199,6 @@ impl NewMessage {
         }
         Ok(NewMessage { direction, text })
     }
-}
-
-fn required(field: &str, expected: &str) -> FieldError {
-    FieldError::new(field, format!("{field} is required")).expected(expected)
 }
 
 /// Offset paging: `limit` 1–100 (default 20), `offset` ≥ 0.
@@ -303,14 +262,14 @@ impl ConversationFilter {
             .map(|s| {
                 input::one_of(
                     "status",
-                    Value::from(s),
-                    ConversationStatus::ALL,
+                    s,
                     ConversationStatus::parse,
+                    ConversationStatus::ALL,
                 )
             })
             .transpose()?;
         let channel = channel
-            .map(|s| input::one_of("channel", Value::from(s), Channel::ALL, Channel::parse))
+            .map(|s| input::one_of("channel", s, Channel::parse, Channel::ALL))
             .transpose()?;
         Ok(ConversationFilter { status, channel })
     }

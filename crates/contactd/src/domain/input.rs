@@ -1,70 +1,146 @@
-//! Reading a JSON request body field by field, so every rejection names its field.
+//! Reading a JSON request body into its wire type, so every rejection names its field.
 //!
-//! Bodies are parsed by hand rather than by `serde(deny_unknown_fields)` because the API
-//! must tell absent from `null` (a partial update clears a field sent as null) and must
-//! name the offending field, its received value and what was expected.
+//! Bodies decode into the types of `contactd-wire` (the one definition of the API's JSON),
+//! then convert into domain types, which check the values. A body that does not decode
+//! gets an error naming the field (dotted for nested, `[i]` for an item), what was received
+//! and what was expected, as hand-written parsers would.
 
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 use super::FieldError;
 
-/// One field of a body: not sent, sent as `null`, or sent with a value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Field {
-    Absent,
-    Null,
-    Value(Value),
+/// Decodes a JSON object into `T`, a request type whose answer type is `A`: a field of the
+/// answer the request does not take is read-only, any other unknown field is unknown.
+pub fn decode<T: DeserializeOwned, A: DeserializeOwned>(
+    body: Map<String, Value>,
+) -> Result<T, FieldError> {
+    let body = Value::Object(body);
+    serde_path_to_error::deserialize(&body).map_err(|e| {
+        let field = field_of(e.path());
+        let message = e.inner().to_string();
+        decode_error(&field, &message, lookup(&body, e.path()), |name| {
+            serde_aux::serde_introspection::serde_introspect::<A>().contains(&name)
+        })
+    })
 }
 
-/// The members of a JSON object body, checked against the fields an endpoint knows.
-pub struct Body(Map<String, Value>);
+/// Decodes a JSON object into `T`, which no answer shares fields with.
+pub fn decode_request<T: DeserializeOwned>(body: Map<String, Value>) -> Result<T, FieldError> {
+    let body = Value::Object(body);
+    serde_path_to_error::deserialize(&body).map_err(|e| {
+        let field = field_of(e.path());
+        let message = e.inner().to_string();
+        decode_error(&field, &message, lookup(&body, e.path()), |_| false)
+    })
+}
 
-impl Body {
-    /// Rejects the first member that is read-only or unknown, in the order they were sent.
-    pub fn new(
-        map: Map<String, Value>,
-        writable: &[&str],
-        read_only: &[&str],
-    ) -> Result<Body, FieldError> {
-        for key in map.keys() {
-            if writable.contains(&key.as_str()) {
-                continue;
+/// `contacts[2].phone`, `filter.metadata.plan`; empty for the body itself.
+fn field_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut field = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => field.push_str(&format!("[{index}]")),
+            Segment::Map { key } => {
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                field.push_str(&truncate(key, 100));
             }
-            let message = if read_only.contains(&key.as_str()) {
-                format!("Field '{key}' is read-only")
-            } else {
-                format!("Unknown field '{}'", truncate(key, 100))
-            };
-            return Err(FieldError::new(truncate(key, 100), message)
-                .expected(Value::from(writable.join(", "))));
+            Segment::Enum { .. } | Segment::Unknown => {}
         }
-        Ok(Body(map))
     }
+    field
+}
 
-    pub fn take(&mut self, key: &str) -> Field {
-        match self.0.remove(key) {
-            None => Field::Absent,
-            Some(Value::Null) => Field::Null,
-            Some(v) => Field::Value(v),
+/// The value at `path` in `body`, if the path leads to one.
+fn lookup<'v>(body: &'v Value, path: &serde_path_to_error::Path) -> Option<&'v Value> {
+    use serde_path_to_error::Segment;
+    path.iter().try_fold(body, |value, segment| match segment {
+        Segment::Seq { index } => value.get(*index),
+        Segment::Map { key } => value.get(key.as_str()),
+        Segment::Enum { .. } | Segment::Unknown => Some(value),
+    })
+}
+
+/// Turns serde's words for a decoding failure at `field` into the API's: which field,
+/// what it received, what it expected.
+fn decode_error(
+    field: &str,
+    message: &str,
+    received: Option<&Value>,
+    read_only: impl Fn(&str) -> bool,
+) -> FieldError {
+    let within = |name: &str| {
+        if field.is_empty() {
+            truncate(name, 100)
+        } else {
+            format!("{field}.{}", truncate(name, 100))
         }
+    };
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (name, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let expected = expected
+            .trim_start_matches(", expected one of ")
+            .trim_start_matches(", expected ")
+            .replace('`', "");
+        let message = if read_only(name) {
+            format!("Field '{name}' is read-only")
+        } else {
+            format!("Unknown field '{}'", truncate(name, 100))
+        };
+        // The path already ends at the unknown key.
+        let error = FieldError::new(
+            if field.is_empty() {
+                within(name)
+            } else {
+                field.to_owned()
+            },
+            message,
+        );
+        return if expected.starts_with(", there are no fields") {
+            error
+        } else {
+            error.expected(expected)
+        };
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or(rest);
+        return FieldError::new(within(name), format!("{name} is required"));
+    }
+    let expected = message
+        .split_once(", expected ")
+        .map(|(_, expected)| plain(expected));
+    match (received, expected) {
+        (Some(Value::Null), Some(expected)) => {
+            FieldError::new(field, format!("{field} cannot be null"))
+                .received(Value::Null)
+                .expected(expected)
+        }
+        (Some(value), Some(expected)) => wrong_type(field, value.clone(), &expected),
+        _ => FieldError::new(field, format!("{field} is not valid: {message}")),
     }
 }
 
-/// A JSON string, or an error naming `field` and the type that was expected.
-pub fn string(field: &str, value: Value) -> Result<String, FieldError> {
-    match value {
-        Value::String(s) => Ok(s),
-        other => Err(wrong_type(field, other, "a string")),
+/// Serde's name of an expected type, in the API's words.
+fn plain(expected: &str) -> String {
+    match expected {
+        "a sequence" => "an array".to_owned(),
+        "a map" => "a JSON object".to_owned(),
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a non-negative integer".to_owned(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "an integer".to_owned(),
+        other if other.starts_with("struct ") => "a JSON object".to_owned(),
+        other => other.to_owned(),
     }
 }
 
 /// A short, human name of a field (a first or last name): non-blank, at most 255
 /// characters, no control characters. Whitespace and invisible characters at either end
 /// are trimmed, so a name of only those is blank.
-pub fn name(field: &str, value: Value) -> Result<String, FieldError> {
+pub fn name(field: &str, sent: String) -> Result<String, FieldError> {
     const MAX_CHARS: usize = 255;
-    let sent = string(field, value)?;
     let s = sent.trim_matches(is_blank).to_owned();
     if s.is_empty() {
         return Err(FieldError::new(
@@ -120,22 +196,21 @@ pub fn truncate(s: &str, max_chars: usize) -> String {
     }
 }
 
-/// An enumerated string value (channel, status, direction), parsed by `parse`.
+/// A query parameter's value out of a closed set, parsed by `parse`.
 pub fn one_of<T>(
     field: &str,
-    value: Value,
-    allowed: &[&str],
+    value: &str,
     parse: impl Fn(&str) -> Option<T>,
+    allowed: &[&str],
 ) -> Result<T, FieldError> {
-    let expected = format!("one of: {}", allowed.join(", "));
-    match &value {
-        Value::String(s) => parse(s).ok_or_else(|| {
-            FieldError::new(field, format!("{field} must be {expected}"))
-                .received(abbreviate(value.clone()))
-                .expected(allowed.to_vec())
-        }),
-        _ => Err(wrong_type(field, value, "a string").expected(Value::from(allowed.to_vec()))),
-    }
+    parse(value).ok_or_else(|| {
+        FieldError::new(
+            field,
+            format!("{field} must be one of: {}", allowed.join(", ")),
+        )
+        .received(truncate(value, 200))
+        .expected(allowed.to_vec())
+    })
 }
 
 #[cfg(test)]
@@ -150,30 +225,68 @@ mod tests {
         }
     }
 
-    #[test]
-    fn unknown_and_read_only_fields_are_named() {
-        let err = Body::new(map(json!({"a": 1, "foo": 2})), &["a"], &["id"]).err();
-        assert_eq!(err.map(|e| e.field), Some("foo".to_owned()));
-        let err = Body::new(map(json!({"id": "x"})), &["a"], &["id"]).err();
-        assert!(err.is_some_and(|e| e.message.contains("read-only")));
+    fn new_contact(v: Value) -> Result<contactd_wire::NewContact, FieldError> {
+        decode::<_, contactd_wire::Contact>(map(v))
     }
 
     #[test]
-    fn take_tells_absent_from_null() {
-        let mut body = Body::new(map(json!({"a": null, "b": 1})), &["a", "b", "c"], &[])
-            .unwrap_or_else(|_| unreachable!());
-        assert_eq!(body.take("a"), Field::Null);
-        assert_eq!(body.take("b"), Field::Value(json!(1)));
-        assert_eq!(body.take("c"), Field::Absent);
+    fn unknown_and_read_only_fields_are_named() {
+        let err = new_contact(json!({"phone": "+1", "foo": 2})).err();
+        assert_eq!(
+            err.as_ref().map(|e| (e.field.as_str(), e.message.as_str())),
+            Some(("foo", "Unknown field 'foo'"))
+        );
+        let err = new_contact(json!({"id": "x"})).err();
+        assert_eq!(
+            err.map(|e| e.message),
+            Some("Field 'id' is read-only".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_field_what_came_and_what_was_expected() {
+        let err = new_contact(json!({"phone": 5})).err();
+        assert_eq!(err.as_ref().map(|e| e.field.as_str()), Some("phone"));
+        assert_eq!(
+            err.as_ref().and_then(|e| e.received.clone()),
+            Some(json!(5))
+        );
+        assert_eq!(err.and_then(|e| e.expected), Some(json!("a string")));
+        let err = new_contact(json!({"preferred_channel": "fax"})).err();
+        assert_eq!(
+            err.as_ref().map(|e| e.message.as_str()),
+            Some("preferred_channel must be one of: whatsapp, instagram, sms, email")
+        );
+        let err = new_contact(json!({"status": null})).err();
+        assert_eq!(
+            err.map(|e| e.message),
+            Some("status cannot be null".to_owned())
+        );
+    }
+
+    #[test]
+    fn nested_fields_are_dotted_and_items_indexed() {
+        let err = decode_request::<contactd_wire::NewSegment>(map(
+            json!({"name": "a", "filter": {"metadata.plan": 5}}),
+        ))
+        .err();
+        assert_eq!(
+            err.map(|e| e.field),
+            Some("filter.metadata.plan".to_owned())
+        );
+        let err =
+            decode_request::<contactd_wire::BatchRequest<Value>>(map(json!({"contacts": 5}))).err();
+        assert_eq!(err.and_then(|e| e.expected), Some(json!("an array")));
+        let err = decode_request::<contactd_wire::NewSegment>(map(json!({"filter": {}}))).err();
+        assert_eq!(err.map(|e| e.message), Some("name is required".to_owned()));
     }
 
     #[test]
     fn names_reject_blank_long_and_control() {
-        assert!(name("first_name", json!("John")).is_ok());
-        assert!(name("first_name", json!("  ")).is_err());
-        assert!(name("first_name", json!("a".repeat(256))).is_err());
-        assert!(name("first_name", json!("a\u{0}b")).is_err());
-        assert!(name("first_name", json!(5)).is_err());
+        assert!(name("first_name", "John".into()).is_ok());
+        assert!(name("first_name", "  ".into()).is_err());
+        assert!(name("first_name", "a".repeat(256)).is_err());
+        assert!(name("first_name", "a\u{0}b".into()).is_err());
     }
 
     #[test]
@@ -185,23 +298,23 @@ mod tests {
             "\u{FEFF}",
             "\u{200E}\u{00A0}",
         ] {
-            let err = name("last_name", json!(blank)).err();
+            let err = name("last_name", String::from(blank)).err();
             assert_eq!(
                 err.map(|e| e.field).as_deref(),
                 Some("last_name"),
                 "{blank:?}"
             );
         }
-        assert_eq!(name("n", json!(" Ada ")), Ok("Ada".to_owned()));
+        assert_eq!(name("n", String::from(" Ada ")), Ok("Ada".to_owned()));
         assert_eq!(
-            name("n", json!("\u{200B}Ada\u{FEFF}")),
+            name("n", String::from("\u{200B}Ada\u{FEFF}")),
             Ok("Ada".to_owned())
         );
         assert_eq!(
-            name("n", json!("A\u{200D}da")),
+            name("n", String::from("A\u{200D}da")),
             Ok("A\u{200D}da".to_owned())
         );
-        assert_eq!(name("n", json!("José")), Ok("José".to_owned()));
-        assert!(name("n", json!(format!(" {} ", "a".repeat(255)))).is_ok());
+        assert_eq!(name("n", String::from("José")), Ok("José".to_owned()));
+        assert!(name("n", format!(" {} ", "a".repeat(255))).is_ok());
     }
 }

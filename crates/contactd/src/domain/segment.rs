@@ -6,12 +6,9 @@ use serde_json::{Map, Value};
 
 use super::contact_query::ContactFilter;
 use super::ids::SegmentId;
-use super::input::{self, Body, Field};
+use super::input;
 use super::time::Timestamp;
 use super::FieldError;
-
-const WRITABLE: [&str; 2] = ["name", "filter"];
-const READ_ONLY: [&str; 4] = ["id", "count", "created_at", "updated_at"];
 
 /// A segment's filter as it was sent: parameter names and values, in order.
 pub type FilterParams = Vec<(String, String)>;
@@ -33,6 +30,20 @@ impl Segment {
     }
 }
 
+impl Segment {
+    /// The segment as the API answers it, with the count of contacts it matches now.
+    pub fn into_wire(self, count: u64) -> contactd_wire::Segment {
+        contactd_wire::Segment {
+            id: self.id.into_string(),
+            name: self.name,
+            filter: self.filter.into_iter().collect(),
+            count,
+            created_at: self.created_at.to_string(),
+            updated_at: self.updated_at.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSegment {
     pub name: String,
@@ -45,25 +56,13 @@ impl NewSegment {
         parse_params(&self.filter)
     }
 
+    /// A create from its JSON body (`contactd_wire::NewSegment`).
     pub fn from_json(body: Map<String, Value>) -> Result<NewSegment, FieldError> {
-        let patch = SegmentPatch::from_json(body)?;
-        match patch {
-            SegmentPatch {
-                name: Some(name),
-                filter: Some(filter),
-            } => Ok(NewSegment { name, filter }),
-            SegmentPatch { name: None, .. } => {
-                Err(FieldError::new("name", "name is required")
-                    .expected("a name, e.g. \"Premium DE\""))
-            }
-            SegmentPatch { filter: None, .. } => Err(FieldError::new(
-                "filter",
-                "filter is required",
-            )
-            .expected(
-                "an object of the list's query parameters, e.g. {\"metadata.plan\": \"premium\"}",
-            )),
-        }
+        let sent: contactd_wire::NewSegment = input::decode::<_, contactd_wire::Segment>(body)?;
+        Ok(NewSegment {
+            name: input::name("name", sent.name)?,
+            filter: filter_params(sent.filter)?,
+        })
     }
 
     pub fn into_segment(self, id: SegmentId, now: Timestamp) -> Segment {
@@ -85,26 +84,13 @@ pub struct SegmentPatch {
 }
 
 impl SegmentPatch {
+    /// A change from its JSON body (`contactd_wire::SegmentUpdate`).
     pub fn from_json(body: Map<String, Value>) -> Result<SegmentPatch, FieldError> {
-        let mut body = Body::new(body, &WRITABLE, &READ_ONLY)?;
-        let name = match body.take("name") {
-            Field::Absent => None,
-            Field::Null => return Err(FieldError::new("name", "name cannot be null")),
-            Field::Value(v) => Some(input::name("name", v)?),
-        };
-        let filter = match body.take("filter") {
-            Field::Absent => None,
-            Field::Null => return Err(FieldError::new("filter", "filter cannot be null")),
-            Field::Value(Value::Object(map)) => Some(filter_params(map)?),
-            Field::Value(other) => {
-                return Err(input::wrong_type(
-                    "filter",
-                    other,
-                    "an object of query parameters",
-                ))
-            }
-        };
-        Ok(SegmentPatch { name, filter })
+        let sent: contactd_wire::SegmentUpdate = input::decode::<_, contactd_wire::Segment>(body)?;
+        Ok(SegmentPatch {
+            name: sent.name.map(|n| input::name("name", n)).transpose()?,
+            filter: sent.filter.map(filter_params).transpose()?,
+        })
     }
 
     /// The segment after the change, `updated_at` moved; `None` when nothing changes.
@@ -123,21 +109,8 @@ impl SegmentPatch {
     }
 }
 
-fn filter_params(map: Map<String, Value>) -> Result<FilterParams, FieldError> {
-    let mut params = Vec::with_capacity(map.len());
-    for (name, value) in map {
-        match value {
-            Value::String(s) => params.push((name, s)),
-            other => {
-                let field = format!("filter.{}", input::truncate(&name, 100));
-                return Err(input::wrong_type(
-                    &field,
-                    other,
-                    "a string, as in a query string",
-                ));
-            }
-        }
-    }
+fn filter_params(filter: contactd_wire::SegmentFilter) -> Result<FilterParams, FieldError> {
+    let params = filter.into_iter().collect();
     parse_params(&params)?;
     Ok(params)
 }

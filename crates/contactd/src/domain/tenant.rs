@@ -69,11 +69,15 @@ mod tests {
         }
         assert_eq!(ContactStatus::Deleted.as_str(), "deleted");
         assert_eq!(
-            ContactStatus::parse_settable("inactive"),
+            crate::domain::contact::settable_status("inactive"),
             Some(ContactStatus::Inactive)
         );
         for refused in ["deleted", "Active", "LIVE", " sms", ""] {
-            assert_eq!(ContactStatus::parse_settable(refused), None, "{refused}");
+            assert_eq!(
+                crate::domain::contact::settable_status(refused),
+                None,
+                "{refused}"
+            );
             assert_eq!(Mode::parse(refused), None, "{refused}");
             assert_eq!(Channel::parse(refused), None, "{refused}");
         }

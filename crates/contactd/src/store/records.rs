@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::StoreError;
-use crate::domain::contact::{Channel, Contact, ContactStatus};
+use crate::domain::contact::{Channel, Contact};
 use crate::domain::conversation::{Conversation, ConversationStatus, Direction, Message};
 use crate::domain::email::Email;
 use crate::domain::ids::{ContactId, ConversationId, MessageId};
@@ -56,7 +56,8 @@ impl TryFrom<ContactRecord> for Contact {
                 .map(|c| Channel::parse(&c).ok_or_else(|| corrupt("channel")))
                 .transpose()?,
             metadata,
-            status: ContactStatus::parse_settable(&r.status).ok_or_else(|| corrupt("status"))?,
+            status: crate::domain::contact::settable_status(&r.status)
+                .ok_or_else(|| corrupt("status"))?,
             created_at: Timestamp::from_micros(r.created_at),
             updated_at: Timestamp::from_micros(r.updated_at),
             last_contacted: r.last_contacted.map(Timestamp::from_micros),

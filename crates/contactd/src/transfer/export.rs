@@ -13,7 +13,6 @@ use contactd_client::{ContactPager, ListContacts, ListSegmentContacts};
 use serde_json::Value;
 
 use super::Format;
-use crate::api::ContactOut;
 use crate::client_cli::CLIENT_OPTIONS;
 use crate::config::DatabaseArgs;
 use crate::domain::contact_query::{ContactFilter, ContactQuery, Sort, SortField, Start};
@@ -229,7 +228,9 @@ async fn export_database<W: Write>(
     loop {
         let page = store.list_contacts(tenant, &query).await?;
         for contact in &page.items {
-            sink.write(&serde_json::to_value(ContactOut::from(contact.clone()))?)?;
+            sink.write(&serde_json::to_value(contactd_wire::Contact::from(
+                contact.clone(),
+            ))?)?;
             written += 1;
         }
         match page.items.last() {

@@ -23,7 +23,7 @@ use crate::client_cli::{Output, CLIENT_OPTIONS};
 use crate::config::DatabaseArgs;
 use crate::domain::batch::BatchItem;
 // Fields an export writes that a request may not set; `--new-ids` sets them aside.
-use crate::domain::contact::{NewContact, UpsertContact, UpsertOutcome, READ_ONLY};
+use crate::domain::contact::{NewContact, UpsertContact, UpsertOutcome};
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::FieldError;
 use crate::error::ApiError;
@@ -470,7 +470,7 @@ fn column_targets(headers: &csv::StringRecord, args: &ImportArgs) -> anyhow::Res
             if header.trim().eq_ignore_ascii_case("metadata") {
                 return Target::MetadataObject;
             }
-            if READ_ONLY
+            if contactd_wire::Contact::READ_ONLY
                 .iter()
                 .any(|f| f.eq_ignore_ascii_case(header.trim()))
             {
@@ -626,7 +626,7 @@ fn ndjson_rows<R: BufRead>(reader: R, new_ids: bool) -> impl Iterator<Item = any
                 Ok(Value::Object(mut map)) => {
                     let record = Value::Object(map.clone());
                     if new_ids {
-                        for field in READ_ONLY {
+                        for field in contactd_wire::Contact::READ_ONLY {
                             map.remove(field);
                         }
                     } else if map.contains_key("id") {
