@@ -570,8 +570,8 @@ fn describe_client_error(error: &contactd_client::Error) -> String {
             }
             if field.as_deref() == Some("phone") {
                 text.push_str(
-                    "\n  hint: a number without its country code needs --default-country \
-                     (ISO 3166 alpha-2, e.g. --default-country GB)",
+                    "\n  hint: write the number with its country code (+44…), or a valid \
+                     national number with --default-country (ISO 3166 alpha-2, e.g. GB)",
                 );
             }
             text
@@ -647,5 +647,9 @@ mod tests {
         assert!(text.contains("received: \"1234567890\""), "{text}");
         assert!(text.contains("expected: \"+1234567890\""), "{text}");
         assert!(text.contains("--default-country"), "{text}");
+        // Said also to a number sent with --default-country: it may not claim that one is
+        // missing.
+        assert!(text.contains("with its country code"), "{text}");
+        assert!(!text.contains("needs --default-country"), "{text}");
     }
 }
