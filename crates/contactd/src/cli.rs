@@ -9,13 +9,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use serde::Serialize;
 
-use crate::client_cli::{self, ContactCommand, Remote, SegmentCommand};
+use crate::client_cli::{self, ClientArgs, ContactCommand, OutputArgs, Row, SegmentCommand, Shown};
 use crate::config::{Config, DatabaseArgs};
 use crate::domain::tenant::Mode;
+use crate::domain::time::Timestamp;
 use crate::startup::{issue_key, Application};
-use crate::store;
 use crate::store::sqlite::backup;
+use crate::store::{self, KeyInfo};
 use crate::telemetry;
 use crate::transfer::export::{self, ExportArgs};
 use crate::transfer::import::{self, ImportArgs};
@@ -46,20 +48,26 @@ pub enum Command {
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Work with contacts on a running server (through the Rust SDK).
+    #[command(mut_arg("server_url", |a| a.default_value(client_cli::DEFAULT_URL)))]
     Contact {
         #[command(flatten)]
-        remote: Remote,
+        remote: ClientArgs,
         #[command(subcommand)]
         command: ContactCommand,
     },
     /// Work with saved segments on a running server (through the Rust SDK).
+    #[command(mut_arg("server_url", |a| a.default_value(client_cli::DEFAULT_URL)))]
     Segment {
         #[command(flatten)]
-        remote: Remote,
+        remote: ClientArgs,
         #[command(subcommand)]
         command: SegmentCommand,
     },
-    /// Import contacts from a CSV or NDJSON file straight into a database.
+    /// Import contacts from a CSV or NDJSON file, straight into a database (--workspace) or
+    /// through a server (--url).
+    #[command(mut_arg("output", |a| a
+        .default_value("table")
+        .help("How to print the summary: table, a sentence for people; json, one object")))]
     Import(ImportArgs),
     /// Export a workspace's contacts, or a segment's, as CSV or NDJSON.
     Export(ExportArgs),
@@ -101,7 +109,10 @@ pub enum KeysCommand {
         database: DatabaseArgs,
     },
     /// List keys: prefix, workspace, mode, created, last used. Never the secret.
+    #[command(mut_arg("output", |a| a.default_value("table").help_heading(None::<&str>)))]
     List {
+        #[command(flatten)]
+        output: OutputArgs,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -255,37 +266,12 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             );
             println!("{key}");
         }
-        KeysCommand::List { database } => {
+        KeysCommand::List { output, database } => {
             let store = store::open(&database.url, &database.options()).await?;
             let keys = store.list_keys().await;
             store.close().await;
-            let rows: Vec<Vec<String>> = keys?
-                .into_iter()
-                .map(|k| {
-                    vec![
-                        k.prefix,
-                        k.workspace,
-                        k.mode.to_string(),
-                        k.created_at.to_string(),
-                        k.last_used_at.map_or("never".to_owned(), |t| t.to_string()),
-                        if k.revoked_at.is_some() {
-                            "revoked"
-                        } else {
-                            "active"
-                        }
-                        .to_owned(),
-                    ]
-                })
-                .collect();
-            let header = [
-                "prefix",
-                "workspace",
-                "mode",
-                "created",
-                "last used",
-                "status",
-            ];
-            print!("{}", client_cli::table(&header, &rows));
+            let keys = keys?.into_iter().map(ListedKey::from).collect();
+            client_cli::print(&Shown::List(keys), output.output)?;
         }
         KeysCommand::Revoke { prefix, database } => {
             let store = store::open(&database.url, &database.options()).await?;
@@ -298,6 +284,59 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A key as `keys list` shows it: never its secret.
+#[derive(Serialize)]
+struct ListedKey {
+    prefix: String,
+    workspace: String,
+    mode: &'static str,
+    status: &'static str,
+    created_at: Timestamp,
+    last_used_at: Option<Timestamp>,
+    revoked_at: Option<Timestamp>,
+}
+
+impl From<KeyInfo> for ListedKey {
+    fn from(k: KeyInfo) -> ListedKey {
+        ListedKey {
+            status: if k.revoked_at.is_some() {
+                "revoked"
+            } else {
+                "active"
+            },
+            prefix: k.prefix,
+            workspace: k.workspace,
+            mode: k.mode.as_str(),
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+impl Row for ListedKey {
+    const HEADER: &'static [&'static str] = &[
+        "prefix",
+        "workspace",
+        "mode",
+        "created",
+        "last used",
+        "status",
+    ];
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.prefix.clone(),
+            self.workspace.clone(),
+            self.mode.to_owned(),
+            self.created_at.to_string(),
+            self.last_used_at
+                .map_or("never".to_owned(), |t| t.to_string()),
+            self.status.to_owned(),
+        ]
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! `contactd contact …` and `contactd segment …`: the API from the command line, through
-//! the Rust SDK (`contactd-client`), against a running server.
+//! the Rust SDK (`contactd-client`), against a running server; and what every command that
+//! talks to a server shares: the client flags, `--output json|table`, and errors for people.
 
 use clap::{Args, Subcommand, ValueEnum};
 use contactd_client::{
@@ -7,25 +8,82 @@ use contactd_client::{
     NewContact, Page, Segment, SegmentFilter, SegmentUpdate, Sort, SortField,
 };
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
-/// Where the server is and how to talk to it: the flags every client command shares.
+/// Where `contact` and `segment` find the server when neither `--url` nor `CONTACTD_URL`
+/// says: where `contactd serve` listens by default.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
+
+/// The client flags: the server, the key and how to print. Every command that talks to a
+/// server flattens this (or, for `export`, whose `--output` is a file, [`ServerArgs`]).
 #[derive(Args, Debug, Clone)]
-#[command(next_help_heading = CLIENT_OPTIONS)]
-pub struct Remote {
+pub struct ClientArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl ClientArgs {
+    pub fn output(&self) -> Output {
+        self.output.output
+    }
+}
+
+/// Where the server is and the key to use.
+// A heading per flag: one for the struct would also take in the flags declared after it.
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
     /// Base URL of the contactd server.
+    // Its id is not `url`: that is `--database`'s, which `import` and `export` also take.
+    #[arg(
+        id = "server_url",
+        long = "url",
+        value_name = "URL",
+        env = "CONTACTD_URL",
+        global = true,
+        help_heading = CLIENT_OPTIONS
+    )]
+    pub url: Option<String>,
+    /// API key (sk_live_… or sk_test_…).
     #[arg(
         long,
-        env = "CONTACTD_URL",
-        default_value = "http://127.0.0.1:8080",
-        global = true
+        env = "CONTACTD_API_KEY",
+        global = true,
+        hide_env_values = true,
+        help_heading = CLIENT_OPTIONS
     )]
-    pub url: String,
-    /// API key (sk_live_… or sk_test_…).
-    #[arg(long, env = "CONTACTD_API_KEY", global = true, hide_env_values = true)]
     pub api_key: Option<String>,
-    /// How to print the result: JSON (lists always as an array) or an aligned table.
-    #[arg(long, value_enum, default_value_t = Output::Json, global = true)]
+}
+
+impl ServerArgs {
+    /// A client of the server named by `--url`, with `--api-key`.
+    pub fn client(&self) -> anyhow::Result<Client> {
+        let url = self
+            .url
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("say which server: --url or CONTACTD_URL"))?;
+        let key = self.api_key.clone().ok_or_else(|| {
+            anyhow::anyhow!("the server at {url} needs an API key: --api-key or CONTACTD_API_KEY")
+        })?;
+        Ok(Client::new(url, key))
+    }
+}
+
+/// How a command prints what it did. The default is JSON; `import` and `keys list`, whose
+/// answers are for people, make it table where they are declared (and `keys list`, which
+/// talks to no server, shows it among its own options).
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// json: one object, or an array for a list (even of one); table: aligned columns.
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = Output::Json,
+        global = true,
+        help_heading = CLIENT_OPTIONS
+    )]
     pub output: Output,
 }
 
@@ -39,6 +97,33 @@ pub enum Output {
     Json,
     /// An aligned text table.
     Table,
+}
+
+/// What a command got: one thing, printed as a JSON object, or a list, printed as a JSON
+/// array whatever its length. In a table both are rows under a header.
+pub enum Shown<T> {
+    One(T),
+    List(Vec<T>),
+}
+
+/// A thing as a table row.
+pub trait Row {
+    const HEADER: &'static [&'static str];
+    fn cells(&self) -> Vec<String>;
+}
+
+/// Prints what a command got, as JSON or as a table.
+pub fn print<T: Serialize + Row>(shown: &Shown<T>, output: Output) -> anyhow::Result<()> {
+    match (output, shown) {
+        (Output::Json, Shown::One(one)) => println!("{}", serde_json::to_string_pretty(one)?),
+        (Output::Json, Shown::List(list)) => println!("{}", serde_json::to_string_pretty(list)?),
+        (Output::Table, Shown::One(one)) => print!("{}", table(T::HEADER, &[one.cells()])),
+        (Output::Table, Shown::List(list)) => {
+            let rows: Vec<Vec<String>> = list.iter().map(Row::cells).collect();
+            print!("{}", table(T::HEADER, &rows));
+        }
+    }
+    Ok(())
 }
 
 /// Fields of a contact, as flags.
@@ -172,31 +257,21 @@ pub enum SegmentCommand {
     },
 }
 
-fn client(remote: &Remote) -> anyhow::Result<Client> {
-    let key = remote
-        .api_key
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("an API key is needed: --api-key or CONTACTD_API_KEY"))?;
-    Ok(Client::new(remote.url.clone(), key))
-}
-
-pub async fn run(remote: Remote, command: ContactCommand) -> anyhow::Result<()> {
-    let client = client(&remote)?;
+pub async fn run(remote: ClientArgs, command: ContactCommand) -> anyhow::Result<()> {
+    let client = remote.server.client()?;
     let contacts = client.contacts();
-    // A list prints a JSON array whatever its length, the others one object.
-    let is_list = matches!(command, ContactCommand::List { .. });
-    let shown: Vec<Contact> = match command {
-        ContactCommand::Get { contact_ref } => vec![contacts.get(&contact_ref).await?],
-        ContactCommand::Create(fields) => vec![contacts.create(&new_contact(fields)?).await?],
+    let shown = match command {
+        ContactCommand::Get { contact_ref } => Shown::One(contacts.get(&contact_ref).await?),
+        ContactCommand::Create(fields) => Shown::One(contacts.create(&new_contact(fields)?).await?),
         ContactCommand::Update {
             contact_ref,
             fields,
             clear,
         } => {
             let update = contact_update(fields, &clear)?;
-            vec![contacts.update(&contact_ref, &update).await?]
+            Shown::One(contacts.update(&contact_ref, &update).await?)
         }
-        ContactCommand::Delete { contact_ref } => vec![contacts.delete(&contact_ref).await?],
+        ContactCommand::Delete { contact_ref } => Shown::One(contacts.delete(&contact_ref).await?),
         // clap refuses the filters with --segment: the segment's own filter chooses.
         ContactCommand::List {
             segment: Some(id),
@@ -210,11 +285,11 @@ pub async fn run(remote: Remote, command: ContactCommand) -> anyhow::Result<()> 
                 query = query.sort(parse_sort(&sort)?);
             }
             let segments = client.segments();
-            if all {
+            Shown::List(if all {
                 segments.all_contacts(&id, &query).await?
             } else {
                 segments.contacts(&id, &query).await?.data
-            }
+            })
         }
         ContactCommand::List {
             q,
@@ -245,33 +320,31 @@ pub async fn run(remote: Remote, command: ContactCommand) -> anyhow::Result<()> 
             if let Some(sort) = sort {
                 query = query.sort(parse_sort(&sort)?);
             }
-            if all {
+            Shown::List(if all {
                 contacts.list_all(&query).await?
             } else {
                 contacts.list(&query).await?.data
-            }
+            })
         }
     };
-    print(&shown, is_list, remote.output)
+    print(&shown, remote.output())
 }
 
-pub async fn run_segment(remote: Remote, command: SegmentCommand) -> anyhow::Result<()> {
-    let client = client(&remote)?;
+pub async fn run_segment(remote: ClientArgs, command: SegmentCommand) -> anyhow::Result<()> {
+    let client = remote.server.client()?;
     let segments = client.segments();
-    // A list prints a JSON array whatever its length, the others one object.
-    let is_list = matches!(command, SegmentCommand::List { .. });
-    let shown: Vec<Segment> = match command {
+    let shown = match command {
         SegmentCommand::Create { name, filter } => {
             let new = contactd_client::NewSegment {
                 name,
                 filter: segment_filter(&filter)?,
             };
-            vec![segments.create(&new).await?]
+            Shown::One(segments.create(&new).await?)
         }
         SegmentCommand::List { limit, offset } => {
-            segments.list(Page::new(limit, offset)).await?.data
+            Shown::List(segments.list(Page::new(limit, offset)).await?.data)
         }
-        SegmentCommand::Get { id } => vec![segments.get(&id).await?],
+        SegmentCommand::Get { id } => Shown::One(segments.get(&id).await?),
         SegmentCommand::Update { id, name, filter } => {
             let update = SegmentUpdate {
                 name,
@@ -282,11 +355,11 @@ pub async fn run_segment(remote: Remote, command: SegmentCommand) -> anyhow::Res
             if update.name.is_none() && update.filter.is_none() {
                 anyhow::bail!("nothing to change: give --name or --filter");
             }
-            vec![segments.update(&id, &update).await?]
+            Shown::One(segments.update(&id, &update).await?)
         }
-        SegmentCommand::Delete { id } => vec![segments.delete(&id).await?],
+        SegmentCommand::Delete { id } => Shown::One(segments.delete(&id).await?),
     };
-    print_segments(&shown, is_list, remote.output)
+    print(&shown, remote.output())
 }
 
 /// `NAME=VALUE` pairs as a segment filter; a name given twice is refused.
@@ -306,30 +379,22 @@ fn segment_filter(pairs: &[String]) -> anyhow::Result<SegmentFilter> {
     Ok(filter)
 }
 
-fn print_segments(segments: &[Segment], is_list: bool, output: Output) -> anyhow::Result<()> {
-    match output {
-        Output::Json => match segments {
-            [one] if !is_list => println!("{}", serde_json::to_string_pretty(one)?),
-            many => println!("{}", serde_json::to_string_pretty(many)?),
-        },
-        Output::Table => {
-            let rows: Vec<Vec<String>> = segments
-                .iter()
-                .map(|s| {
-                    let filter: Vec<String> =
-                        s.filter.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    vec![
-                        s.id.clone(),
-                        s.name.clone(),
-                        s.count.to_string(),
-                        filter.join(" "),
-                    ]
-                })
-                .collect();
-            print!("{}", table(&["id", "name", "count", "filter"], &rows));
-        }
+impl Row for Segment {
+    const HEADER: &'static [&'static str] = &["id", "name", "count", "filter"];
+
+    fn cells(&self) -> Vec<String> {
+        let filter: Vec<String> = self
+            .filter
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        vec![
+            self.id.clone(),
+            self.name.clone(),
+            self.count.to_string(),
+            filter.join(" "),
+        ]
     }
-    Ok(())
 }
 
 fn parse_enum<T: DeserializeOwned>(what: &str, value: &str) -> anyhow::Result<T> {
@@ -415,36 +480,27 @@ fn contact_update(f: ContactFields, clear: &[String]) -> anyhow::Result<ContactU
     Ok(u)
 }
 
-fn print(contacts: &[Contact], is_list: bool, output: Output) -> anyhow::Result<()> {
-    match output {
-        Output::Json => match contacts {
-            [one] if !is_list => println!("{}", serde_json::to_string_pretty(one)?),
-            many => println!("{}", serde_json::to_string_pretty(many)?),
-        },
-        Output::Table => {
-            let rows: Vec<Vec<String>> = contacts
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.id.clone(),
-                        c.phone.clone().unwrap_or_else(|| "-".into()),
-                        c.email.clone().unwrap_or_else(|| "-".into()),
-                        c.full_name.clone().unwrap_or_else(|| "-".into()),
-                        c.preferred_channel.map_or("-", |ch| ch.as_str()).to_owned(),
-                        c.status.as_str().to_owned(),
-                    ]
-                })
-                .collect();
-            let header = ["id", "phone", "email", "name", "channel", "status"];
-            print!("{}", table(&header, &rows));
-        }
+impl Row for Contact {
+    const HEADER: &'static [&'static str] = &["id", "phone", "email", "name", "channel", "status"];
+
+    fn cells(&self) -> Vec<String> {
+        let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        vec![
+            self.id.clone(),
+            or_dash(&self.phone),
+            or_dash(&self.email),
+            or_dash(&self.full_name),
+            self.preferred_channel
+                .map_or("-", |ch| ch.as_str())
+                .to_owned(),
+            self.status.as_str().to_owned(),
+        ]
     }
-    Ok(())
 }
 
 /// Rows under a header, each column as wide as its widest cell (counted in characters),
 /// two spaces apart; the last column is not padded.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -514,8 +570,8 @@ fn describe_client_error(error: &contactd_client::Error) -> String {
             }
             if field.as_deref() == Some("phone") {
                 text.push_str(
-                    "\n  hint: a number without its country code needs --default-country \
-                     (ISO 3166 alpha-2, e.g. --default-country GB)",
+                    "\n  hint: write the number with its country code (+44…), or a valid \
+                     national number with --default-country (ISO 3166 alpha-2, e.g. GB)",
                 );
             }
             text
@@ -590,5 +646,9 @@ mod tests {
         assert!(text.contains("received: \"1234567890\""), "{text}");
         assert!(text.contains("expected: \"+1234567890\""), "{text}");
         assert!(text.contains("--default-country"), "{text}");
+        // Said also to a number sent with --default-country: it may not claim that one is
+        // missing.
+        assert!(text.contains("with its country code"), "{text}");
+        assert!(!text.contains("needs --default-country"), "{text}");
     }
 }

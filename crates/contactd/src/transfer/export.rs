@@ -13,7 +13,7 @@ use contactd_client::{ContactPager, ListContacts, ListSegmentContacts};
 use serde_json::Value;
 
 use super::Format;
-use crate::client_cli::CLIENT_OPTIONS;
+use crate::client_cli::ServerArgs;
 use crate::config::DatabaseArgs;
 use crate::domain::contact_query::{ContactFilter, ContactQuery, Sort, SortField, Start};
 use crate::domain::ids::SegmentId;
@@ -43,23 +43,9 @@ pub struct ExportArgs {
     /// Workspace to export, straight from the database.
     #[arg(long, required_unless_present = "server_url")]
     pub workspace: Option<String>,
-    /// Export through a running server instead (the API key's workspace), with --api-key.
-    #[arg(
-        long = "url",
-        id = "server_url",
-        value_name = "URL",
-        env = "CONTACTD_URL",
-        help_heading = CLIENT_OPTIONS
-    )]
-    pub server_url: Option<String>,
-    /// API key for --url.
-    #[arg(
-        long,
-        env = "CONTACTD_API_KEY",
-        hide_env_values = true,
-        help_heading = CLIENT_OPTIONS
-    )]
-    pub api_key: Option<String>,
+    // Or through a running server (the API key's workspace): --url and --api-key.
+    #[command(flatten)]
+    pub server: ServerArgs,
     /// Only the contacts of this saved segment (seg_…), as its filter matches them now.
     #[arg(long, value_name = "ID")]
     pub segment: Option<String>,
@@ -90,17 +76,13 @@ enum Source {
 }
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<u64> {
-    match (&args.server_url, &args.workspace) {
+    match (&args.server.url, &args.workspace) {
         (Some(_), Some(_)) => anyhow::bail!(
             "--workspace exports straight from a database, but a server URL is given too \
              (--url or CONTACTD_URL): give one of them"
         ),
-        (Some(url), None) => {
-            let key = args
-                .api_key
-                .clone()
-                .context("--url needs an API key: --api-key or CONTACTD_API_KEY")?;
-            let client = contactd_client::Client::new(url.clone(), key);
+        (Some(_), None) => {
+            let client = args.server.client()?;
             if let Some(id) = &args.segment {
                 // A missing segment fails before anything is written.
                 client

@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 
 use super::progress::Progress;
 use super::Format;
-use crate::client_cli::{Output, CLIENT_OPTIONS};
+use crate::client_cli::{ClientArgs, Output};
 use crate::config::DatabaseArgs;
 use crate::domain::batch::BatchItem;
 // Fields an export writes that a request may not set; `--new-ids` sets them aside.
@@ -57,26 +57,9 @@ pub struct ImportArgs {
     /// Workspace to import into, straight into the database (created if needed).
     #[arg(long, required_unless_present = "server_url")]
     pub workspace: Option<String>,
-    /// Import through a running server instead (its batch endpoint), with --api-key.
-    #[arg(
-        long = "url",
-        id = "server_url",
-        value_name = "URL",
-        env = "CONTACTD_URL",
-        help_heading = CLIENT_OPTIONS
-    )]
-    pub server_url: Option<String>,
-    /// API key for --url.
-    #[arg(
-        long,
-        env = "CONTACTD_API_KEY",
-        hide_env_values = true,
-        help_heading = CLIENT_OPTIONS
-    )]
-    pub api_key: Option<String>,
-    /// How to print the summary: a sentence (table) or one JSON object.
-    #[arg(long, value_enum, default_value_t = Output::Table, help_heading = CLIENT_OPTIONS)]
-    pub output: Output,
+    // Or through a running server (its batch endpoint): --url and --api-key.
+    #[command(flatten)]
+    pub client: ClientArgs,
     /// Live or test data of the workspace.
     #[arg(long, value_enum, default_value_t = Mode::Test)]
     pub data_mode: Mode,
@@ -163,17 +146,13 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ImportSummary> {
         .context(
             "cannot tell the file's format from its name; pass --format csv or --format ndjson",
         )?;
-    match (&args.server_url, &args.workspace) {
+    match (&args.client.server.url, &args.workspace) {
         (Some(_), Some(_)) => anyhow::bail!(
             "--workspace imports straight into a database, but a server URL is given too \
              (--url or CONTACTD_URL): give one of them"
         ),
-        (Some(url), None) => {
-            let key = args
-                .api_key
-                .clone()
-                .context("--url needs an API key: --api-key or CONTACTD_API_KEY")?;
-            let target = Destination::Server(contactd_client::Client::new(url.clone(), key));
+        (Some(_), None) => {
+            let target = Destination::Server(args.client.server.client()?);
             import(&target, &args, format).await
         }
         (None, Some(workspace)) => {
@@ -255,7 +234,7 @@ async fn import(
     rejected.flush()?;
     progress.finish();
     let seconds = progress.elapsed().as_secs_f64();
-    match args.output {
+    match args.client.output() {
         Output::Table => println!(
             "{} in {:.1} s ({:.0} rows/s){}",
             summary.sentence(),

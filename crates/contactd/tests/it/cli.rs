@@ -1,5 +1,5 @@
-//! An operator runs the real `contactd` binary: `serve` and `keys create|list|revoke`
-//! (contract §1).
+//! An operator runs the real `contactd` binary: `serve`, `keys create|list|revoke`
+//! (contract §1), and the client commands with `--output json|table`.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+use crate::utils::TestServer;
 
 /// A `contactd` command with none of the caller's contactd settings leaking in.
 fn contactd() -> Command {
@@ -358,9 +360,14 @@ fn help_groups_the_client_flags_and_shows_no_empty_environment_values() {
         let heading = help
             .find("Client options:")
             .unwrap_or_else(|| panic!("{command}: a heading for the client flags:\n{help}"));
-        for flag in ["--url", "--api-key"] {
+        // export's --output names its file: the export is the data.
+        let flags: &[&str] = match command {
+            "export" => &["--url", "--api-key"],
+            _ => &["--url", "--api-key", "--output"],
+        };
+        for flag in flags {
             let at = help
-                .find(flag)
+                .find(&format!("{flag} <"))
                 .unwrap_or_else(|| panic!("{command}: {flag}:\n{help}"));
             assert!(at > heading, "{command}: {flag} under the heading:\n{help}");
         }
@@ -381,6 +388,29 @@ fn help_groups_the_client_flags_and_shows_no_empty_environment_values() {
     let output = run(contactd().arg("--help"));
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(help.contains("Exit codes"), "{help}");
+}
+
+#[test]
+fn help_shows_each_commands_output_default() {
+    for (command, default) in [
+        (&["contact", "get"][..], "json"),
+        (&["contact", "list"][..], "json"),
+        (&["segment", "list"][..], "json"),
+        (&["import"][..], "table"),
+        (&["keys", "list"][..], "table"),
+    ] {
+        let output = run(contactd().args(command).arg("--help"));
+        let help = String::from_utf8_lossy(&output.stdout);
+        let after = help
+            .split_once("--output <OUTPUT>")
+            .unwrap_or_else(|| panic!("{command:?} takes --output:\n{help}"))
+            .1;
+        let next_flag = after.find("\n      --").unwrap_or(after.len());
+        assert!(
+            after[..next_flag].contains(&format!("[default: {default}]")),
+            "{command:?}: --output defaults to {default}:\n{help}"
+        );
+    }
 }
 
 #[test]
@@ -1061,4 +1091,424 @@ async fn a_clean_stop_leaves_everything_in_the_database_file() {
         .query_row("SELECT COUNT(*) FROM contacts", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 200, "the .db file alone has every contact");
+}
+
+/// `contactd ARGS` as a client of `server` with acme's test key (`CONTACTD_URL`,
+/// `CONTACTD_API_KEY`), off the runtime that serves it; the output whether it succeeded or
+/// not.
+async fn client_output(server: &TestServer, args: &[&str]) -> Output {
+    let mut command = contactd();
+    command
+        .args(args)
+        .env("CONTACTD_URL", server.url(""))
+        .env("CONTACTD_API_KEY", &server.test_key)
+        .env("CONTACTD_DATABASE_URL", server.database_url())
+        .env("CONTACTD_LOG", "warn");
+    tokio::task::spawn_blocking(move || command.output().expect("running contactd"))
+        .await
+        .unwrap()
+}
+
+/// Like [`client_output`], asserting success; the standard output.
+async fn client(server: &TestServer, args: &[&str]) -> String {
+    let output = client_output(server, args).await;
+    assert!(
+        output.status.success(),
+        "contactd {args:?} failed with {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `contactd ARGS --output json`: its standard output, which must be one JSON value.
+async fn client_json(server: &TestServer, args: &[&str]) -> Value {
+    let args = [args, &["--output", "json"]].concat();
+    let out = client(server, &args).await;
+    serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("contactd {args:?}: not JSON ({e}):\n{out}"))
+}
+
+/// `contactd ARGS --output json`, which must print a JSON object.
+async fn client_object(server: &TestServer, args: &[&str]) -> Value {
+    let value = client_json(server, args).await;
+    assert!(value.is_object(), "contactd {args:?}: an object: {value}");
+    value
+}
+
+/// `contactd ARGS --output json`, which must print a JSON array.
+async fn client_array(server: &TestServer, args: &[&str]) -> Vec<Value> {
+    let value = client_json(server, args).await;
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("contactd {args:?}: an array: {value}"))
+        .clone()
+}
+
+/// `contactd ARGS --output table`, read back as rows of (column, cell), after checking
+/// that the header is `header` and that every cell starts, counted in characters, where
+/// its column's name does, after a space.
+async fn client_table(
+    server: &TestServer,
+    args: &[&str],
+    header: &[&str],
+) -> Vec<Vec<(String, String)>> {
+    let args = [args, &["--output", "table"]].concat();
+    let out = client(server, &args).await;
+    let mut lines = out.lines();
+    let head = lines.next().unwrap_or_default();
+    let starts: Vec<usize> = header
+        .iter()
+        .map(|name| {
+            head.find(name)
+                .unwrap_or_else(|| panic!("contactd {args:?}: column {name}:\n{out}"))
+        })
+        .collect();
+    let words: Vec<&str> = head
+        .split("  ")
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .collect();
+    assert_eq!(words, header, "contactd {args:?}: the header:\n{out}");
+    lines
+        .map(|line| {
+            let chars: Vec<char> = line.chars().collect();
+            let cell = |i: usize| -> String {
+                let end = starts
+                    .get(i + 1)
+                    .map_or(chars.len(), |&e| e.min(chars.len()));
+                chars[starts[i].min(chars.len())..end]
+                    .iter()
+                    .collect::<String>()
+                    .trim()
+                    .to_owned()
+            };
+            header
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    let aligned = chars.get(starts[i]).is_some_and(|c| *c != ' ')
+                        && (i == 0 || chars.get(starts[i] - 1) == Some(&' '));
+                    assert!(
+                        aligned,
+                        "contactd {args:?}: column {name} is not aligned:\n{out}"
+                    );
+                    ((*name).to_owned(), cell(i))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The cell of `column` in a row of [`client_table`].
+fn cell<'a>(row: &'a [(String, String)], column: &str) -> &'a str {
+    row.iter().find(|(name, _)| name == column).map_or_else(
+        || panic!("no column {column}: {row:?}"),
+        |(_, v)| v.as_str(),
+    )
+}
+
+const CONTACT_COLUMNS: &[&str] = &["id", "phone", "email", "name", "channel", "status"];
+const SEGMENT_COLUMNS: &[&str] = &["id", "name", "count", "filter"];
+const KEY_COLUMNS: &[&str] = &[
+    "prefix",
+    "workspace",
+    "mode",
+    "created",
+    "last used",
+    "status",
+];
+
+/// Issue 12: every client command prints `--output json` in one shape (an object for one
+/// thing, an array for a list whatever its length) and `--output table` as aligned
+/// columns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_client_command_prints_json_and_aligned_tables() {
+    let server = TestServer::start().await;
+
+    // contact create, get, update
+    let ada = client_object(
+        &server,
+        &[
+            "contact",
+            "create",
+            "--phone",
+            "+14155550100",
+            "--first-name",
+            "Ada",
+        ],
+    )
+    .await;
+    assert_eq!(ada["phone"], "+14155550100");
+    let ada_id = ada["id"].as_str().unwrap().to_owned();
+    let rows = client_table(
+        &server,
+        &[
+            "contact",
+            "create",
+            "--email",
+            "zoe@example.com",
+            "--first-name",
+            "Zoë",
+            "--channel",
+            "email",
+        ],
+        CONTACT_COLUMNS,
+    )
+    .await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let zoe_id = cell(&rows[0], "id").to_owned();
+    assert!(zoe_id.starts_with("cnt_"), "{rows:?}");
+    assert_eq!(cell(&rows[0], "phone"), "-");
+    assert_eq!(cell(&rows[0], "channel"), "email");
+    assert_eq!(
+        client_object(&server, &["contact", "get", &ada_id]).await["first_name"],
+        "Ada"
+    );
+    let rows = client_table(
+        &server,
+        &["contact", "get", "zoe@example.com"],
+        CONTACT_COLUMNS,
+    )
+    .await;
+    assert_eq!(cell(&rows[0], "id"), zoe_id);
+    let updated = client_object(
+        &server,
+        &[
+            "contact",
+            "update",
+            "+14155550100",
+            "--last-name",
+            "Lovelace",
+            "--metadata",
+            r#"{"plan": "premium"}"#,
+        ],
+    )
+    .await;
+    assert_eq!(updated["full_name"], "Ada Lovelace");
+    let rows = client_table(
+        &server,
+        &[
+            "contact",
+            "update",
+            &zoe_id,
+            "--last-name",
+            "Straße",
+            "--metadata",
+            r#"{"plan": "premium"}"#,
+        ],
+        CONTACT_COLUMNS,
+    )
+    .await;
+    assert_eq!(cell(&rows[0], "name"), "Zoë Straße");
+
+    // contact list: an array of none, one or many; a table of as many rows
+    assert_eq!(
+        client_array(&server, &["contact", "list", "--q", "nobody"]).await,
+        Vec::<Value>::new()
+    );
+    let one = client_array(&server, &["contact", "list", "--q", "ada"]).await;
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0]["id"], ada_id.as_str());
+    assert_eq!(client_array(&server, &["contact", "list"]).await.len(), 2);
+    let rows = client_table(&server, &["contact", "list"], CONTACT_COLUMNS).await;
+    let names: Vec<&str> = rows.iter().map(|r| cell(r, "name")).collect();
+    assert_eq!(names, ["Ada Lovelace", "Zoë Straße"]);
+    assert!(
+        client_table(
+            &server,
+            &["contact", "list", "--q", "nobody"],
+            CONTACT_COLUMNS
+        )
+        .await
+        .is_empty(),
+        "an empty list is a header alone"
+    );
+    // The client flags may also come before the subcommand.
+    let out = client(
+        &server,
+        &["contact", "--output", "table", "list", "--q", "ada"],
+    )
+    .await;
+    assert!(
+        out.starts_with("id ") && out.contains("Ada Lovelace"),
+        "{out}"
+    );
+
+    // segment create, get, list, update, delete, and a segment's contacts
+    let premium = client_object(
+        &server,
+        &[
+            "segment",
+            "create",
+            "--name",
+            "Premium",
+            "--filter",
+            "metadata.plan=premium",
+        ],
+    )
+    .await;
+    assert_eq!(premium["count"], 2);
+    let premium_id = premium["id"].as_str().unwrap().to_owned();
+    let rows = client_table(
+        &server,
+        &[
+            "segment",
+            "create",
+            "--name",
+            "Ada's people",
+            "--filter",
+            "q=ada",
+        ],
+        SEGMENT_COLUMNS,
+    )
+    .await;
+    assert_eq!(cell(&rows[0], "name"), "Ada's people");
+    assert_eq!(cell(&rows[0], "filter"), "q=ada");
+    let ada_segment = cell(&rows[0], "id").to_owned();
+    assert_eq!(
+        client_object(&server, &["segment", "get", &premium_id]).await["name"],
+        "Premium"
+    );
+    let rows = client_table(&server, &["segment", "get", &ada_segment], SEGMENT_COLUMNS).await;
+    assert_eq!(cell(&rows[0], "count"), "1");
+    assert_eq!(client_array(&server, &["segment", "list"]).await.len(), 2);
+    let rows = client_table(&server, &["segment", "list"], SEGMENT_COLUMNS).await;
+    assert_eq!(rows.len(), 2);
+    let members = client_array(&server, &["contact", "list", "--segment", &ada_segment]).await;
+    assert_eq!(members.len(), 1, "a segment of one is still an array");
+    let rows = client_table(
+        &server,
+        &["contact", "list", "--segment", &premium_id, "--all"],
+        CONTACT_COLUMNS,
+    )
+    .await;
+    assert_eq!(rows.len(), 2);
+    let renamed = client_object(
+        &server,
+        &["segment", "update", &premium_id, "--name", "Premium plan"],
+    )
+    .await;
+    assert_eq!(renamed["name"], "Premium plan");
+    let rows = client_table(
+        &server,
+        &["segment", "update", &ada_segment, "--filter", "q=zo"],
+        SEGMENT_COLUMNS,
+    )
+    .await;
+    assert_eq!(cell(&rows[0], "filter"), "q=zo");
+    assert_eq!(
+        client_object(&server, &["segment", "delete", &premium_id]).await["id"],
+        premium_id.as_str()
+    );
+    let rows = client_table(
+        &server,
+        &["segment", "delete", &ada_segment],
+        SEGMENT_COLUMNS,
+    )
+    .await;
+    assert_eq!(cell(&rows[0], "id"), ada_segment);
+    assert_eq!(
+        client_array(&server, &["segment", "list"]).await,
+        Vec::<Value>::new()
+    );
+
+    // import through the server: one JSON object of counts, or a sentence
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("contacts.ndjson");
+    std::fs::write(
+        &file,
+        "{\"phone\": \"+14155550101\", \"first_name\": \"Grace\"}\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let summary = client_object(&server, &["import", file, "--mode", "upsert"]).await;
+    assert_eq!(
+        (summary["rows"].as_u64(), summary["created"].as_u64()),
+        (Some(1), Some(1)),
+        "{summary}"
+    );
+    let sentence = client(
+        &server,
+        &["import", file, "--mode", "upsert", "--output", "table"],
+    )
+    .await;
+    assert!(
+        sentence.contains("1 of 1 rows imported, 0 rejected (0 created, 0 updated, 1 unchanged)"),
+        "{sentence}"
+    );
+    let sentence = client(&server, &["import", file, "--mode", "upsert"]).await;
+    assert!(
+        sentence.contains("rows imported"),
+        "a sentence by default: {sentence}"
+    );
+
+    // contact delete
+    let deleted = client_object(&server, &["contact", "delete", &ada_id]).await;
+    assert_eq!(deleted["status"], "deleted");
+    let rows = client_table(&server, &["contact", "delete", &zoe_id], CONTACT_COLUMNS).await;
+    assert_eq!(cell(&rows[0], "status"), "deleted");
+
+    // keys list, on the server's database
+    let keys = client_array(&server, &["keys", "list"]).await;
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    for key in &keys {
+        assert_eq!(key["workspace"], "acme", "{key}");
+        assert_eq!(key["status"], "active", "{key}");
+        let prefix = key["prefix"].as_str().unwrap();
+        assert!(
+            server.key.starts_with(prefix) || server.test_key.starts_with(prefix),
+            "{key}"
+        );
+    }
+    let rows = client_table(&server, &["keys", "list"], KEY_COLUMNS).await;
+    assert_eq!(rows.len(), 2);
+    let default = client(&server, &["keys", "list"]).await;
+    assert!(
+        default.starts_with("prefix "),
+        "a table by default:\n{default}"
+    );
+}
+
+/// Issue 12: a server that cannot be reached is said once, with its address, by every
+/// command that talks to one.
+#[test]
+fn every_client_command_says_an_unreachable_server_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("contacts.ndjson");
+    std::fs::write(&file, "{\"phone\": \"+14155550101\"}\n").unwrap();
+    let file = file.to_str().unwrap();
+    for args in [
+        &["contact", "get", "+14155550100"][..],
+        &["contact", "list", "--output", "table"][..],
+        &["segment", "list"][..],
+        &["import", file][..],
+        &["export", "--format", "csv"][..],
+    ] {
+        // Nothing listens on port 1.
+        let output = contactd()
+            .args(args)
+            .env("CONTACTD_URL", "http://127.0.0.1:1")
+            .env("CONTACTD_API_KEY", "sk_test_whatever")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            stderr
+                .matches("cannot connect to the server at http://127.0.0.1:1")
+                .count(),
+            1,
+            "{args:?}: said once:\n{stderr}"
+        );
+        assert!(
+            !stderr.contains("error sending request"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.to_lowercase().contains("refused"),
+            "{args:?}: the cause: {stderr}"
+        );
+    }
 }
