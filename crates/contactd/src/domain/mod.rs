@@ -21,6 +21,7 @@ pub mod search;
 pub mod segment;
 pub mod tenant;
 pub mod time;
+pub mod write;
 
 use serde_json::Value;
 

@@ -7,6 +7,7 @@
 
 pub mod answer;
 mod contact_list;
+mod listing;
 pub mod postgres;
 mod records;
 mod share;
@@ -33,6 +34,7 @@ use crate::domain::refs::ContactRef;
 use crate::domain::segment::{NewSegment, Segment, SegmentPatch};
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::time::Timestamp;
+use crate::domain::write::WriteError;
 use crate::domain::FieldError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +48,7 @@ pub enum Entity {
 pub enum StoreError {
     #[error("{0:?} not found")]
     NotFound(Entity),
-    /// A unique identifier (`phone` or `email`) is already used by another contact.
+    /// A unique identifier (`id`, `phone` or `email`) is already used by another contact.
     #[error("duplicate {field}")]
     Duplicate {
         field: &'static str,
@@ -74,6 +76,31 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<WriteError> for StoreError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Invalid(e) => StoreError::Invalid(e),
+            WriteError::PreconditionFailed { current_etag } => {
+                StoreError::PreconditionFailed { current_etag }
+            }
+            WriteError::IdentifierConflict {
+                phone_contact_id,
+                email_contact_id,
+            } => StoreError::IdentifierConflict {
+                phone_contact_id,
+                email_contact_id,
+            },
+            WriteError::Duplicate {
+                field,
+                existing_contact_id,
+            } => StoreError::Duplicate {
+                field,
+                existing_contact_id,
+            },
+        }
+    }
+}
 
 #[async_trait]
 pub trait ContactStore: Send + Sync {

@@ -1,34 +1,180 @@
 //! Rows as every backend reads them, and their one conversion into domain values.
 //!
-//! Backends only differ in how they fetch a column; what a stored value means, and the
-//! check that it is still well formed, is written once here.
+//! Backends only differ in how they fetch a column ([`Columns`]); which column holds what,
+//! what a stored value means, and the check that it is still well formed are written once
+//! here.
 
 use serde_json::{Map, Value};
 
-use super::StoreError;
+use super::{StoreError, StoreResult};
 use crate::domain::contact::{Channel, Contact};
 use crate::domain::conversation::{Conversation, ConversationStatus, Direction, Message};
 use crate::domain::email::Email;
+use crate::domain::idempotency::{KeyRecord, StoredResponse};
 use crate::domain::ids::{ContactId, ConversationId, MessageId};
 use crate::domain::phone::Phone;
+use crate::domain::refs::ContactRef;
+use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::time::Timestamp;
+use crate::store::KeyInfo;
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Internal(anyhow::anyhow!("stored {what} is malformed"))
 }
 
-pub struct ContactRecord {
-    pub id: String,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub preferred_channel: Option<String>,
-    pub metadata: Value,
-    pub status: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub last_contacted: Option<i64>,
+/// A fetched row, column by column (0 is the first), as each driver reads it.
+pub trait Columns {
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>>;
+    /// An integer column of any width.
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>>;
+    fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>>;
+    /// A JSON column (text in SQLite, `jsonb` in PostgreSQL).
+    fn json(&self, i: usize) -> StoreResult<Value>;
+
+    fn text(&self, i: usize) -> StoreResult<String> {
+        self.opt_text(i)?.ok_or_else(|| corrupt("text column"))
+    }
+
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        self.opt_int(i)?.ok_or_else(|| corrupt("integer column"))
+    }
+}
+
+/// The columns [`contact`] reads, in its order.
+pub const CONTACT_COLUMNS: &str = "id, phone, email, first_name, last_name, \
+    preferred_channel, metadata, status, created_at, updated_at, last_contacted";
+/// How many columns [`contact`] reads: a query may select more after them.
+pub const CONTACT_COLUMN_COUNT: usize = 11;
+
+/// The unique column of `contacts` a ref names a contact by, and its value there.
+pub fn ref_key(contact: &ContactRef) -> (&'static str, String) {
+    match contact {
+        ContactRef::Id(id) => ("id", id.as_str().to_owned()),
+        ContactRef::Phone(phone) => ("phone", phone.as_str().to_owned()),
+        ContactRef::Email(email) => ("email_key", email.normalized()),
+    }
+}
+
+pub fn contact(row: &(impl Columns + ?Sized)) -> StoreResult<Contact> {
+    Contact::try_from(ContactRecord {
+        id: row.text(0)?,
+        phone: row.opt_text(1)?,
+        email: row.opt_text(2)?,
+        first_name: row.opt_text(3)?,
+        last_name: row.opt_text(4)?,
+        preferred_channel: row.opt_text(5)?,
+        metadata: row.json(6)?,
+        status: row.text(7)?,
+        created_at: row.int(8)?,
+        updated_at: row.int(9)?,
+        last_contacted: row.opt_int(10)?,
+    })
+}
+
+/// The columns [`conversation`] reads, in its order.
+pub const CONVERSATION_COLUMNS: &str =
+    "id, contact_id, channel, status, created_at, updated_at, last_message_at, message_count";
+
+pub fn conversation(row: &(impl Columns + ?Sized)) -> StoreResult<Conversation> {
+    Conversation::try_from(ConversationRecord {
+        id: row.text(0)?,
+        contact_id: row.text(1)?,
+        channel: row.text(2)?,
+        status: row.text(3)?,
+        created_at: row.int(4)?,
+        updated_at: row.int(5)?,
+        last_message_at: row.opt_int(6)?,
+        message_count: row.int(7)?,
+    })
+}
+
+/// The columns [`message`] reads, in its order.
+pub const MESSAGE_COLUMNS: &str = "id, conversation_id, direction, text, created_at";
+
+pub fn message(row: &(impl Columns + ?Sized)) -> StoreResult<Message> {
+    Message::try_from(MessageRecord {
+        id: row.text(0)?,
+        conversation_id: row.text(1)?,
+        direction: row.text(2)?,
+        text: row.text(3)?,
+        created_at: row.int(4)?,
+    })
+}
+
+/// The columns [`segment`] reads, in its order.
+pub const SEGMENT_COLUMNS: &str = "id, name, filter, created_at, updated_at";
+
+pub fn segment(row: &(impl Columns + ?Sized)) -> StoreResult<crate::domain::segment::Segment> {
+    crate::domain::segment::Segment::try_from(SegmentRecord {
+        id: row.text(0)?,
+        name: row.text(1)?,
+        filter: row.text(2)?,
+        created_at: row.int(3)?,
+        updated_at: row.int(4)?,
+    })
+}
+
+/// The columns [`key_record`] reads, in its order.
+pub const KEY_RECORD_COLUMNS: &str = "fingerprint, status, headers, body, created_at";
+
+/// What the store holds for an idempotency key.
+pub fn key_record(row: &(impl Columns + ?Sized)) -> StoreResult<KeyRecord> {
+    let response = match row.opt_int(1)? {
+        None => None,
+        Some(status) => Some(StoredResponse {
+            status: u16::try_from(status).unwrap_or(500),
+            headers: serde_json::from_str(row.opt_text(2)?.as_deref().unwrap_or("[]"))
+                .map_err(|_| corrupt("headers"))?,
+            body: row.opt_bytes(3)?.unwrap_or_default(),
+        }),
+    };
+    Ok(KeyRecord {
+        fingerprint: row.opt_bytes(0)?.unwrap_or_default(),
+        created_at: Timestamp::from_micros(row.int(4)?),
+        response,
+    })
+}
+
+/// A kept answer's headers as stored.
+pub fn headers_text(headers: &[(String, String)]) -> String {
+    serde_json::to_string(headers).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The tenant in the columns `workspace_id, mode` from `first` on.
+pub fn tenant(row: &(impl Columns + ?Sized), first: usize) -> StoreResult<Tenant> {
+    Ok(Tenant {
+        workspace_id: row.text(first)?,
+        mode: mode(&row.text(first + 1)?)?,
+    })
+}
+
+/// The columns [`key_info`] reads, in its order.
+pub const KEY_INFO_COLUMNS: &str =
+    "k.prefix, w.name, k.mode, k.created_at, k.last_used_at, k.revoked_at";
+
+pub fn key_info(row: &(impl Columns + ?Sized)) -> StoreResult<KeyInfo> {
+    Ok(KeyInfo {
+        prefix: row.text(0)?,
+        workspace: row.text(1)?,
+        mode: mode(&row.text(2)?)?,
+        created_at: Timestamp::from_micros(row.int(3)?),
+        last_used_at: row.opt_int(4)?.map(Timestamp::from_micros),
+        revoked_at: row.opt_int(5)?.map(Timestamp::from_micros),
+    })
+}
+
+struct ContactRecord {
+    id: String,
+    phone: Option<String>,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    preferred_channel: Option<String>,
+    metadata: Value,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+    last_contacted: Option<i64>,
 }
 
 impl TryFrom<ContactRecord> for Contact {
@@ -65,15 +211,15 @@ impl TryFrom<ContactRecord> for Contact {
     }
 }
 
-pub struct ConversationRecord {
-    pub id: String,
-    pub contact_id: String,
-    pub channel: String,
-    pub status: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub last_message_at: Option<i64>,
-    pub message_count: i64,
+struct ConversationRecord {
+    id: String,
+    contact_id: String,
+    channel: String,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+    last_message_at: Option<i64>,
+    message_count: i64,
 }
 
 impl TryFrom<ConversationRecord> for Conversation {
@@ -93,12 +239,12 @@ impl TryFrom<ConversationRecord> for Conversation {
     }
 }
 
-pub struct MessageRecord {
-    pub id: String,
-    pub conversation_id: String,
-    pub direction: String,
-    pub text: String,
-    pub created_at: i64,
+struct MessageRecord {
+    id: String,
+    conversation_id: String,
+    direction: String,
+    text: String,
+    created_at: i64,
 }
 
 impl TryFrom<MessageRecord> for Message {
@@ -117,8 +263,8 @@ impl TryFrom<MessageRecord> for Message {
 }
 
 /// The mode column of a key, read back.
-pub fn mode(s: &str) -> Result<crate::domain::tenant::Mode, StoreError> {
-    crate::domain::tenant::Mode::parse(s).ok_or_else(|| corrupt("key mode"))
+fn mode(s: &str) -> Result<Mode, StoreError> {
+    Mode::parse(s).ok_or_else(|| corrupt("key mode"))
 }
 
 pub struct SegmentRecord {

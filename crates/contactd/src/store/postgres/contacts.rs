@@ -1,51 +1,28 @@
-//! Contacts in PostgreSQL.
+//! Contacts in PostgreSQL: the reads and the statements of the plans of `domain::write`.
 
 use async_trait::async_trait;
+use deadpool_postgres::Transaction;
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::Row;
-
-use deadpool_postgres::Transaction;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::ToSql;
 
 use super::idempotency::{answer_committed, keep_answer};
 use super::{read_snapshot, Db, PgStore};
 use crate::domain::batch::BatchItem;
 use crate::domain::contact::{
-    Channel, Contact, ContactPatch, ContactStatus, NewContact, Precondition, UpsertContact,
-    UpsertOutcome, UpsertTarget,
+    Channel, Contact, ContactPatch, NewContact, Precondition, UpsertContact, UpsertOutcome,
 };
 use crate::domain::contact_query::{full_name_key, ContactFilter, ContactPage, ContactQuery};
 use crate::domain::email::Email;
-use crate::domain::ids::ContactId;
 use crate::domain::phone::Phone;
 use crate::domain::refs::ContactRef;
 use crate::domain::search::{SearchKeys, TermChanges};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
-use crate::store::answer;
-use crate::store::contact_list::{self, Dialect, Param, Search, Sql, TextHints};
-use crate::store::records::ContactRecord;
+use crate::domain::write::{self, Write};
+use crate::store::records::{self, CONTACT_COLUMNS, CONTACT_COLUMN_COUNT};
+use crate::store::{answer, listing};
 use crate::store::{ContactStore, Entity, StoreError, StoreResult};
-
-const COLUMNS: &str = "id, phone, email, first_name, last_name, preferred_channel, metadata, \
-                       status, created_at, updated_at, last_contacted";
-
-fn from_row(row: &Row) -> StoreResult<Contact> {
-    Contact::try_from(ContactRecord {
-        id: row.try_get(0)?,
-        phone: row.try_get(1)?,
-        email: row.try_get(2)?,
-        first_name: row.try_get(3)?,
-        last_name: row.try_get(4)?,
-        preferred_channel: row.try_get(5)?,
-        metadata: row.try_get::<_, Value>(6)?,
-        status: row.try_get(7)?,
-        created_at: row.try_get(8)?,
-        updated_at: row.try_get(9)?,
-        last_contacted: row.try_get(10)?,
-    })
-}
 
 /// The contact a ref names in this tenant; `lock` takes its row lock until the
 /// transaction ends, so a read-patch-write cannot interleave with another.
@@ -55,19 +32,16 @@ pub(super) async fn find(
     contact: &ContactRef,
     lock: bool,
 ) -> StoreResult<Option<Contact>> {
-    let (column, key) = match contact {
-        ContactRef::Id(id) => ("id", id.as_str().to_owned()),
-        ContactRef::Phone(phone) => ("phone", phone.as_str().to_owned()),
-        ContactRef::Email(email) => ("email_key", email.normalized()),
-    };
+    let (column, key) = records::ref_key(contact);
     let sql = format!(
-        "SELECT {COLUMNS} FROM contacts WHERE workspace_id = $1 AND mode = $2 AND {column} = $3{}",
+        "SELECT {CONTACT_COLUMNS} FROM contacts \
+         WHERE workspace_id = $1 AND mode = $2 AND {column} = $3{}",
         if lock { " FOR UPDATE" } else { "" }
     );
     let row = db
         .query_opt(&sql, &[&tenant.workspace_id, &tenant.mode.as_str(), &key])
         .await?;
-    row.as_ref().map(from_row).transpose()
+    row.as_ref().map(records::contact).transpose()
 }
 
 pub(super) async fn get(
@@ -93,20 +67,22 @@ async fn on_unique_violation(
         .as_db_error()
         .filter(|e| *e.code() == SqlState::UNIQUE_VIOLATION)
         .and_then(|e| e.constraint().map(str::to_owned));
-    let (field, holder) = match index.as_deref() {
-        Some("contacts_phone") => ("phone", contact.phone.clone().map(ContactRef::Phone)),
-        Some("contacts_email") => ("email", contact.email.clone().map(ContactRef::Email)),
+    let field = match index.as_deref() {
+        Some("contacts_phone") => "phone",
+        Some("contacts_email") => "email",
         _ => return error.into(),
     };
-    let Some(holder) = holder else {
+    let Some((field, holder)) = write::unique_refs(contact)
+        .into_iter()
+        .find(|(held, _)| *held == field)
+    else {
         return error.into();
     };
     match find(db, tenant, &holder, false).await {
-        Ok(Some(existing)) if existing.id != contact.id => StoreError::Duplicate {
-            field,
-            existing_contact_id: existing.id,
-        },
-        Ok(_) => StoreError::Unavailable("a conflicting write changed meanwhile; retry".into()),
+        Ok(holder) => write::duplicate(contact, field, holder).map_or_else(
+            || StoreError::Unavailable("a conflicting write changed meanwhile; retry".into()),
+            StoreError::from,
+        ),
         Err(e) => e,
     }
 }
@@ -163,7 +139,7 @@ async fn insert(db: &Db<'_>, tenant: &Tenant, c: &Contact) -> Result<u64, tokio_
 
 /// Writes `c` over `old`, the stored version read (and locked) in this transaction, with
 /// the changes of its search terms in the same statement.
-pub(super) async fn update(
+async fn update(
     db: &Db<'_>,
     tenant: &Tenant,
     old: &Contact,
@@ -220,181 +196,58 @@ pub(super) async fn update(
     db.execute(&sql, &params).await
 }
 
-fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
-    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
-}
-
-fn check(precondition: Option<&Precondition>, current: &Contact) -> StoreResult<()> {
-    match precondition {
-        Some(p) if !p.holds_for(current) => Err(StoreError::PreconditionFailed {
-            current_etag: current.etag(),
-        }),
-        _ => Ok(()),
+/// Runs a plan's statement.
+pub(super) async fn run(
+    db: &Db<'_>,
+    tenant: &Tenant,
+    write: &Write,
+) -> Result<u64, tokio_postgres::Error> {
+    match write {
+        Write::Insert(contact) => insert(db, tenant, contact).await,
+        Write::Update { old, new } => update(db, tenant, old, new).await,
+        Write::Unchanged(_) => Ok(0),
     }
 }
 
-/// Creates inside `tx`, in a savepoint so that a duplicate leaves `tx` usable.
-async fn create_in(
+/// Runs one batch item, or an upsert, inside `tx`: its lookups (locking what they find),
+/// its plan, and the plan's statement in a savepoint. When a concurrent transaction takes
+/// one of the identifiers first, the statement fails on the unique index and only its
+/// savepoint rolls back: an item that looks contacts up looks again and decides anew (it
+/// finds that contact); a create answers the duplicate.
+async fn item_in(
     tx: &mut Transaction<'_>,
     tenant: &Tenant,
-    new: NewContact,
-) -> StoreResult<Contact> {
-    let contact = new.into_contact(ContactId::generate(), Timestamp::now());
-    let savepoint = tx.transaction().await?;
-    match insert(&Db::Tx(&savepoint), tenant, &contact).await {
-        Ok(_) => {
-            savepoint.commit().await?;
-            Ok(contact)
-        }
-        Err(e) => {
-            savepoint.rollback().await?;
-            Err(on_unique_violation(&Db::Tx(tx), tenant, &contact, e).await)
-        }
-    }
-}
-
-/// Finds by phone and email and creates or updates, inside `tx`. When a concurrent
-/// transaction inserts one of the identifiers first, the write fails on the unique index,
-/// only its savepoint rolls back, and the lookup runs again and finds that contact.
-async fn upsert_in(
-    tx: &mut Transaction<'_>,
-    tenant: &Tenant,
-    upsert: &UpsertContact,
+    item: &BatchItem,
 ) -> StoreResult<(Contact, UpsertOutcome)> {
     const ATTEMPTS: usize = 3;
+    let lookups = write::lookups(item);
     for _ in 0..ATTEMPTS {
-        let db = Db::Tx(tx);
-        let by_phone = match upsert.phone() {
-            Some(p) => find(&db, tenant, &ContactRef::Phone(p.clone()), true).await?,
-            None => None,
-        };
-        let by_email = match upsert.email() {
-            Some(e) => find(&db, tenant, &ContactRef::Email(e.clone()), true).await?,
-            None => None,
-        };
-        let (next, outcome, current) = match UpsertTarget::decide(by_phone, by_email) {
-            UpsertTarget::Conflict {
-                phone_contact_id,
-                email_contact_id,
-            } => {
-                return Err(StoreError::IdentifierConflict {
-                    phone_contact_id,
-                    email_contact_id,
-                })
-            }
-            UpsertTarget::Create => {
-                let new = upsert.new_contact().map_err(StoreError::Invalid)?;
-                (
-                    new.into_contact(ContactId::generate(), Timestamp::now()),
-                    UpsertOutcome::Created,
-                    None,
-                )
-            }
-            UpsertTarget::Update(current) => {
-                match upsert.patch.apply(&current).map_err(StoreError::Invalid)? {
-                    None => return Ok((*current, UpsertOutcome::Unchanged)),
-                    Some(next) => (next, UpsertOutcome::Updated, Some(*current)),
-                }
-            }
-        };
+        let mut found = Vec::with_capacity(lookups.len());
+        for lookup in &lookups {
+            found.push(find(&Db::Tx(tx), tenant, lookup, true).await?);
+        }
+        let plan = write::plan(item, found)?;
+        if let Write::Unchanged(_) = plan {
+            return Ok(plan.into_answer());
+        }
         let savepoint = tx.transaction().await?;
-        let written = match (&outcome, &current) {
-            (UpsertOutcome::Updated, Some(current)) => {
-                update(&Db::Tx(&savepoint), tenant, current, &next).await
-            }
-            _ => insert(&Db::Tx(&savepoint), tenant, &next).await,
-        };
-        match written {
+        match run(&Db::Tx(&savepoint), tenant, &plan).await {
             Ok(_) => {
                 savepoint.commit().await?;
-                return Ok((next, outcome));
+                return Ok(plan.into_answer());
             }
-            Err(e) if is_unique_violation(&e) => savepoint.rollback().await?,
-            Err(e) => return Err(e.into()),
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) && !lookups.is_empty() => {
+                savepoint.rollback().await?
+            }
+            Err(e) => {
+                savepoint.rollback().await?;
+                return Err(on_unique_violation(&Db::Tx(tx), tenant, plan.contact(), e).await);
+            }
         }
     }
     Err(StoreError::Unavailable(
         "the contact kept changing under concurrent writes; retry".into(),
     ))
-}
-
-fn to_sql(param: Param) -> (Box<dyn ToSql + Sync + Send>, Type) {
-    match param {
-        Param::Text(s) => (Box::new(s), Type::TEXT),
-        Param::Int(n) => (Box::new(n), Type::INT8),
-        Param::Real(n) => (Box::new(n), Type::FLOAT8),
-    }
-}
-
-/// Runs SQL built by the list planner (never cached: see [`Db::query_once`]).
-async fn run_query(db: &Db<'_>, sql: Sql) -> StoreResult<Vec<Row>> {
-    let boxed: Vec<_> = sql.params.into_iter().map(to_sql).collect();
-    let params: Vec<(&(dyn ToSql + Sync), Type)> = boxed
-        .iter()
-        .map(|(p, t)| (p.as_ref() as &(dyn ToSql + Sync), t.clone()))
-        .collect();
-    Ok(db.query_once(&sql.text, &params).await?)
-}
-
-async fn count_rows(db: &Db<'_>, sql: Sql) -> StoreResult<u64> {
-    let rows = run_query(db, sql).await?;
-    let n: i64 = rows.first().map_or(Ok(0), |r| r.try_get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-/// What the planner needs to know of `q` from the database (see [`TextHints`]).
-async fn text_hints(
-    db: &Db<'_>,
-    tenant: &Tenant,
-    filter: &ContactFilter,
-) -> StoreResult<Option<TextHints>> {
-    let Some(q) = &filter.q else {
-        return Ok(None);
-    };
-    let (words, others) = contact_list::text_probes(Dialect::Postgres, tenant, q);
-    let mut exact_words = Vec::with_capacity(words.len());
-    for sql in words {
-        let rows = run_query(db, sql).await?;
-        let (least, greatest): (Option<String>, Option<String>) = match rows.first() {
-            Some(r) => (r.try_get(0)?, r.try_get(1)?),
-            None => (None, None),
-        };
-        exact_words.push(least.filter(|l| Some(l) == greatest.as_ref()));
-    }
-    let others = run_query(db, others).await?;
-    let other_prefixes = others.first().map_or(Ok(0), |r| r.try_get::<_, i32>(0))? > 0;
-    Ok(Some(TextHints {
-        exact_words,
-        other_prefixes,
-    }))
-}
-
-async fn search<'a>(
-    db: &Db<'_>,
-    tenant: &'a Tenant,
-    filter: &'a ContactFilter,
-) -> StoreResult<Search<'a>> {
-    let hints = text_hints(db, tenant, filter).await?;
-    Ok(Search::new(Dialect::Postgres, tenant, filter, hints))
-}
-
-/// The capped size of each source of the search, for the planner.
-async fn estimates(db: &Db<'_>, search: &Search<'_>) -> StoreResult<Vec<u64>> {
-    let mut out = Vec::new();
-    for i in 0..search.source_count() {
-        out.push(count_rows(db, search.estimate(i, contact_list::GATHER_MAX + 1)).await?);
-    }
-    Ok(out)
-}
-
-/// The count of the search's matches; `known` are source sizes the caller already took.
-async fn count_matches(db: &Db<'_>, search: &Search<'_>, known: &[u64]) -> StoreResult<u64> {
-    let estimates = if search.source_count() > 1 && known.len() != search.source_count() {
-        estimates(db, search).await?
-    } else {
-        known.to_vec()
-    };
-    count_rows(db, search.count(search.count_plan(&estimates))).await
 }
 
 /// A connection running a read that may scan. If the request is dropped before the read
@@ -446,50 +299,15 @@ impl Drop for Bounded {
     }
 }
 
-async fn list_in(
+/// A list's or a count's steps in one snapshot, so its plan, its total and its page agree.
+async fn in_snapshot<T>(
     client: &mut deadpool_postgres::Object,
-    tenant: &Tenant,
-    query: &ContactQuery,
-) -> StoreResult<ContactPage> {
-    // One snapshot for the plan, the total and the page, so they agree.
+    steps: impl AsyncFnOnce(&Db<'_>) -> StoreResult<T>,
+) -> StoreResult<T> {
     let tx = read_snapshot(client).await?;
-    let db = Db::Tx(&tx);
-    let search = search(&db, tenant, &query.filter).await?;
-    let estimates = if search.needs_estimates(query) {
-        estimates(&db, &search).await?
-    } else {
-        Vec::new()
-    };
-    let plan = search.page_plan(query, &estimates);
-    let total = if query.include_total {
-        Some(count_matches(&db, &search, &estimates).await?)
-    } else {
-        None
-    };
-    let page = search.page(COLUMNS, query, plan);
-    tracing::debug!(?plan, ?estimates, sql = %page.text, params = ?page.params, "contact list");
-    let rows = run_query(&db, page).await?;
+    let result = steps(&Db::Tx(&tx)).await?;
     tx.commit().await?;
-    let mut items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
-    let has_more = items.len() > query.limit as usize;
-    items.truncate(query.limit as usize);
-    Ok(ContactPage {
-        items,
-        total,
-        has_more,
-    })
-}
-
-async fn count_in(
-    client: &mut deadpool_postgres::Object,
-    tenant: &Tenant,
-    filter: &ContactFilter,
-) -> StoreResult<u64> {
-    let tx = read_snapshot(client).await?;
-    let db = Db::Tx(&tx);
-    let n = count_matches(&db, &search(&db, tenant, filter).await?, &[]).await?;
-    tx.commit().await?;
-    Ok(n)
+    Ok(result)
 }
 
 /// Writes the search columns and terms of every stored contact again (after a migration
@@ -499,17 +317,13 @@ pub(super) async fn reindex_all(tx: &Transaction<'_>) -> StoreResult<()> {
     db.execute("DELETE FROM contact_terms", &[]).await?;
     let rows = db
         .query(
-            &format!("SELECT {COLUMNS}, workspace_id, mode FROM contacts"),
+            &format!("SELECT {CONTACT_COLUMNS}, workspace_id, mode FROM contacts"),
             &[],
         )
         .await?;
     for row in rows {
-        let contact = from_row(&row)?;
-        let mode: String = row.try_get(12)?;
-        let tenant = Tenant {
-            workspace_id: row.try_get(11)?,
-            mode: crate::store::records::mode(&mode)?,
-        };
+        let contact = records::contact(&row)?;
+        let tenant = records::tenant(&row, CONTACT_COLUMN_COUNT)?;
         let keys = SearchKeys::of(&contact);
         let (terms, nums) = TermChanges::between(None, Some(&contact)).write_columns();
         db.execute(
@@ -547,20 +361,22 @@ pub(super) async fn reindex_all(tx: &Transaction<'_>) -> StoreResult<()> {
 impl ContactStore for PgStore {
     async fn create_contact(&self, tenant: &Tenant, new: NewContact) -> StoreResult<Contact> {
         let mut client = self.client().await?;
-        let contact = new.into_contact(ContactId::generate(), Timestamp::now());
+        let plan = write::create(new);
         if answer::current().is_none() {
             // One statement: atomic without a transaction of its own.
             let db = Db::Client(&client);
-            return match insert(&db, tenant, &contact).await {
-                Ok(_) => Ok(contact),
-                Err(e) => Err(on_unique_violation(&db, tenant, &contact, e).await),
+            return match run(&db, tenant, &plan).await {
+                Ok(_) => Ok(plan.into_contact()),
+                Err(e) => Err(on_unique_violation(&db, tenant, plan.contact(), e).await),
             };
         }
         let tx = client.transaction().await?;
-        if let Err(e) = insert(&Db::Tx(&tx), tenant, &contact).await {
+        if let Err(e) = run(&Db::Tx(&tx), tenant, &plan).await {
             drop(tx);
-            return Err(on_unique_violation(&Db::Client(&client), tenant, &contact, e).await);
+            let db = Db::Client(&client);
+            return Err(on_unique_violation(&db, tenant, plan.contact(), e).await);
         }
+        let contact = plan.into_contact();
         let kept = keep_answer(&Db::Tx(&tx), &contact).await?;
         tx.commit().await?;
         answer_committed(kept);
@@ -582,16 +398,14 @@ impl ContactStore for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let current = get(&Db::Tx(&tx), tenant, contact, true).await?;
-        check(precondition.as_ref(), &current)?;
-        let Some(next) = patch.apply(&current).map_err(StoreError::Invalid)? else {
-            return Ok(current);
-        };
-        if let Err(e) = update(&Db::Tx(&tx), tenant, &current, &next).await {
+        let plan = write::update(current, precondition.as_ref(), &patch)?;
+        if let Err(e) = run(&Db::Tx(&tx), tenant, &plan).await {
             drop(tx);
-            return Err(on_unique_violation(&Db::Client(&client), tenant, &next, e).await);
+            let db = Db::Client(&client);
+            return Err(on_unique_violation(&db, tenant, plan.contact(), e).await);
         }
         tx.commit().await?;
-        Ok(next)
+        Ok(plan.into_contact())
     }
 
     async fn delete_contact(
@@ -603,10 +417,11 @@ impl ContactStore for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let current = get(&Db::Tx(&tx), tenant, contact, true).await?;
-        check(precondition.as_ref(), &current)?;
+        let erase = write::delete(current, precondition.as_ref())?;
+        let current = erase.contact();
         // Conversations and messages go by ON DELETE CASCADE, in this transaction; the
         // search terms in the same statement.
-        let removed = TermChanges::between(Some(&current), None).remove;
+        let removed = TermChanges::between(Some(current), None).remove;
         Db::Tx(&tx)
             .execute(
                 "WITH removed AS (DELETE FROM contact_terms WHERE workspace_id = $1 \
@@ -623,10 +438,7 @@ impl ContactStore for PgStore {
             )
             .await?;
         tx.commit().await?;
-        Ok(Contact {
-            status: ContactStatus::Deleted,
-            ..current
-        })
+        Ok(erase.answer())
     }
 
     async fn list_contacts(
@@ -636,7 +448,10 @@ impl ContactStore for PgStore {
     ) -> StoreResult<ContactPage> {
         let (_turn, client) = self.scan_client(tenant).await?;
         let mut bounded = Bounded::new(client);
-        let page = list_in(bounded.client()?, tenant, query).await;
+        let page = in_snapshot(bounded.client()?, async |db| {
+            listing::list(db, tenant, query).await
+        })
+        .await;
         bounded.finish();
         page
     }
@@ -644,7 +459,10 @@ impl ContactStore for PgStore {
     async fn count_contacts(&self, tenant: &Tenant, filter: &ContactFilter) -> StoreResult<u64> {
         let (_turn, client) = self.scan_client(tenant).await?;
         let mut bounded = Bounded::new(client);
-        let n = count_in(bounded.client()?, tenant, filter).await;
+        let n = in_snapshot(bounded.client()?, async |db| {
+            listing::count(db, tenant, filter).await
+        })
+        .await;
         bounded.finish();
         n
     }
@@ -656,7 +474,7 @@ impl ContactStore for PgStore {
     ) -> StoreResult<(Contact, UpsertOutcome)> {
         let mut client = self.client().await?;
         let mut tx = client.transaction().await?;
-        let result = upsert_in(&mut tx, tenant, &request).await?;
+        let result = item_in(&mut tx, tenant, &BatchItem::Upsert(request)).await?;
         let kept = keep_answer(&Db::Tx(&tx), &result).await?;
         tx.commit().await?;
         answer_committed(kept);
@@ -673,13 +491,7 @@ impl ContactStore for PgStore {
         let mut results = Vec::with_capacity(items.len());
         for item in items {
             let mut savepoint = tx.transaction().await?;
-            let result = match item {
-                BatchItem::Create(new) => create_in(&mut savepoint, tenant, new)
-                    .await
-                    .map(|c| (c, UpsertOutcome::Created)),
-                BatchItem::Upsert(u) => upsert_in(&mut savepoint, tenant, &u).await,
-            };
-            match result {
+            match item_in(&mut savepoint, tenant, &item).await {
                 Ok(done) => {
                     savepoint.commit().await?;
                     results.push(Ok(done));

@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::IsolationLevel;
-use tokio_postgres::Row;
 
 use super::idempotency::{answer_committed, keep_answer};
 use super::{contacts, Db, PgStore};
@@ -16,34 +15,9 @@ use crate::domain::ids::ConversationId;
 use crate::domain::refs::ContactRef;
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
-use crate::store::records::{ConversationRecord, MessageRecord};
+use crate::domain::write;
+use crate::store::records::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
 use crate::store::{ConversationStore, Entity, StoreError, StoreResult};
-
-const COLUMNS: &str =
-    "id, contact_id, channel, status, created_at, updated_at, last_message_at, message_count";
-
-fn from_row(row: &Row) -> StoreResult<Conversation> {
-    Conversation::try_from(ConversationRecord {
-        id: row.try_get(0)?,
-        contact_id: row.try_get(1)?,
-        channel: row.try_get(2)?,
-        status: row.try_get(3)?,
-        created_at: row.try_get(4)?,
-        updated_at: row.try_get(5)?,
-        last_message_at: row.try_get(6)?,
-        message_count: row.try_get(7)?,
-    })
-}
-
-fn message_from_row(row: &Row) -> StoreResult<Message> {
-    Message::try_from(MessageRecord {
-        id: row.try_get(0)?,
-        conversation_id: row.try_get(1)?,
-        direction: row.try_get(2)?,
-        text: row.try_get(3)?,
-        created_at: row.try_get(4)?,
-    })
-}
 
 async fn get(
     db: &Db<'_>,
@@ -52,7 +26,8 @@ async fn get(
     lock: bool,
 ) -> StoreResult<Conversation> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM conversations WHERE workspace_id = $1 AND mode = $2 AND id = $3{}",
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations \
+         WHERE workspace_id = $1 AND mode = $2 AND id = $3{}",
         if lock { " FOR UPDATE" } else { "" }
     );
     let row = db
@@ -62,7 +37,7 @@ async fn get(
         )
         .await?
         .ok_or(StoreError::NotFound(Entity::Conversation))?;
-    from_row(&row)
+    records::conversation(&row)
 }
 
 async fn save(db: &Db<'_>, tenant: &Tenant, c: &Conversation) -> StoreResult<()> {
@@ -183,7 +158,7 @@ impl ConversationStore for PgStore {
         let rows = db
             .query(
                 &format!(
-                    "SELECT {COLUMNS} FROM conversations WHERE {where_clause} \
+                    "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE {where_clause} \
                      ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7"
                 ),
                 &[
@@ -199,7 +174,10 @@ impl ConversationStore for PgStore {
             .await?;
         tx.commit().await?;
         Ok(Listing {
-            items: rows.iter().map(from_row).collect::<StoreResult<_>>()?,
+            items: rows
+                .iter()
+                .map(records::conversation)
+                .collect::<StoreResult<_>>()?,
             total: u64::try_from(total).unwrap_or(0),
             page,
         })
@@ -242,8 +220,7 @@ impl ConversationStore for PgStore {
         .await?;
         save(&db, tenant, &next).await?;
         if let Some(contact) = contact {
-            let contacted = contact.clone().mark_contacted(created_at);
-            contacts::update(&db, tenant, &contact, &contacted).await?;
+            contacts::run(&db, tenant, &write::contacted(contact, created_at)).await?;
         }
         let kept = keep_answer(&db, &message).await?;
         tx.commit().await?;
@@ -268,9 +245,11 @@ impl ConversationStore for PgStore {
         let conversation = get(&db, tenant, conversation, false).await?;
         let rows = db
             .query(
-                "SELECT id, conversation_id, direction, text, created_at FROM messages \
-                 WHERE workspace_id = $1 AND mode = $2 AND conversation_id = $3 \
-                 ORDER BY id ASC LIMIT $4 OFFSET $5",
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages \
+                     WHERE workspace_id = $1 AND mode = $2 AND conversation_id = $3 \
+                     ORDER BY id ASC LIMIT $4 OFFSET $5"
+                ),
                 &[
                     &tenant.workspace_id,
                     &tenant.mode.as_str(),
@@ -284,7 +263,7 @@ impl ConversationStore for PgStore {
         Ok(Listing {
             items: rows
                 .iter()
-                .map(message_from_row)
+                .map(records::message)
                 .collect::<StoreResult<_>>()?,
             total: u64::try_from(conversation.message_count).unwrap_or(0),
             page,

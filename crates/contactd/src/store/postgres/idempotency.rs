@@ -4,43 +4,22 @@ use std::any::Any;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio_postgres::Row;
 
 use super::{Db, PgStore};
-use crate::domain::idempotency::{decide, IdempotencyClaim, KeyRecord, StoredResponse};
+use crate::domain::idempotency::{decide, IdempotencyClaim, StoredResponse};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
 use crate::store::answer::{self, PendingAnswer};
+use crate::store::records::{self, KEY_RECORD_COLUMNS};
 use crate::store::{IdempotencyStore, StoreError, StoreResult};
 
-fn headers_from_text(text: &str) -> StoreResult<Vec<(String, String)>> {
-    serde_json::from_str(text)
-        .map_err(|_| StoreError::Internal(anyhow::anyhow!("stored headers are malformed")))
+fn select_record(lock: bool) -> String {
+    format!(
+        "SELECT {KEY_RECORD_COLUMNS} FROM idempotency_keys \
+         WHERE workspace_id = $1 AND mode = $2 AND key = $3{}",
+        if lock { " FOR UPDATE" } else { "" }
+    )
 }
-
-/// A key's record from `fingerprint, status, headers, body, created_at`.
-fn record_from_row(row: &Row) -> StoreResult<KeyRecord> {
-    let status: Option<i32> = row.try_get(1)?;
-    Ok(KeyRecord {
-        fingerprint: row.try_get(0)?,
-        created_at: Timestamp::from_micros(row.try_get(4)?),
-        response: match status {
-            Some(status) => Some(StoredResponse {
-                status: u16::try_from(status).unwrap_or(500),
-                headers: headers_from_text(
-                    row.try_get::<_, Option<String>>(2)?
-                        .as_deref()
-                        .unwrap_or("[]"),
-                )?,
-                body: row.try_get::<_, Option<Vec<u8>>>(3)?.unwrap_or_default(),
-            }),
-            None => None,
-        },
-    })
-}
-
-const SELECT_RECORD: &str = "SELECT fingerprint, status, headers, body, created_at \
-    FROM idempotency_keys WHERE workspace_id = $1 AND mode = $2 AND key = $3";
 
 /// Keeps the answer of the request this write serves in the write's transaction, when it
 /// is a request with an `Idempotency-Key` (see `store::answer`). Once the transaction
@@ -72,7 +51,7 @@ async fn store_answer(
     key: &str,
     response: &StoredResponse,
 ) -> StoreResult<()> {
-    let headers = serde_json::to_string(&response.headers).unwrap_or_else(|_| "[]".into());
+    let headers = records::headers_text(&response.headers);
     db.execute(
         "UPDATE idempotency_keys SET status = $4, headers = $5, body = $6 \
          WHERE workspace_id = $1 AND mode = $2 AND key = $3",
@@ -121,12 +100,12 @@ impl IdempotencyStore for PgStore {
         }
         let row = db
             .query_opt(
-                &format!("{SELECT_RECORD} FOR UPDATE"),
+                &select_record(true),
                 &[&tenant.workspace_id, &tenant.mode.as_str(), &key],
             )
             .await?
             .ok_or_else(|| StoreError::Unavailable("the idempotency key vanished; retry".into()))?;
-        let record = record_from_row(&row)?;
+        let record = records::key_record(&row)?;
         let claim = decide(Some(&record), &fingerprint, Timestamp::now());
         if claim == IdempotencyClaim::Claimed {
             db.execute(
@@ -165,11 +144,11 @@ impl IdempotencyStore for PgStore {
         let client = self.client().await?;
         let row = Db::Client(&client)
             .query_opt(
-                SELECT_RECORD,
+                &select_record(false),
                 &[&tenant.workspace_id, &tenant.mode.as_str(), &key],
             )
             .await?;
-        let record = row.as_ref().map(record_from_row).transpose()?;
+        let record = row.as_ref().map(records::key_record).transpose()?;
         Ok(decide(record.as_ref(), &fingerprint, Timestamp::now()))
     }
 

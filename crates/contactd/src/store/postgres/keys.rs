@@ -7,7 +7,8 @@ use crate::domain::api_key::KeyHash;
 use crate::domain::ids::new_id;
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::time::Timestamp;
-use crate::store::{records, KeyInfo, KeyStore, StoreError, StoreResult};
+use crate::store::records::{self, KEY_INFO_COLUMNS};
+use crate::store::{KeyInfo, KeyStore, StoreError, StoreResult};
 
 #[async_trait]
 impl KeyStore for PgStore {
@@ -68,14 +69,7 @@ impl KeyStore for PgStore {
                 &[&hash.0.as_slice()],
             )
             .await?;
-        row.map(|r| {
-            let mode: String = r.try_get(1)?;
-            Ok(Tenant {
-                workspace_id: r.try_get(0)?,
-                mode: records::mode(&mode)?,
-            })
-        })
-        .transpose()
+        row.map(|row| records::tenant(&row, 0)).transpose()
     }
 
     async fn touch_key(&self, hash: KeyHash, at: Timestamp) -> StoreResult<()> {
@@ -93,25 +87,15 @@ impl KeyStore for PgStore {
         let client = self.client().await?;
         let rows = Db::Client(&client)
             .query(
-                "SELECT k.prefix, w.name, k.mode, k.created_at, k.last_used_at, k.revoked_at \
-                 FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id \
-                 ORDER BY k.created_at, k.prefix",
+                &format!(
+                    "SELECT {KEY_INFO_COLUMNS} \
+                     FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id \
+                     ORDER BY k.created_at, k.prefix"
+                ),
                 &[],
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                let mode: String = r.try_get(2)?;
-                Ok(KeyInfo {
-                    prefix: r.try_get(0)?,
-                    workspace: r.try_get(1)?,
-                    mode: records::mode(&mode)?,
-                    created_at: Timestamp::from_micros(r.try_get(3)?),
-                    last_used_at: r.try_get::<_, Option<i64>>(4)?.map(Timestamp::from_micros),
-                    revoked_at: r.try_get::<_, Option<i64>>(5)?.map(Timestamp::from_micros),
-                })
-            })
-            .collect()
+        rows.iter().map(records::key_info).collect()
     }
 
     async fn revoke_key(&self, prefix: &str) -> StoreResult<u64> {

@@ -22,6 +22,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{NoTls, Row};
 
+use super::contact_list::{Dialect, Param, Sql};
+use super::listing::Reads;
+use super::records::Columns;
 use super::share::{Turn, WorkspaceShare};
 use super::{Store, StoreError, StoreOptions, StoreResult};
 use crate::domain::tenant::Tenant;
@@ -232,6 +235,55 @@ impl Db<'_> {
             Db::Client(c) => c.execute(&c.prepare_cached(sql).await?, params).await,
             Db::Tx(t) => t.execute(&t.prepare_cached(sql).await?, params).await,
         }
+    }
+}
+
+impl Reads for Db<'_> {
+    const DIALECT: Dialect = Dialect::Postgres;
+
+    async fn rows<T: Send>(
+        &self,
+        sql: Sql,
+        read: fn(&dyn Columns) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let params: Vec<(Box<dyn ToSql + Sync + Send>, Type)> = sql
+            .params
+            .into_iter()
+            .map(|param| match param {
+                Param::Text(s) => (Box::new(s) as Box<dyn ToSql + Sync + Send>, Type::TEXT),
+                Param::Int(n) => (Box::new(n) as Box<dyn ToSql + Sync + Send>, Type::INT8),
+                Param::Real(n) => (Box::new(n) as Box<dyn ToSql + Sync + Send>, Type::FLOAT8),
+            })
+            .collect();
+        let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+            .iter()
+            .map(|(p, t)| (p.as_ref() as &(dyn ToSql + Sync), t.clone()))
+            .collect();
+        let rows = self.query_once(&sql.text, &typed).await?;
+        rows.iter().map(|row| read(row)).collect()
+    }
+}
+
+impl Columns for Row {
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        let narrow = self.columns().get(i).map(|c| c.type_().clone());
+        Ok(match narrow {
+            Some(Type::INT4) => self.try_get::<_, Option<i32>>(i)?.map(i64::from),
+            Some(Type::INT2) => self.try_get::<_, Option<i16>>(i)?.map(i64::from),
+            _ => self.try_get(i)?,
+        })
+    }
+
+    fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn json(&self, i: usize) -> StoreResult<serde_json::Value> {
+        Ok(self.try_get(i)?)
     }
 }
 

@@ -1,7 +1,6 @@
 //! Saved segments in PostgreSQL.
 
 use async_trait::async_trait;
-use tokio_postgres::Row;
 
 use super::idempotency::{answer_committed, keep_answer};
 use super::{read_snapshot, Db, PgStore};
@@ -10,24 +9,12 @@ use crate::domain::ids::SegmentId;
 use crate::domain::segment::{NewSegment, Segment, SegmentPatch};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
-use crate::store::records::SegmentRecord;
+use crate::store::records::{self, SegmentRecord, SEGMENT_COLUMNS};
 use crate::store::{Entity, SegmentStore, StoreError, StoreResult};
-
-const COLUMNS: &str = "id, name, filter, created_at, updated_at";
-
-fn from_row(row: &Row) -> StoreResult<Segment> {
-    Segment::try_from(SegmentRecord {
-        id: row.try_get(0)?,
-        name: row.try_get(1)?,
-        filter: row.try_get(2)?,
-        created_at: row.try_get(3)?,
-        updated_at: row.try_get(4)?,
-    })
-}
 
 async fn get(db: &Db<'_>, tenant: &Tenant, id: &SegmentId, lock: bool) -> StoreResult<Segment> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM segments WHERE workspace_id = $1 AND mode = $2 AND id = $3{}",
+        "SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = $1 AND mode = $2 AND id = $3{}",
         if lock { " FOR UPDATE" } else { "" }
     );
     let row = db
@@ -37,7 +24,7 @@ async fn get(db: &Db<'_>, tenant: &Tenant, id: &SegmentId, lock: bool) -> StoreR
         )
         .await?
         .ok_or(StoreError::NotFound(Entity::Segment))?;
-    from_row(&row)
+    records::segment(&row)
 }
 
 async fn save(db: &Db<'_>, tenant: &Tenant, s: &Segment) -> StoreResult<()> {
@@ -92,7 +79,7 @@ impl SegmentStore for PgStore {
         let rows = db
             .query(
                 &format!(
-                    "SELECT {COLUMNS} FROM segments WHERE workspace_id = $1 AND mode = $2 \
+                    "SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = $1 AND mode = $2 \
                      ORDER BY created_at, id LIMIT $3 OFFSET $4"
                 ),
                 &[
@@ -105,7 +92,10 @@ impl SegmentStore for PgStore {
             .await?;
         tx.commit().await?;
         Ok(Listing {
-            items: rows.iter().map(from_row).collect::<StoreResult<_>>()?,
+            items: rows
+                .iter()
+                .map(records::segment)
+                .collect::<StoreResult<_>>()?,
             total: u64::try_from(total).unwrap_or(0),
             page,
         })

@@ -1,15 +1,13 @@
-//! Contacts in SQLite.
+//! Contacts in SQLite: the reads and the statements of the plans of `domain::write`.
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::in_snapshot;
-use super::SqliteStore;
+use super::{in_place, in_snapshot, SqliteStore};
 use crate::domain::batch::BatchItem;
 use crate::domain::contact::{
-    Channel, Contact, ContactPatch, ContactStatus, NewContact, Precondition, UpsertContact,
-    UpsertOutcome, UpsertTarget,
+    Channel, Contact, ContactPatch, NewContact, Precondition, UpsertContact, UpsertOutcome,
 };
 use crate::domain::contact_query::{full_name_key, ContactFilter, ContactPage, ContactQuery};
 use crate::domain::email::Email;
@@ -19,35 +17,10 @@ use crate::domain::refs::ContactRef;
 use crate::domain::search::{SearchKeys, TermChanges};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
-use crate::store::contact_list::{self, Dialect, Param, Search, Sql, TextHints};
-use crate::store::records::ContactRecord;
+use crate::domain::write::{self, Write};
+use crate::store::listing;
+use crate::store::records::{self, CONTACT_COLUMNS, CONTACT_COLUMN_COUNT};
 use crate::store::{ContactStore, Entity, StoreError, StoreResult};
-
-const COLUMNS: &str = "id, phone, email, first_name, last_name, preferred_channel, metadata, \
-                       status, created_at, updated_at, last_contacted";
-
-fn from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<Contact>> {
-    let metadata: String = row.get(6)?;
-    let Ok(metadata) = serde_json::from_str::<Value>(&metadata) else {
-        return Ok(Err(StoreError::Internal(anyhow::anyhow!(
-            "stored metadata is not JSON"
-        ))));
-    };
-    let record = ContactRecord {
-        id: row.get(0)?,
-        phone: row.get(1)?,
-        email: row.get(2)?,
-        first_name: row.get(3)?,
-        last_name: row.get(4)?,
-        preferred_channel: row.get(5)?,
-        metadata,
-        status: row.get(7)?,
-        created_at: row.get(8)?,
-        updated_at: row.get(9)?,
-        last_contacted: row.get(10)?,
-    };
-    Ok(Contact::try_from(record))
-}
 
 /// The contact a ref names in this tenant, if any.
 pub(super) fn find(
@@ -55,19 +28,16 @@ pub(super) fn find(
     tenant: &Tenant,
     contact: &ContactRef,
 ) -> StoreResult<Option<Contact>> {
-    let (column, key) = match contact {
-        ContactRef::Id(id) => ("id", id.as_str().to_owned()),
-        ContactRef::Phone(phone) => ("phone", phone.as_str().to_owned()),
-        ContactRef::Email(email) => ("email_key", email.normalized()),
-    };
+    let (column, key) = records::ref_key(contact);
     let sql = format!(
-        "SELECT {COLUMNS} FROM contacts WHERE workspace_id = ?1 AND mode = ?2 AND {column} = ?3"
+        "SELECT {CONTACT_COLUMNS} FROM contacts \
+         WHERE workspace_id = ?1 AND mode = ?2 AND {column} = ?3"
     );
     let found = conn
         .prepare_cached(&sql)?
         .query_row(
             params![tenant.workspace_id, tenant.mode.as_str(), key],
-            from_row,
+            |row| Ok(records::contact(row)),
         )
         .optional()?;
     found.transpose()
@@ -87,19 +57,10 @@ fn conflict(
     tenant: &Tenant,
     contact: &Contact,
 ) -> StoreResult<Option<StoreError>> {
-    let candidates = [
-        ("phone", contact.phone.clone().map(ContactRef::Phone)),
-        ("email", contact.email.clone().map(ContactRef::Email)),
-    ];
-    for (field, candidate) in candidates {
-        let Some(candidate) = candidate else { continue };
-        if let Some(existing) = find(conn, tenant, &candidate)? {
-            if existing.id != contact.id {
-                return Ok(Some(StoreError::Duplicate {
-                    field,
-                    existing_contact_id: existing.id,
-                }));
-            }
+    for (field, holder) in write::unique_refs(contact) {
+        let holder = find(conn, tenant, &holder)?;
+        if let Some(duplicate) = write::duplicate(contact, field, holder) {
+            return Ok(Some(duplicate.into()));
         }
     }
     Ok(None)
@@ -249,6 +210,16 @@ fn update(conn: &Connection, tenant: &Tenant, old: &Contact, c: &Contact) -> Sto
     write_terms(conn, tenant, c, &changes)
 }
 
+/// Runs a plan's statement; answers the contact as written and the outcome.
+fn run(conn: &Connection, tenant: &Tenant, write: Write) -> StoreResult<(Contact, UpsertOutcome)> {
+    match &write {
+        Write::Insert(contact) => insert(conn, tenant, contact)?,
+        Write::Update { old, new } => update(conn, tenant, old, new)?,
+        Write::Unchanged(_) => {}
+    }
+    Ok(write.into_answer())
+}
+
 /// Records an outbound message's time on its contact.
 pub(super) fn mark_contacted(
     conn: &Connection,
@@ -256,185 +227,23 @@ pub(super) fn mark_contacted(
     id: &ContactId,
     at: Timestamp,
 ) -> StoreResult<()> {
-    let contact = get(conn, tenant, &ContactRef::Id(id.clone()))?;
-    update(conn, tenant, &contact, &contact.clone().mark_contacted(at))
+    let current = get(conn, tenant, &ContactRef::Id(id.clone()))?;
+    run(conn, tenant, write::contacted(current, at)).map(drop)
 }
 
-fn check(precondition: Option<&Precondition>, current: &Contact) -> StoreResult<()> {
-    match precondition {
-        Some(p) if !p.holds_for(current) => Err(StoreError::PreconditionFailed {
-            current_etag: current.etag(),
-        }),
-        _ => Ok(()),
-    }
-}
-
-fn create(conn: &Connection, tenant: &Tenant, new: NewContact) -> StoreResult<Contact> {
-    let contact = new.into_contact(ContactId::generate(), Timestamp::now());
-    insert(conn, tenant, &contact)?;
-    Ok(contact)
-}
-
-fn upsert(
-    conn: &Connection,
-    tenant: &Tenant,
-    upsert: &UpsertContact,
-) -> StoreResult<(Contact, UpsertOutcome)> {
-    let by_phone = match upsert.phone() {
-        Some(p) => find(conn, tenant, &ContactRef::Phone(p.clone()))?,
-        None => None,
-    };
-    let by_email = match upsert.email() {
-        Some(e) => find(conn, tenant, &ContactRef::Email(e.clone()))?,
-        None => None,
-    };
-    match UpsertTarget::decide(by_phone, by_email) {
-        UpsertTarget::Create => {
-            let new = upsert.new_contact().map_err(StoreError::Invalid)?;
-            Ok((create(conn, tenant, new)?, UpsertOutcome::Created))
-        }
-        UpsertTarget::Update(current) => {
-            match upsert.patch.apply(&current).map_err(StoreError::Invalid)? {
-                None => Ok((*current, UpsertOutcome::Unchanged)),
-                Some(next) => {
-                    update(conn, tenant, &current, &next)?;
-                    Ok((next, UpsertOutcome::Updated))
-                }
-            }
-        }
-        UpsertTarget::Conflict {
-            phone_contact_id,
-            email_contact_id,
-        } => Err(StoreError::IdentifierConflict {
-            phone_contact_id,
-            email_contact_id,
-        }),
-    }
-}
-
-/// Runs one batch item. Each item writes at most one statement after its checks, so a
-/// failing item leaves nothing behind and the others go on.
+/// Runs one batch item, or an upsert: its lookups, its plan, the plan's statement. Each
+/// writes at most one statement after its checks, so a failing item leaves nothing behind
+/// and the others go on.
 fn batch_item(
     conn: &Connection,
     tenant: &Tenant,
     item: BatchItem,
 ) -> StoreResult<(Contact, UpsertOutcome)> {
-    match item {
-        BatchItem::Create(new) => create(conn, tenant, new).map(|c| (c, UpsertOutcome::Created)),
-        BatchItem::Upsert(u) => upsert(conn, tenant, &u),
-    }
-}
-
-fn to_sql(param: Param) -> rusqlite::types::Value {
-    use rusqlite::types::Value as V;
-    match param {
-        Param::Text(s) => V::Text(s),
-        Param::Int(n) => V::Integer(n),
-        Param::Real(n) => V::Real(n),
-    }
-}
-
-fn count_rows(conn: &Connection, sql: Sql) -> StoreResult<u64> {
-    let n: i64 = conn.prepare_cached(&sql.text)?.query_row(
-        rusqlite::params_from_iter(sql.params.into_iter().map(to_sql)),
-        |r| r.get(0),
-    )?;
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-/// What the planner needs to know of `q` from the database (see [`TextHints`]).
-fn text_hints(
-    conn: &Connection,
-    tenant: &Tenant,
-    filter: &ContactFilter,
-) -> StoreResult<Option<TextHints>> {
-    let Some(q) = &filter.q else {
-        return Ok(None);
-    };
-    let (words, others) = contact_list::text_probes(Dialect::Sqlite, tenant, q);
-    let mut exact_words = Vec::with_capacity(words.len());
-    for sql in words {
-        let (least, greatest): (Option<String>, Option<String>) =
-            conn.prepare_cached(&sql.text)?.query_row(
-                rusqlite::params_from_iter(sql.params.into_iter().map(to_sql)),
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-        exact_words.push(least.filter(|l| Some(l) == greatest.as_ref()));
-    }
-    Ok(Some(TextHints {
-        exact_words,
-        other_prefixes: count_rows(conn, others)? > 0,
-    }))
-}
-
-fn search<'a>(
-    conn: &Connection,
-    tenant: &'a Tenant,
-    filter: &'a ContactFilter,
-) -> StoreResult<Search<'a>> {
-    let hints = text_hints(conn, tenant, filter)?;
-    Ok(Search::new(Dialect::Sqlite, tenant, filter, hints))
-}
-
-/// The capped size of each source of the search, for the planner.
-fn estimates(conn: &Connection, search: &Search<'_>) -> StoreResult<Vec<u64>> {
-    (0..search.source_count())
-        .map(|i| count_rows(conn, search.estimate(i, contact_list::GATHER_MAX + 1)))
-        .collect()
-}
-
-/// The count of the search's matches; `known` are source sizes the caller already took.
-fn count_matches(conn: &Connection, search: &Search<'_>, known: &[u64]) -> StoreResult<u64> {
-    let estimates = if search.source_count() > 1 && known.len() != search.source_count() {
-        estimates(conn, search)?
-    } else {
-        known.to_vec()
-    };
-    count_rows(conn, search.count(search.count_plan(&estimates)))
-}
-
-pub(super) fn count(
-    conn: &Connection,
-    tenant: &Tenant,
-    filter: &ContactFilter,
-) -> StoreResult<u64> {
-    count_matches(conn, &search(conn, tenant, filter)?, &[])
-}
-
-pub(super) fn list(
-    conn: &Connection,
-    tenant: &Tenant,
-    query: &ContactQuery,
-) -> StoreResult<ContactPage> {
-    let search = search(conn, tenant, &query.filter)?;
-    let estimates = if search.needs_estimates(query) {
-        estimates(conn, &search)?
-    } else {
-        Vec::new()
-    };
-    let plan = search.page_plan(query, &estimates);
-    let total = if query.include_total {
-        Some(count_matches(conn, &search, &estimates)?)
-    } else {
-        None
-    };
-    let page = search.page(COLUMNS, query, plan);
-    tracing::debug!(?plan, ?estimates, sql = %page.text, params = ?page.params, "contact list");
-    let mut items = conn
-        .prepare_cached(&page.text)?
-        .query_map(
-            rusqlite::params_from_iter(page.params.into_iter().map(to_sql)),
-            from_row,
-        )?
-        .map(|r| r?)
+    let found = write::lookups(&item)
+        .iter()
+        .map(|lookup| find(conn, tenant, lookup))
         .collect::<StoreResult<Vec<_>>>()?;
-    let has_more = items.len() > query.limit as usize;
-    items.truncate(query.limit as usize);
-    Ok(ContactPage {
-        items,
-        total,
-        has_more,
-    })
+    run(conn, tenant, write::plan(&item, found)?)
 }
 
 /// Writes the search columns and terms of every stored contact again (after a migration
@@ -442,16 +251,12 @@ pub(super) fn list(
 pub(super) fn reindex_all(conn: &Connection) -> StoreResult<()> {
     conn.execute_batch("DELETE FROM contact_terms")?;
     let mut select = conn.prepare(&format!(
-        "SELECT {COLUMNS}, workspace_id, mode FROM contacts"
+        "SELECT {CONTACT_COLUMNS}, workspace_id, mode FROM contacts"
     ))?;
     let mut rows = select.query([])?;
     while let Some(row) = rows.next()? {
-        let contact = from_row(row)??;
-        let mode: String = row.get(12)?;
-        let tenant = Tenant {
-            workspace_id: row.get(11)?,
-            mode: crate::store::records::mode(&mode)?,
-        };
+        let contact = records::contact(row)?;
+        let tenant = records::tenant(row, CONTACT_COLUMN_COUNT)?;
         let keys = SearchKeys::of(&contact);
         conn.prepare_cached(
             "UPDATE contacts SET name_words = ?4, email_fold = ?5 \
@@ -479,7 +284,7 @@ impl ContactStore for SqliteStore {
     async fn create_contact(&self, tenant: &Tenant, new: NewContact) -> StoreResult<Contact> {
         let tenant = tenant.clone();
         self.writer
-            .run(move |conn| create(conn, &tenant, new))
+            .run(move |conn| Ok(run(conn, &tenant, write::create(new))?.0))
             .await
     }
 
@@ -501,14 +306,8 @@ impl ContactStore for SqliteStore {
         self.writer
             .run(move |conn| {
                 let current = get(conn, &tenant, &contact)?;
-                check(precondition.as_ref(), &current)?;
-                match patch.apply(&current).map_err(StoreError::Invalid)? {
-                    None => Ok(current),
-                    Some(next) => {
-                        update(conn, &tenant, &current, &next)?;
-                        Ok(next)
-                    }
-                }
+                let write = write::update(current, precondition.as_ref(), &patch)?;
+                Ok(run(conn, &tenant, write)?.0)
             })
             .await
     }
@@ -522,8 +321,8 @@ impl ContactStore for SqliteStore {
         let (tenant, contact) = (tenant.clone(), contact.clone());
         self.writer
             .run(move |conn| {
-                let current = get(conn, &tenant, &contact)?;
-                check(precondition.as_ref(), &current)?;
+                let erase = write::delete(get(conn, &tenant, &contact)?, precondition.as_ref())?;
+                let current = erase.contact();
                 // Conversations and messages go by ON DELETE CASCADE, in this transaction.
                 conn.prepare_cached(
                     "DELETE FROM contacts WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
@@ -533,16 +332,9 @@ impl ContactStore for SqliteStore {
                     tenant.mode.as_str(),
                     current.id.as_str()
                 ])?;
-                write_terms(
-                    conn,
-                    &tenant,
-                    &current,
-                    &TermChanges::between(Some(&current), None),
-                )?;
-                Ok(Contact {
-                    status: ContactStatus::Deleted,
-                    ..current
-                })
+                let removed = TermChanges::between(Some(current), None);
+                write_terms(conn, &tenant, current, &removed)?;
+                Ok(erase.answer())
             })
             .await
     }
@@ -554,7 +346,7 @@ impl ContactStore for SqliteStore {
     ) -> StoreResult<ContactPage> {
         let (tenant, query) = (tenant.clone(), query.clone());
         self.scan(&tenant.clone(), move |conn| {
-            in_snapshot(conn, || list(conn, &tenant, &query))
+            in_snapshot(conn, || in_place(listing::list(conn, &tenant, &query)))
         })
         .await
     }
@@ -562,7 +354,7 @@ impl ContactStore for SqliteStore {
     async fn count_contacts(&self, tenant: &Tenant, filter: &ContactFilter) -> StoreResult<u64> {
         let (tenant, filter) = (tenant.clone(), filter.clone());
         self.scan(&tenant.clone(), move |conn| {
-            in_snapshot(conn, || count(conn, &tenant, &filter))
+            in_snapshot(conn, || in_place(listing::count(conn, &tenant, &filter)))
         })
         .await
     }
@@ -574,7 +366,7 @@ impl ContactStore for SqliteStore {
     ) -> StoreResult<(Contact, UpsertOutcome)> {
         let tenant = tenant.clone();
         self.writer
-            .run(move |conn| upsert(conn, &tenant, &request))
+            .run(move |conn| batch_item(conn, &tenant, BatchItem::Upsert(request)))
             .await
     }
 

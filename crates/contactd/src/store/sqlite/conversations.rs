@@ -1,7 +1,7 @@
 //! Conversations and messages in SQLite.
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{contacts, in_snapshot, SqliteStore};
 use crate::domain::contact::Channel;
@@ -13,43 +13,18 @@ use crate::domain::ids::ConversationId;
 use crate::domain::refs::ContactRef;
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
-use crate::store::records::{ConversationRecord, MessageRecord};
+use crate::store::records::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
 use crate::store::{ConversationStore, Entity, StoreError, StoreResult};
-
-const COLUMNS: &str =
-    "id, contact_id, channel, status, created_at, updated_at, last_message_at, message_count";
-
-fn from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<Conversation>> {
-    Ok(Conversation::try_from(ConversationRecord {
-        id: row.get(0)?,
-        contact_id: row.get(1)?,
-        channel: row.get(2)?,
-        status: row.get(3)?,
-        created_at: row.get(4)?,
-        updated_at: row.get(5)?,
-        last_message_at: row.get(6)?,
-        message_count: row.get(7)?,
-    }))
-}
-
-fn message_from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<Message>> {
-    Ok(Message::try_from(MessageRecord {
-        id: row.get(0)?,
-        conversation_id: row.get(1)?,
-        direction: row.get(2)?,
-        text: row.get(3)?,
-        created_at: row.get(4)?,
-    }))
-}
 
 fn get(conn: &Connection, tenant: &Tenant, id: &ConversationId) -> StoreResult<Conversation> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM conversations WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3"
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations \
+         WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3"
     );
     conn.prepare_cached(&sql)?
         .query_row(
             params![tenant.workspace_id, tenant.mode.as_str(), id.as_str()],
-            from_row,
+            |row| Ok(records::conversation(row)),
         )
         .optional()?
         .ok_or(StoreError::NotFound(Entity::Conversation))?
@@ -108,7 +83,7 @@ fn list_conversations(
         ))?
         .query_row(args, |r| r.get(0))?;
     let sql = format!(
-        "SELECT {COLUMNS} FROM conversations WHERE {where_clause} \
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE {where_clause} \
          ORDER BY created_at DESC, id DESC LIMIT ?6 OFFSET ?7"
     );
     let items = conn
@@ -123,7 +98,7 @@ fn list_conversations(
                 page.limit,
                 to_i64(page.offset)
             ],
-            from_row,
+            |row| Ok(records::conversation(row)),
         )?
         .map(|r| r?)
         .collect::<StoreResult<Vec<_>>>()?;
@@ -142,11 +117,11 @@ fn list_messages(
 ) -> StoreResult<Listing<Message>> {
     let conversation = get(conn, tenant, conversation)?;
     let items = conn
-        .prepare_cached(
-            "SELECT id, conversation_id, direction, text, created_at FROM messages \
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
              WHERE workspace_id = ?1 AND mode = ?2 AND conversation_id = ?3 \
-             ORDER BY id ASC LIMIT ?4 OFFSET ?5",
-        )?
+             ORDER BY id ASC LIMIT ?4 OFFSET ?5"
+        ))?
         .query_map(
             params![
                 tenant.workspace_id,
@@ -155,7 +130,7 @@ fn list_messages(
                 page.limit,
                 to_i64(page.offset)
             ],
-            message_from_row,
+            |row| Ok(records::message(row)),
         )?
         .map(|r| r?)
         .collect::<StoreResult<Vec<_>>>()?;

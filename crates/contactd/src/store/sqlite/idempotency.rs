@@ -7,51 +7,21 @@ use super::SqliteStore;
 use crate::domain::idempotency::{decide, IdempotencyClaim, KeyRecord, StoredResponse};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
-use crate::store::{IdempotencyStore, StoreError, StoreResult};
-
-fn headers_to_text(headers: &[(String, String)]) -> String {
-    serde_json::to_string(headers).unwrap_or_else(|_| "[]".to_owned())
-}
-
-fn headers_from_text(text: &str) -> StoreResult<Vec<(String, String)>> {
-    serde_json::from_str(text)
-        .map_err(|_| StoreError::Internal(anyhow::anyhow!("stored headers are malformed")))
-}
+use crate::store::records::{self, KEY_RECORD_COLUMNS};
+use crate::store::{IdempotencyStore, StoreResult};
 
 /// The stored record of a key, if any.
 fn read_record(conn: &Connection, tenant: &Tenant, key: &str) -> StoreResult<Option<KeyRecord>> {
-    let args = params![tenant.workspace_id, tenant.mode.as_str(), key];
-    let row = conn
-        .prepare_cached(
-            "SELECT fingerprint, status, headers, body, created_at FROM idempotency_keys \
-             WHERE workspace_id = ?1 AND mode = ?2 AND key = ?3",
-        )?
-        .query_row(args, |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, Option<u16>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<Vec<u8>>>(3)?,
-                r.get::<_, i64>(4)?,
-            ))
-        })
-        .optional()?;
-    let record = match row {
-        None => None,
-        Some((stored, status, headers, body, created_at)) => Some(KeyRecord {
-            fingerprint: stored,
-            created_at: Timestamp::from_micros(created_at),
-            response: match status {
-                Some(status) => Some(StoredResponse {
-                    status,
-                    headers: headers_from_text(headers.as_deref().unwrap_or("[]"))?,
-                    body: body.unwrap_or_default(),
-                }),
-                None => None,
-            },
-        }),
-    };
-    Ok(record)
+    conn.prepare_cached(&format!(
+        "SELECT {KEY_RECORD_COLUMNS} FROM idempotency_keys \
+         WHERE workspace_id = ?1 AND mode = ?2 AND key = ?3"
+    ))?
+    .query_row(
+        params![tenant.workspace_id, tenant.mode.as_str(), key],
+        |row| Ok(records::key_record(row)),
+    )
+    .optional()?
+    .transpose()
 }
 
 /// Keeps the answer of the request holding the key (in the caller's transaction).
@@ -70,7 +40,7 @@ pub(super) fn store_answer(
         tenant.mode.as_str(),
         key,
         response.status,
-        headers_to_text(&response.headers),
+        records::headers_text(&response.headers),
         response.body
     ])?;
     Ok(())

@@ -8,7 +8,8 @@ use crate::domain::api_key::KeyHash;
 use crate::domain::ids::new_id;
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::time::Timestamp;
-use crate::store::{records, KeyInfo, KeyStore, StoreResult};
+use crate::store::records::{self, KEY_INFO_COLUMNS};
+use crate::store::{KeyInfo, KeyStore, StoreResult};
 
 #[async_trait]
 impl KeyStore for SqliteStore {
@@ -73,17 +74,11 @@ impl KeyStore for SqliteStore {
                         "SELECT workspace_id, mode FROM api_keys \
                          WHERE key_hash = ?1 AND revoked_at IS NULL",
                     )?
-                    .query_row(params![hash.0.as_slice()], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    .query_row(params![hash.0.as_slice()], |row| {
+                        Ok(records::tenant(row, 0))
                     })
                     .optional()?;
-                row.map(|(workspace_id, mode)| {
-                    Ok(Tenant {
-                        workspace_id,
-                        mode: records::mode(&mode)?,
-                    })
-                })
-                .transpose()
+                row.transpose()
             })
             .await
     }
@@ -101,33 +96,13 @@ impl KeyStore for SqliteStore {
     async fn list_keys(&self) -> StoreResult<Vec<KeyInfo>> {
         self.readers
             .run(|conn| {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT k.prefix, w.name, k.mode, k.created_at, k.last_used_at, k.revoked_at \
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {KEY_INFO_COLUMNS} \
                      FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id \
-                     ORDER BY k.created_at, k.prefix",
-                )?;
-                let rows = stmt.query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, Option<i64>>(4)?,
-                        r.get::<_, Option<i64>>(5)?,
-                    ))
-                })?;
-                rows.map(|row| {
-                    let (prefix, workspace, mode, created, used, revoked) = row?;
-                    Ok(KeyInfo {
-                        prefix,
-                        workspace,
-                        mode: records::mode(&mode)?,
-                        created_at: Timestamp::from_micros(created),
-                        last_used_at: used.map(Timestamp::from_micros),
-                        revoked_at: revoked.map(Timestamp::from_micros),
-                    })
-                })
-                .collect()
+                     ORDER BY k.created_at, k.prefix"
+                ))?;
+                let rows = stmt.query_map([], |row| Ok(records::key_info(row)))?;
+                rows.map(|row| row?).collect()
             })
             .await
     }

@@ -10,14 +10,20 @@ mod readers;
 mod segments;
 mod writer;
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, Row};
+use serde_json::Value;
 
 use self::readers::Readers;
 use self::writer::Writer;
+use super::contact_list::{Dialect, Param, Sql};
+use super::listing::Reads;
+use super::records::Columns;
 use super::share::WorkspaceShare;
 use super::{SqliteSynchronous, Store, StoreError, StoreResult};
 use crate::domain::tenant::Tenant;
@@ -162,6 +168,57 @@ impl From<rusqlite::Error> for StoreError {
             }
             _ => StoreError::Internal(e.into()),
         }
+    }
+}
+
+impl Columns for Row<'_> {
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        Ok(self.get(i)?)
+    }
+
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        Ok(self.get(i)?)
+    }
+
+    fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.get(i)?)
+    }
+
+    fn json(&self, i: usize) -> StoreResult<Value> {
+        let text: String = self.get(i)?;
+        serde_json::from_str(&text)
+            .map_err(|_| StoreError::Internal(anyhow::anyhow!("a stored JSON column is not JSON")))
+    }
+}
+
+impl Reads for Connection {
+    const DIALECT: Dialect = Dialect::Sqlite;
+
+    async fn rows<T: Send>(
+        &self,
+        sql: Sql,
+        read: fn(&dyn Columns) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let params = sql.params.into_iter().map(|param| match param {
+            Param::Text(s) => rusqlite::types::Value::Text(s),
+            Param::Int(n) => rusqlite::types::Value::Integer(n),
+            Param::Real(n) => rusqlite::types::Value::Real(n),
+        });
+        let mut statement = self.prepare_cached(&sql.text)?;
+        let rows = statement.query_map(rusqlite::params_from_iter(params), |row| Ok(read(row)))?;
+        rows.map(|row| row?).collect()
+    }
+}
+
+/// Runs steps written once for both backends (`async`, for PostgreSQL) over SQLite's
+/// synchronous reads: their futures never wait, so one poll finishes them.
+fn in_place<T>(steps: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    let mut steps = std::pin::pin!(steps);
+    match steps.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(StoreError::Internal(anyhow::anyhow!(
+            "a SQLite read waited"
+        ))),
     }
 }
 

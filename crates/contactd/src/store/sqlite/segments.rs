@@ -1,7 +1,7 @@
 //! Saved segments in SQLite.
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{in_snapshot, SqliteStore};
 use crate::domain::conversation::{Listing, Page};
@@ -9,28 +9,16 @@ use crate::domain::ids::SegmentId;
 use crate::domain::segment::{NewSegment, Segment, SegmentPatch};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
-use crate::store::records::SegmentRecord;
+use crate::store::records::{self, SegmentRecord, SEGMENT_COLUMNS};
 use crate::store::{Entity, SegmentStore, StoreError, StoreResult};
-
-const COLUMNS: &str = "id, name, filter, created_at, updated_at";
-
-fn from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<Segment>> {
-    Ok(Segment::try_from(SegmentRecord {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        filter: row.get(2)?,
-        created_at: row.get(3)?,
-        updated_at: row.get(4)?,
-    }))
-}
 
 fn get(conn: &Connection, tenant: &Tenant, id: &SegmentId) -> StoreResult<Segment> {
     conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM segments WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3"
+        "SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3"
     ))?
     .query_row(
         params![tenant.workspace_id, tenant.mode.as_str(), id.as_str()],
-        from_row,
+        |row| Ok(records::segment(row)),
     )
     .optional()?
     .ok_or(StoreError::NotFound(Entity::Segment))?
@@ -63,7 +51,7 @@ fn list(conn: &Connection, tenant: &Tenant, page: Page) -> StoreResult<Listing<S
         })?;
     let items = conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM segments WHERE workspace_id = ?1 AND mode = ?2 \
+            "SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = ?1 AND mode = ?2 \
              ORDER BY created_at, id LIMIT ?3 OFFSET ?4"
         ))?
         .query_map(
@@ -73,7 +61,7 @@ fn list(conn: &Connection, tenant: &Tenant, page: Page) -> StoreResult<Listing<S
                 page.limit,
                 i64::try_from(page.offset).unwrap_or(i64::MAX)
             ],
-            from_row,
+            |row| Ok(records::segment(row)),
         )?
         .map(|r| r?)
         .collect::<StoreResult<Vec<_>>>()?;
