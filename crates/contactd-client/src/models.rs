@@ -93,6 +93,10 @@ api_enum! {
         Create => "create",
         /// Each item is an upsert, as [`crate::Contacts::upsert`].
         Upsert => "upsert",
+        /// Each item is a contact as exported (a JSON object with its `id` and timestamps,
+        /// sent with [`crate::Contacts::batch_json`]), written back as it was; a taken id,
+        /// phone or email is an error for that item.
+        Restore => "restore",
     }
 }
 

@@ -482,7 +482,8 @@ mod schemas {
     #[derive(ToSchema)]
     pub struct ErrorDetails {
         /// `invalid_input`: the field (dotted for nested, e.g. `metadata`, `ref`, a query
-        /// parameter, `contacts[3]`); `duplicate_contact`: `phone` or `email`.
+        /// parameter, `contacts[3]`); `duplicate_contact`: `phone` or `email` (`id` for a
+        /// restore).
         #[schema(nullable = false)]
         pub field: Option<String>,
         /// `invalid_input`: the value received, shortened when long.
@@ -601,15 +602,19 @@ mod schemas {
             .into()
     }
 
-    /// What each item of a batch is processed as.
+    /// What each item of a batch is processed as: `create` (a taken phone or email is the
+    /// item's error), `upsert` (as `POST /v2/contact/upsert`), or `restore` (a contact as
+    /// exported, written with its id and timestamps into a workspace that holds none of
+    /// its identifiers: a taken id, phone or email is the item's error, never overwritten).
     #[derive(ToSchema)]
     #[schema(rename_all = "snake_case")]
     pub enum BatchMode {
         Create,
         Upsert,
+        Restore,
     }
 
-    /// `POST /v2/contact/batch`: up to 1,000 creates or upserts.
+    /// `POST /v2/contact/batch`: up to 1,000 creates, upserts or restores.
     #[derive(ToSchema)]
     #[serde(deny_unknown_fields)]
     #[schema(example = json!({"mode": "upsert", "contacts": [{"phone": "+14155550100"}, {"phone": "bad"}]}))]
@@ -617,9 +622,22 @@ mod schemas {
         /// `create` unless sent.
         #[schema(nullable = false)]
         pub mode: Option<BatchMode>,
-        /// 1 to 1,000 contact bodies, each processed as its own create or upsert, in order.
+        /// 1 to 1,000 contact bodies, each processed as its own create, upsert or restore,
+        /// in order: `ContactCreate` bodies, or contacts as exported in `restore` mode.
         #[schema(min_items = 1, max_items = 1000)]
-        pub contacts: Vec<ContactCreate>,
+        pub contacts: Vec<BatchContact>,
+    }
+
+    /// One item of a batch: a create's body; in `restore` mode, a contact as `GET` and
+    /// `contactd export` show it, written back with its `id`, `created_at`, `updated_at`
+    /// and `last_contacted` (RFC 3339 in UTC). There `id` (`cnt_` and 16 to 64 characters
+    /// of `[0-9a-z]`), `created_at` and `updated_at` are required, the other fields may be
+    /// left out, and `full_name`, when sent, must be what the names give.
+    #[derive(ToSchema)]
+    #[serde(untagged)]
+    pub enum BatchContact {
+        Create(ContactCreate),
+        Restore(crate::api::ContactOut),
     }
 
     /// What happened to one item of a batch.

@@ -1,9 +1,11 @@
-//! `POST /v2/contact/batch`: up to 1,000 creates or upserts, each judged on its own.
+//! `POST /v2/contact/batch`: up to 1,000 creates, upserts or restores, each judged on its
+//! own.
 
 use serde_json::{Map, Value};
 
-use super::contact::{NewContact, UpsertContact};
+use super::contact::{Contact, NewContact, UpsertContact};
 use super::input::{self, Body, Field};
+use super::restore;
 use super::FieldError;
 
 pub const MAX_ITEMS: usize = 1000;
@@ -12,6 +14,8 @@ pub const MAX_ITEMS: usize = 1000;
 pub enum BatchMode {
     Create,
     Upsert,
+    /// Contacts as exported, written back with their ids and timestamps (`domain::restore`).
+    Restore,
 }
 
 /// One valid item of a batch.
@@ -19,6 +23,7 @@ pub enum BatchMode {
 pub enum BatchItem {
     Create(NewContact),
     Upsert(UpsertContact),
+    Restore(Contact),
 }
 
 /// The items of a batch in order; an item that failed validation keeps its error, so
@@ -34,15 +39,17 @@ impl BatchRequest {
         let mode = match body.take("mode") {
             Field::Absent => BatchMode::Create,
             Field::Null => {
-                return Err(
-                    FieldError::new("mode", "mode cannot be null").expected("create, upsert")
-                )
+                return Err(FieldError::new("mode", "mode cannot be null")
+                    .expected("create, upsert, restore"))
             }
-            Field::Value(v) => input::one_of("mode", v, &["create", "upsert"], |s| match s {
-                "create" => Some(BatchMode::Create),
-                "upsert" => Some(BatchMode::Upsert),
-                _ => None,
-            })?,
+            Field::Value(v) => {
+                input::one_of("mode", v, &["create", "upsert", "restore"], |s| match s {
+                    "create" => Some(BatchMode::Create),
+                    "upsert" => Some(BatchMode::Upsert),
+                    "restore" => Some(BatchMode::Restore),
+                    _ => None,
+                })?
+            }
         };
         let contacts = match body.take("contacts") {
             Field::Value(Value::Array(items)) => items,
@@ -85,6 +92,7 @@ fn parse_item(mode: BatchMode, index: usize, item: Value) -> Result<BatchItem, F
     match mode {
         BatchMode::Create => NewContact::from_json(map).map(BatchItem::Create),
         BatchMode::Upsert => UpsertContact::from_json(map).map(BatchItem::Upsert),
+        BatchMode::Restore => restore::contact_from_json(map).map(BatchItem::Restore),
     }
 }
 
@@ -122,5 +130,21 @@ mod tests {
         let upsert =
             parse(json!({"mode": "upsert", "contacts": [{"email": "a@example.com"}]})).unwrap();
         assert!(matches!(upsert.items[0], Ok(BatchItem::Upsert(_))));
+    }
+
+    #[test]
+    fn restore_items_keep_their_ids() {
+        let item = json!({"id": "cnt_038ggac0fy000a0wp1kh1adwpwetq", "phone": "+14155550100",
+            "created_at": "2026-01-25T10:30:00.000000Z", "updated_at": "2026-01-25T10:30:00.000000Z"});
+        let batch =
+            parse(json!({"mode": "restore", "contacts": [item, {"phone": "+14155550101"}]}));
+        let batch = batch.unwrap();
+        assert!(
+            matches!(&batch.items[0], Ok(BatchItem::Restore(c)) if c.id.as_str().ends_with("wetq"))
+        );
+        assert_eq!(
+            batch.items[1].as_ref().err().map(|e| e.field.as_str()),
+            Some("id")
+        );
     }
 }
