@@ -13,7 +13,7 @@ use crate::error::ErrorBody;
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(description = "`POST /v2/contact/batch`: up to 1,000 \
-    creates or upserts.", example = json!({"mode": "upsert", "contacts": [{"phone": "+14155550100"}, {"phone": "bad"}]})))]
+    creates, upserts or restores.", example = json!({"mode": "upsert", "contacts": [{"phone": "+14155550100"}, {"phone": "bad"}]})))]
 pub struct BatchRequest<T = NewContact> {
     /// `create` unless sent; cannot be null.
     #[serde(
@@ -23,9 +23,24 @@ pub struct BatchRequest<T = NewContact> {
     )]
     #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub mode: Option<BatchMode>,
-    /// 1 to 1,000 contact bodies, each processed as its own create or upsert, in order.
-    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000))]
+    /// 1 to 1,000 contact bodies, each processed as its own create, upsert or restore, in
+    /// order: `ContactCreate` bodies, or contacts as exported in `restore` mode.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000, value_type = Vec<BatchContact>))]
     pub contacts: Vec<T>,
+}
+
+/// One item of a batch: a create's body; in `restore` mode, a contact as `GET` and
+/// `contactd export` show it, written back with its `id`, `created_at`, `updated_at` and
+/// `last_contacted` (RFC 3339 in UTC). There `id` (`cnt_` and 16 to 64 characters of
+/// `[0-9a-z]`), `created_at` and `updated_at` are required, the other fields may be left
+/// out, and `full_name`, when sent, must be what the names give.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum BatchContact {
+    Create(NewContact),
+    Restore(Contact),
 }
 
 /// The answer to a batch: one result per item, in order, and the counts.

@@ -156,6 +156,10 @@ api_enum! {
         Create => "create",
         /// Each item is an upsert: found by phone or email and updated, or created.
         Upsert => "upsert",
+        /// Each item is a contact as exported (with its `id` and timestamps), written back
+        /// as it was into a workspace that holds none of its identifiers; a taken id, phone
+        /// or email is an error for that item, never overwritten.
+        Restore => "restore",
     }
 }
 

@@ -37,7 +37,8 @@ fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Value>, 
 #[derive(utoipa::ToSchema)]
 pub struct ErrorDetails {
     /// `invalid_input`: the field (dotted for nested, e.g. `metadata`, `ref`, a query
-    /// parameter, `contacts[3]`); `duplicate_contact`: `phone` or `email`.
+    /// parameter, `contacts[3]`); `duplicate_contact`: `phone` or `email` (`id` for a
+    /// restore).
     #[schema(nullable = false)]
     pub field: Option<String>,
     /// `invalid_input`: the value received, shortened when long.

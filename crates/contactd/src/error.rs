@@ -181,6 +181,7 @@ impl From<&StoreError> for ApiError {
             } => ApiError::Duplicate {
                 message: match *field {
                     "email" => "A contact with this email already exists".into(),
+                    "id" => "A contact with this id already exists".into(),
                     _ => "A contact with this phone number already exists".into(),
                 },
                 field,

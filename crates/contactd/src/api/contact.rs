@@ -307,10 +307,10 @@ fn upsert_answer((contact, outcome): &(Contact, UpsertOutcome)) -> Response {
     response
 }
 
-/// Create or upsert contacts in a batch
+/// Create, upsert or restore contacts in a batch
 ///
-/// Each item is processed as its own create or upsert, in order, in one transaction with a
-/// savepoint per item, so one bad item does not fail the others.
+/// Each item is processed as its own create, upsert or restore, in order, in one
+/// transaction with a savepoint per item, so one bad item does not fail the others.
 #[utoipa::path(
     post,
     path = "/v2/contact/batch",

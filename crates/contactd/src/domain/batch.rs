@@ -1,9 +1,11 @@
-//! `POST /v2/contact/batch`: up to 1,000 creates or upserts, each judged on its own.
+//! `POST /v2/contact/batch`: up to 1,000 creates, upserts or restores, each judged on its
+//! own.
 
 use serde_json::{Map, Value};
 
-use super::contact::{NewContact, UpsertContact};
+use super::contact::{Contact, NewContact, UpsertContact};
 use super::input;
+use super::restore;
 use super::FieldError;
 
 pub const MAX_ITEMS: usize = 1000;
@@ -15,6 +17,7 @@ pub use contactd_wire::BatchMode;
 pub enum BatchItem {
     Create(NewContact),
     Upsert(UpsertContact),
+    Restore(Contact),
 }
 
 /// The items of a batch in order; an item that failed validation keeps its error, so
@@ -62,6 +65,7 @@ fn parse_item(mode: BatchMode, index: usize, item: Value) -> Result<BatchItem, F
     match mode {
         BatchMode::Create => NewContact::from_json(map).map(BatchItem::Create),
         BatchMode::Upsert => UpsertContact::from_json(map).map(BatchItem::Upsert),
+        BatchMode::Restore => restore::contact_from_json(map).map(BatchItem::Restore),
     }
 }
 
@@ -99,5 +103,21 @@ mod tests {
         let upsert =
             parse(json!({"mode": "upsert", "contacts": [{"email": "a@example.com"}]})).unwrap();
         assert!(matches!(upsert.items[0], Ok(BatchItem::Upsert(_))));
+    }
+
+    #[test]
+    fn restore_items_keep_their_ids() {
+        let item = json!({"id": "cnt_038ggac0fy000a0wp1kh1adwpwetq", "phone": "+14155550100",
+            "created_at": "2026-01-25T10:30:00.000000Z", "updated_at": "2026-01-25T10:30:00.000000Z"});
+        let batch =
+            parse(json!({"mode": "restore", "contacts": [item, {"phone": "+14155550101"}]}));
+        let batch = batch.unwrap();
+        assert!(
+            matches!(&batch.items[0], Ok(BatchItem::Restore(c)) if c.id.as_str().ends_with("wetq"))
+        );
+        assert_eq!(
+            batch.items[1].as_ref().err().map(|e| e.field.as_str()),
+            Some("id")
+        );
     }
 }

@@ -136,6 +136,14 @@ fn plain(expected: &str) -> String {
     }
 }
 
+/// A JSON string, or an error naming `field` and the type that was expected.
+pub fn string(field: &str, value: Value) -> Result<String, FieldError> {
+    match value {
+        Value::String(s) => Ok(s),
+        other => Err(wrong_type(field, other, "a string")),
+    }
+}
+
 /// A short, human name of a field (a first or last name): non-blank, at most 255
 /// characters, no control characters. Whitespace and invisible characters at either end
 /// are trimmed, so a name of only those is blank.

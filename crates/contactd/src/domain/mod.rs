@@ -17,6 +17,7 @@ pub mod input;
 pub mod merge;
 pub mod phone;
 pub mod refs;
+pub mod restore;
 pub mod search;
 pub mod segment;
 pub mod tenant;

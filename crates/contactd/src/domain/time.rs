@@ -35,10 +35,19 @@ impl Timestamp {
 
     /// Parses an RFC 3339 timestamp with any offset.
     pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+        Self::parse_offset(s).map(|(t, _)| t)
+    }
+
+    /// Parses an RFC 3339 timestamp in UTC (`Z` or `+00:00`), as the API writes them.
+    pub fn parse_rfc3339_utc(s: &str) -> Option<Timestamp> {
+        Self::parse_offset(s).and_then(|(t, utc)| utc.then_some(t))
+    }
+
+    /// The time, and whether it was written in UTC.
+    fn parse_offset(s: &str) -> Option<(Timestamp, bool)> {
         let dt = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
-        i64::try_from(dt.unix_timestamp_nanos() / 1000)
-            .ok()
-            .map(Timestamp)
+        let micros = i64::try_from(dt.unix_timestamp_nanos() / 1000).ok()?;
+        Some((Timestamp(micros), dt.offset().is_utc()))
     }
 }
 
@@ -85,6 +94,21 @@ mod tests {
             Some(Timestamp::from_micros(1_769_337_000_000_000))
         );
         assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn utc_times_only_when_asked() {
+        let t = Timestamp::from_micros(1_769_337_000_123_456);
+        assert_eq!(Timestamp::parse_rfc3339_utc(&t.to_string()), Some(t));
+        assert_eq!(
+            Timestamp::parse_rfc3339_utc("2026-01-25T10:30:00.123456+00:00"),
+            Some(t)
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339_utc("2026-01-25T11:30:00.123456+01:00"),
+            None
+        );
+        assert_eq!(Timestamp::parse_rfc3339_utc("2026-01-25"), None);
     }
 
     #[test]

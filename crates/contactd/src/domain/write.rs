@@ -137,6 +137,11 @@ pub fn lookups(item: &BatchItem) -> Vec<ContactRef> {
             let email = upsert.email().cloned().map(ContactRef::Email);
             phone.into_iter().chain(email).collect()
         }
+        BatchItem::Restore(contact) => {
+            let id = ContactRef::Id(contact.id.clone());
+            let held = unique_refs(contact).into_iter().map(|(_, held)| held);
+            std::iter::once(id).chain(held).collect()
+        }
     }
 }
 
@@ -156,6 +161,27 @@ pub fn plan(item: &BatchItem, found: Vec<Option<Contact>>) -> Result<Write, Writ
                 email_contact_id,
             }),
         },
+        BatchItem::Restore(contact) => restore(contact, found),
+    }
+}
+
+/// A restore inserts its contact as it was exported, into a workspace that holds none of
+/// its identifiers: never over a contact of its id, nor beside one holding its phone or
+/// email.
+fn restore(contact: &Contact, found: Found) -> Result<Write, WriteError> {
+    if found.by_id.is_some() {
+        return Err(WriteError::Duplicate {
+            field: "id",
+            existing_contact_id: contact.id.clone(),
+        });
+    }
+    let held = [("phone", found.by_phone), ("email", found.by_email)];
+    match held
+        .into_iter()
+        .find_map(|(field, holder)| duplicate(contact, field, holder))
+    {
+        Some(duplicate) => Err(duplicate),
+        None => Ok(Write::Insert(contact.clone())),
     }
 }
 
@@ -191,6 +217,7 @@ pub fn duplicate(
 /// What the lookups of a batch item found, by the kind of ref that found it.
 #[derive(Default)]
 struct Found {
+    by_id: Option<Contact>,
     by_phone: Option<Contact>,
     by_email: Option<Contact>,
 }
@@ -202,7 +229,7 @@ impl Found {
             match lookup {
                 ContactRef::Phone(_) => by.by_phone = contact,
                 ContactRef::Email(_) => by.by_email = contact,
-                ContactRef::Id(_) => {}
+                ContactRef::Id(_) => by.by_id = contact,
             }
         }
         by
@@ -379,6 +406,55 @@ mod tests {
             duplicate(&mine, "phone", Some(other.clone())),
             Some(WriteError::Duplicate {
                 field: "phone",
+                existing_contact_id: other.id,
+            })
+        );
+    }
+
+    fn restored(v: Value) -> (Contact, BatchItem) {
+        let contact = crate::domain::restore::contact_from_json(body(v));
+        let contact = contact.unwrap_or_else(|e| panic!("{e}"));
+        (contact.clone(), BatchItem::Restore(contact))
+    }
+
+    #[test]
+    fn a_restore_inserts_its_contact_as_exported_where_nothing_holds_it() {
+        let (contact, item) = restored(json!({"id": "cnt_038ggac0fy000a0wp1kh1adwpwetq",
+            "phone": "+14155550101", "email": "ada@example.com",
+            "created_at": "2026-01-25T10:30:00Z", "updated_at": "2026-01-26T10:30:00Z"}));
+        let refs = lookups(&item);
+        assert!(matches!(
+            refs.as_slice(),
+            [
+                ContactRef::Id(_),
+                ContactRef::Phone(_),
+                ContactRef::Email(_)
+            ]
+        ));
+        assert_eq!(
+            plan(&item, vec![None, None, None]),
+            Ok(Write::Insert(contact))
+        );
+    }
+
+    #[test]
+    fn a_restore_never_overwrites_nor_duplicates() {
+        let (contact, item) = restored(json!({"id": "cnt_038ggac0fy000a0wp1kh1adwpwetq",
+            "phone": "+14155550101", "email": "ada@example.com",
+            "created_at": "2026-01-25T10:30:00Z", "updated_at": "2026-01-26T10:30:00Z"}));
+        let same_id = contact.clone();
+        assert_eq!(
+            plan(&item, vec![Some(same_id), None, None]),
+            Err(WriteError::Duplicate {
+                field: "id",
+                existing_contact_id: contact.id.clone(),
+            })
+        );
+        let other = self::contact(json!({"email": "ada@example.com"}));
+        assert_eq!(
+            plan(&item, vec![None, None, Some(other.clone())]),
+            Err(WriteError::Duplicate {
+                field: "email",
                 existing_contact_id: other.id,
             })
         );

@@ -4,8 +4,12 @@
 //! database refuses (a duplicate in create mode), goes to the rejected-rows file with its
 //! reason, and the others land. Upsert mode makes a re-run change nothing.
 //!
-//! An export imports back: its read-only columns (`id`, `full_name`, timestamps) are set
-//! aside with `--new-ids`, and CSV's `metadata` column (a JSON object) is read as metadata.
+//! An export imports back. A row that carries a contactd id (`cnt_…`) is restored: written
+//! with its id, timestamps and `last_contacted`, unless the workspace already holds its id,
+//! phone or email (then the row is rejected); so an export imported into an empty
+//! workspace exports again byte for byte. With `--new-ids` its read-only fields (`id`,
+//! `full_name`, timestamps) are set aside and the contacts get new ids. CSV's `metadata`
+//! column (a JSON object) is read as metadata.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
@@ -24,6 +28,10 @@ use crate::config::DatabaseArgs;
 use crate::domain::batch::BatchItem;
 // Fields an export writes that a request may not set; `--new-ids` sets them aside.
 use crate::domain::contact::{NewContact, UpsertContact, UpsertOutcome};
+use crate::domain::ids::ContactId;
+use crate::domain::restore;
+
+const READ_ONLY: [&str; 5] = contactd_wire::Contact::READ_ONLY;
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::FieldError;
 use crate::error::ApiError;
@@ -67,6 +75,7 @@ pub struct ImportArgs {
     #[arg(long, value_enum, default_value_t = ImportMode::Create)]
     pub mode: ImportMode,
     /// Give the contacts new ids: set aside an export's id, full_name and timestamps.
+    /// Without it, rows carrying contactd ids are restored with their ids and timestamps.
     #[arg(long)]
     pub new_ids: bool,
     /// CSV column for a field, as FIELD=COLUMN (e.g. --map phone="Mobile number"); repeatable.
@@ -128,6 +137,8 @@ struct Row {
     number: u64,
     record: Value,
     body: Result<Map<String, Value>, FieldError>,
+    /// The row carries a contactd id: it is restored with it, whatever `--mode` says.
+    restore: bool,
 }
 
 /// Where the rows go: straight into a database, or through a server's batch endpoint.
@@ -210,7 +221,11 @@ async fn import(
     loop {
         let mut batch = Vec::with_capacity(batch_size);
         for row in rows.by_ref().take(batch_size) {
-            batch.push(row?);
+            let row = row?;
+            if row.restore && args.mode == ImportMode::Upsert {
+                anyhow::bail!("row {}: {}", row.number, upsert_cannot_restore());
+            }
+            batch.push(row);
         }
         if batch.is_empty() {
             break;
@@ -307,31 +322,47 @@ fn body_of(row: &Row, args: &ImportArgs) -> Result<Map<String, Value>, FieldErro
     })
 }
 
+/// Sends the rows to the batch endpoint: a request per run of rows to restore or not,
+/// since a batch has one mode.
 async fn to_server(
     client: &contactd_client::Client,
     args: &ImportArgs,
     batch: Vec<Row>,
     out: &mut Outcomes<'_, impl Write>,
 ) -> anyhow::Result<()> {
+    for run in batch.chunk_by(|a, b| a.restore == b.restore) {
+        let mode = match args.mode {
+            _ if run.first().is_some_and(|row| row.restore) => contactd_client::BatchMode::Restore,
+            ImportMode::Create => contactd_client::BatchMode::Create,
+            ImportMode::Upsert => contactd_client::BatchMode::Upsert,
+        };
+        to_server_as(client, args, mode, run, out).await?;
+    }
+    Ok(())
+}
+
+async fn to_server_as(
+    client: &contactd_client::Client,
+    args: &ImportArgs,
+    mode: contactd_client::BatchMode,
+    batch: &[Row],
+    out: &mut Outcomes<'_, impl Write>,
+) -> anyhow::Result<()> {
     let mut sent = Vec::new();
     let mut bodies = Vec::new();
     for row in batch {
         out.summary.rows += 1;
-        match body_of(&row, args) {
+        match body_of(row, args) {
             Ok(body) => {
                 bodies.push(Value::Object(body));
                 sent.push(row);
             }
-            Err(e) => out.reject(&row, ApiError::InvalidInput(e).body())?,
+            Err(e) => out.reject(row, ApiError::InvalidInput(e).body())?,
         }
     }
     if bodies.is_empty() {
         return Ok(());
     }
-    let mode = match args.mode {
-        ImportMode::Create => contactd_client::BatchMode::Create,
-        ImportMode::Upsert => contactd_client::BatchMode::Upsert,
-    };
     let result = client.contacts().batch_json(mode, &bodies).await?;
     for item in result.results {
         let Some(row) = sent.get(item.index) else {
@@ -361,6 +392,7 @@ async fn to_database(
     for row in batch {
         out.summary.rows += 1;
         let item = body_of(&row, args).and_then(|body| match args.mode {
+            _ if row.restore => restore::contact_from_json(body).map(BatchItem::Restore),
             ImportMode::Create => NewContact::from_json(body).map(BatchItem::Create),
             ImportMode::Upsert => UpsertContact::from_json(body).map(BatchItem::Upsert),
         });
@@ -414,8 +446,9 @@ enum Target {
     Metadata(String),
     /// A `metadata` column: a JSON object, as export writes it.
     MetadataObject,
-    /// A column export writes that a request cannot set (`id`, `full_name`, timestamps).
-    ReadOnly,
+    /// A column export writes that a request cannot set (`id`, `full_name`, timestamps):
+    /// kept when the row is restored, else set aside.
+    ReadOnly(&'static str),
     Ignore,
 }
 
@@ -449,11 +482,11 @@ fn column_targets(headers: &csv::StringRecord, args: &ImportArgs) -> anyhow::Res
             if header.trim().eq_ignore_ascii_case("metadata") {
                 return Target::MetadataObject;
             }
-            if contactd_wire::Contact::READ_ONLY
+            if let Some(field) = READ_ONLY
                 .iter()
-                .any(|f| f.eq_ignore_ascii_case(header.trim()))
+                .find(|f| f.eq_ignore_ascii_case(header.trim()))
             {
-                return Target::ReadOnly;
+                return Target::ReadOnly(field);
             }
             if args.metadata_columns.iter().any(|c| c == header) {
                 return Target::Metadata(header.to_owned());
@@ -480,7 +513,7 @@ fn csv_rows<R: Read + 'static>(
         .context("cannot read the CSV header row")?
         .clone();
     let targets = column_targets(&headers, args)?;
-    // Without --new-ids, contactd's own ids (an export) must not be dropped silently;
+    // Without --new-ids, a row with contactd's own id (an export) is restored with it;
     // another system's `id` column is only set aside.
     let id_column = (!args.new_ids)
         .then(|| {
@@ -505,12 +538,9 @@ fn csv_rows<R: Read + 'static>(
         number += 1;
         match record {
             Ok(record) => {
-                let carries_id = id_column
+                let restore = id_column
                     .and_then(|i| record.get(i))
-                    .is_some_and(|id| id.trim().starts_with("cnt_"));
-                if carries_id {
-                    anyhow::bail!("row {number}: {}", keeping_ids_unsupported());
-                }
+                    .is_some_and(|id| id.trim().starts_with(ContactId::PREFIX));
                 let raw: Map<String, Value> = headers
                     .iter()
                     .zip(record.iter())
@@ -526,12 +556,13 @@ fn csv_rows<R: Read + 'static>(
                         ),
                     ))
                 } else {
-                    csv_body(&targets, &record)
+                    csv_body(&targets, &record, restore)
                 };
                 Ok(Row {
                     number,
                     record: Value::Object(raw),
                     body,
+                    restore,
                 })
             }
             Err(e) if e.is_io_error() => Err(anyhow::Error::new(e).context("cannot read the file")),
@@ -539,14 +570,17 @@ fn csv_rows<R: Read + 'static>(
                 number,
                 record: Value::Null,
                 body: Err(FieldError::new("row", format!("Unreadable CSV row: {e}"))),
+                restore: false,
             }),
         }
     }))
 }
 
+/// The body of a CSV row; a row to restore keeps its read-only columns.
 fn csv_body(
     targets: &[Target],
     record: &csv::StringRecord,
+    restore: bool,
 ) -> Result<Map<String, Value>, FieldError> {
     let mut body = Map::new();
     let mut object = Map::new();
@@ -564,7 +598,10 @@ fn csv_body(
                 keys.insert(key.clone(), Value::from(value));
             }
             Target::MetadataObject => object = metadata_cell(value)?,
-            Target::ReadOnly | Target::Ignore => {}
+            Target::ReadOnly(field) if restore => {
+                body.insert((*field).to_owned(), Value::from(value));
+            }
+            Target::ReadOnly(_) | Target::Ignore => {}
         }
     }
     // A `metadata.KEY` column says more precisely what it means than the object does.
@@ -587,9 +624,10 @@ fn metadata_cell(cell: &str) -> Result<Map<String, Value>, FieldError> {
     }
 }
 
-fn keeping_ids_unsupported() -> String {
-    "the file carries contact ids (an export?); importing them with their ids is not \
-     supported yet: pass --new-ids to import these contacts with new ids"
+fn upsert_cannot_restore() -> String {
+    "the file carries contact ids (an export?): such rows are restored with their ids, \
+     which --mode upsert cannot do; import without --mode upsert to restore them, or pass \
+     --new-ids to upsert them by phone and email"
         .to_owned()
 }
 
@@ -605,15 +643,14 @@ fn ndjson_rows<R: BufRead>(reader: R, new_ids: bool) -> impl Iterator<Item = any
                 Ok(Value::Object(mut map)) => {
                     let record = Value::Object(map.clone());
                     if new_ids {
-                        for field in contactd_wire::Contact::READ_ONLY {
+                        for field in READ_ONLY {
                             map.remove(field);
                         }
-                    } else if map.contains_key("id") {
-                        anyhow::bail!("row {number}: {}", keeping_ids_unsupported());
                     }
                     Row {
                         number,
                         record,
+                        restore: map.contains_key("id"),
                         body: Ok(map),
                     }
                 }
@@ -621,6 +658,7 @@ fn ndjson_rows<R: BufRead>(reader: R, new_ids: bool) -> impl Iterator<Item = any
                     number,
                     record: other,
                     body: Err(FieldError::new("row", "Each line must be a JSON object")),
+                    restore: false,
                 },
                 Err(e) => Row {
                     number,
@@ -629,6 +667,7 @@ fn ndjson_rows<R: BufRead>(reader: R, new_ids: bool) -> impl Iterator<Item = any
                         "row",
                         format!("The line is not valid JSON: {e}"),
                     )),
+                    restore: false,
                 },
             })
         })
@@ -644,7 +683,7 @@ mod tests {
             Target::Field("phone"),
             Target::MetadataObject,
             Target::Metadata("plan".into()),
-            Target::ReadOnly,
+            Target::ReadOnly("id"),
         ];
         let record = csv::StringRecord::from(vec![
             "+14155550101",
@@ -652,7 +691,7 @@ mod tests {
             "premium",
             "cnt_0000000000000000",
         ]);
-        let body = csv_body(&targets, &record).map(Value::Object);
+        let body = csv_body(&targets, &record, false).map(Value::Object);
         assert_eq!(
             body.ok(),
             Some(json!({"phone": "+14155550101",

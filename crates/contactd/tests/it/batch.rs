@@ -313,3 +313,105 @@ async fn bad_batches_are_refused_whole_and_create_nothing() {
     }
     assert_eq!(list(&server, "").await["total"], 0);
 }
+
+/// A contact as `GET` answers it, with another id, phone and email.
+fn exported(id: &str, phone: &str, email: &str) -> Value {
+    json!({"id": id, "phone": phone, "email": email, "first_name": "Zoë",
+        "last_name": "O'Brien", "full_name": "Zoë O'Brien", "preferred_channel": "sms",
+        "metadata": {"deep": {"a": [1, {"b": "c"}]}}, "status": "inactive",
+        "created_at": "2026-01-25T10:30:00.000001Z", "updated_at": "2026-01-26T10:30:00.000002Z",
+        "last_contacted": "2026-01-26T09:00:00.000000Z"})
+}
+
+#[tokio::test]
+async fn restore_mode_writes_contacts_back_as_they_were() {
+    let server = TestServer::start().await;
+    let id = "cnt_038ggac0fy000a0wp1kh1adwpwetq";
+    let original = exported(id, &phone(1), "zoe@example.com");
+    let results = batch(
+        &server,
+        json!({"mode": "restore", "contacts": [original.clone()]}),
+    )
+    .await;
+    assert_eq!(results[0]["status"], "created", "{results:?}");
+    assert_eq!(results[0]["contact"], original);
+    assert_eq!(server.get_contact(id).await, original);
+    let by_phone = server.get_contact(&phone(1)).await;
+    assert_eq!(by_phone["id"], id, "found by its phone too");
+    let found = list(&server, "q=zoe").await;
+    assert_eq!(found["data"][0]["id"], id, "and by search: {found}");
+}
+
+#[tokio::test]
+async fn a_restore_never_overwrites_a_contact_nor_takes_its_phone_or_email() {
+    let server = TestServer::start().await;
+    let held = server
+        .create_contact(json!({"phone": phone(1), "email": "held@example.com"}))
+        .await;
+    let held_id = id_of(&held);
+    let fresh = "cnt_038ggac0fy000a0wp1kh1adwpwet1";
+    let results = batch(
+        &server,
+        json!({"mode": "restore", "contacts": [
+            exported(&held_id, &phone(2), "other@example.com"),
+            exported(fresh, &phone(1), "new@example.com"),
+            exported(fresh, &phone(3), "held@example.com"),
+            exported(fresh, &phone(4), "fresh@example.com"),
+            exported(fresh, &phone(5), "again@example.com"),
+        ]}),
+    )
+    .await;
+    for (index, field) in [(0, "id"), (1, "phone"), (2, "email"), (4, "id")] {
+        let details = item_error(&results[index], 409, "duplicate_contact");
+        assert_eq!(details["field"], field, "item {index}: {details}");
+        let holder = if index == 4 { fresh } else { held_id.as_str() };
+        assert_eq!(details["existing_contact_id"], holder, "item {index}");
+    }
+    assert_eq!(results[3]["status"], "created", "{:?}", results[3]);
+    assert_eq!(
+        server.get_contact(&held_id).await,
+        held,
+        "never overwritten"
+    );
+    assert_eq!(list(&server, "").await["total"], 2);
+}
+
+#[tokio::test]
+async fn restore_items_need_contactd_ids_and_utc_times() {
+    let server = TestServer::start().await;
+    let with = |field: &str, value: Value| {
+        let mut item = exported(
+            "cnt_038ggac0fy000a0wp1kh1adwpwetq",
+            &phone(1),
+            "a@example.com",
+        );
+        match value {
+            Value::Null => item.as_object_mut().map(|m| m.remove(field)),
+            value => item.as_object_mut().map(|m| m.insert(field.into(), value)),
+        };
+        item
+    };
+    let cases = [
+        ("id", with("id", json!("cnt_short"))),
+        ("id", with("id", Value::Null)),
+        (
+            "created_at",
+            with("created_at", json!("2026-01-25T11:30:00+01:00")),
+        ),
+        ("created_at", with("created_at", Value::Null)),
+        (
+            "updated_at",
+            with("updated_at", json!("2020-01-01T00:00:00Z")),
+        ),
+        ("last_contacted", with("last_contacted", json!("yesterday"))),
+        ("full_name", with("full_name", json!("Someone Else"))),
+        ("phone", with("phone", json!("bad"))),
+    ];
+    let (fields, items): (Vec<_>, Vec<_>) = cases.into_iter().unzip();
+    let results = batch(&server, json!({"mode": "restore", "contacts": items})).await;
+    for (result, field) in results.iter().zip(fields) {
+        let details = item_error(result, 400, "invalid_input");
+        assert_eq!(details["field"], field, "{result}");
+    }
+    assert_eq!(list(&server, "").await["total"], 0);
+}

@@ -1,6 +1,7 @@
 //! `contactd import` and `contactd export`: a CSV with bad rows lands its good rows once,
 //! rejects each bad row with its reason, and re-running in upsert mode changes nothing;
-//! the exit code says whether every row landed; an export imports back.
+//! the exit code says whether every row landed; an export imports back, restored byte for
+//! byte with its ids, or with new ids.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -382,7 +383,7 @@ fn export_file(database: &str, workspace: &str, format: &str, path: &Path) -> St
     std::fs::read_to_string(path).unwrap()
 }
 
-/// An export with what a copy cannot keep today blanked: the id and the timestamps.
+/// An export with what a copy with new ids cannot keep blanked: the id and the timestamps.
 fn without_ids(export: &str, format: &str) -> Vec<String> {
     const NEW_IN_A_COPY: [&str; 3] = ["id", "created_at", "updated_at"];
     match format {
@@ -415,7 +416,7 @@ fn without_ids(export: &str, format: &str) -> Vec<String> {
 }
 
 #[test]
-fn an_export_imports_back_into_an_empty_workspace_in_both_formats() {
+fn with_new_ids_an_export_imports_back_as_new_contacts_in_both_formats() {
     let (database, _guard) = scratch_database();
     let dir = tempfile::tempdir().unwrap();
     let seed = dir.path().join("seed.ndjson");
@@ -430,10 +431,10 @@ fn an_export_imports_back_into_an_empty_workspace_in_both_formats() {
             "{original}"
         );
 
-        // Its ids cannot be kept yet: refused before anything lands, never dropped silently.
+        // An upsert cannot keep ids: refused before anything lands, never dropped silently.
         let copy = format!("copy-{format}");
         let file = dir.path().join(format!("origin.{format}"));
-        let refused = import_into(1, &database, &copy, &file, &[]);
+        let refused = import_into(1, &database, &copy, &file, &["--mode", "upsert"]);
         let err = String::from_utf8_lossy(&refused.stderr);
         assert!(err.contains("--new-ids"), "{err}");
         let empty = export_file(&database, &copy, format, &dir.path().join("empty"));
@@ -459,5 +460,207 @@ fn an_export_imports_back_into_an_empty_workspace_in_both_formats() {
             without_ids(&original, format),
             "{format}: the copy's export is the original's but for ids and timestamps"
         );
+        let ids = |export: &str| -> HashSet<String> {
+            export
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .filter(|word| word.starts_with("cnt_"))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(ids(&again).len(), 4, "{again}");
+        assert!(
+            ids(&again).is_disjoint(&ids(&original)),
+            "{format}: new ids"
+        );
     }
+}
+
+/// Seeds the server's workspace with every field a contact has: SEED, then a change (so
+/// `updated_at` is not `created_at`) and an outbound message (so `last_contacted` is set).
+async fn seed_everything(server: &crate::utils::TestServer) {
+    for line in SEED.lines() {
+        server
+            .create_contact(serde_json::from_str(line).unwrap())
+            .await;
+    }
+    server
+        .update_contact(
+            "+14155550101",
+            serde_json::json!({"metadata": {"mrr": 600}}),
+        )
+        .await;
+    let conversation = server.create_conversation("+447911123456", "sms").await;
+    let id = conversation["id"].as_str().unwrap();
+    server.post_message(id, "outbound", "Hi Zoë").await;
+}
+
+/// `import` and `export` arguments naming the live data of a workspace in a database.
+fn in_database(database: &str, workspace: &str) -> Vec<String> {
+    [
+        "--workspace",
+        workspace,
+        "--data-mode",
+        "live",
+        "--database",
+        database,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// `import` and `export` arguments naming the workspace of `key` through a server.
+fn through_server(url: &str, key: &str) -> Vec<String> {
+    ["--url", url, "--api-key", key].map(str::to_owned).to_vec()
+}
+
+fn export_from(place: &[String], format: &str, path: &Path) -> String {
+    let mut args = vec![
+        "export",
+        "--format",
+        format,
+        "--output",
+        path.to_str().unwrap(),
+    ];
+    args.extend(place.iter().map(String::as_str));
+    contactd(&args);
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn import_to(code: i32, place: &[String], file: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["import", file.to_str().unwrap()];
+    args.extend(place.iter().map(String::as_str));
+    args.extend_from_slice(extra);
+    contactd_exits(code, &args)
+}
+
+/// Exports `origin`, then restores the export into `copy`, an empty workspace, and into
+/// `partial`, which already holds the first contact: both export the original's bytes,
+/// and `partial` rejects that one row.
+fn restores_byte_for_byte(origin: &[String], copy: &[String], partial: &[String], format: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("export.{format}"));
+    let original = export_from(origin, format, &file);
+    for kept in [
+        "Zürich",
+        "李",
+        "🎉",
+        "O'Brien",
+        "Jr.",
+        "inactive",
+        "instagram",
+    ] {
+        assert!(
+            original.contains(kept),
+            "{format} export has {kept}: {original}"
+        );
+    }
+    let lines: Vec<&str> = original.lines().collect();
+    let header = usize::from(format == "csv");
+    assert_eq!(lines.len(), header + 4, "{original}");
+    let contacted = lines.iter().find(|l| l.contains("Zoë")).unwrap();
+    let times = contacted
+        .split(['"', ','])
+        .filter(|cell| cell.len() == 27 && cell.starts_with("20") && cell.ends_with('Z'))
+        .count();
+    assert_eq!(
+        times, 3,
+        "created_at, updated_at, last_contacted: {contacted}"
+    );
+
+    let out = import_to(0, copy, &file, &[]);
+    assert!(
+        stdout(&out)
+            .contains("4 of 4 rows imported, 0 rejected (4 created, 0 updated, 0 unchanged)"),
+        "{}",
+        stdout(&out)
+    );
+    let copied = export_from(copy, format, &dir.path().join(format!("copy.{format}")));
+    assert_eq!(
+        copied, original,
+        "{format}: the restored workspace exports the same bytes"
+    );
+
+    let first = dir.path().join(format!("first.{format}"));
+    std::fs::write(&first, format!("{}\n", lines[..header + 1].join("\n"))).unwrap();
+    import_to(0, partial, &first, &[]);
+    let rejected = dir.path().join("rejected.ndjson");
+    let out = import_to(
+        ROWS_REJECTED,
+        partial,
+        &file,
+        &["--rejected", rejected.to_str().unwrap()],
+    );
+    assert!(
+        stdout(&out)
+            .contains("3 of 4 rows imported, 1 rejected (3 created, 0 updated, 0 unchanged)"),
+        "{}",
+        stdout(&out)
+    );
+    let reasons = std::fs::read_to_string(&rejected).unwrap();
+    let reasons: Vec<Value> = reasons
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    let reason = &reasons[0];
+    assert_eq!(reason["row"], 1, "{reason}");
+    assert_eq!(reason["error"], "duplicate_contact", "{reason}");
+    assert_eq!(reason["details"]["field"], "id", "{reason}");
+    assert_eq!(
+        reason["details"]["existing_contact_id"], reason["record"]["id"],
+        "{reason}"
+    );
+    let partly = export_from(
+        partial,
+        format,
+        &dir.path().join(format!("partial.{format}")),
+    );
+    assert_eq!(
+        partly, original,
+        "{format}: the held contact unchanged, the others restored"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_restores_byte_for_byte_straight_into_a_database() {
+    let server = crate::utils::TestServer::start().await;
+    seed_everything(&server).await;
+    let database = server.database_url().to_owned();
+    tokio::task::spawn_blocking(move || {
+        for format in ["ndjson", "csv"] {
+            restores_byte_for_byte(
+                &in_database(&database, crate::utils::WORKSPACE),
+                &in_database(&database, &format!("copy-{format}")),
+                &in_database(&database, &format!("partial-{format}")),
+                format,
+            );
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_restores_byte_for_byte_through_a_server() {
+    let server = crate::utils::TestServer::start().await;
+    seed_everything(&server).await;
+    let url = server.url("");
+    let mut places = Vec::new();
+    for format in ["ndjson", "csv"] {
+        let copy = server.new_key(&format!("copy-{format}"), "live").await;
+        let partial = server.new_key(&format!("partial-{format}"), "live").await;
+        places.push((
+            format,
+            through_server(&url, &copy),
+            through_server(&url, &partial),
+        ));
+    }
+    let origin = through_server(&url, &server.key);
+    tokio::task::spawn_blocking(move || {
+        for (format, copy, partial) in places {
+            restores_byte_for_byte(&origin, &copy, &partial, format);
+        }
+    })
+    .await
+    .unwrap();
 }
