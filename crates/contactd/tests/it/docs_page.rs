@@ -83,7 +83,7 @@ async fn the_reference_page_renders_the_contact_endpoints() {
         "Update a contact",
         "Delete a contact",
         "Upsert a contact",
-        "Create or upsert contacts in a batch",
+        "Create, upsert or restore contacts in a batch",
     ] {
         assert!(
             dom.contains(summary),
