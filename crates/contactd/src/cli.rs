@@ -201,7 +201,7 @@ fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    telemetry::init();
+    let _log = telemetry::init();
     let app = Application::build(config).await?;
     let addr = app.local_addr();
     if app.store().count_keys().await? == 0 {
@@ -279,7 +279,13 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             store.close().await;
             match revoked? {
                 0 => anyhow::bail!("no active key has the prefix {prefix}"),
-                n => println!("Revoked {n} key(s) with prefix {prefix}"),
+                n => {
+                    // Running servers cache keys and drop them when they see a
+                    // revocation, which they check for every `REVOCATION_CHECK`: once
+                    // this returns, every one of them refuses the key.
+                    tokio::time::sleep(crate::api::REVOCATION_CHECK * 3).await;
+                    println!("Revoked {n} key(s) with prefix {prefix}");
+                }
             }
         }
     }

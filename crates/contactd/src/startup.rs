@@ -85,9 +85,11 @@ impl Application {
         };
         let pruner = tokio::spawn(api::prune_idempotency_keys(self.store.clone()));
         let upkeep = tokio::spawn(api::upkeep(state.clone()));
+        let revocations = tokio::spawn(api::watch_revocations(state.clone()));
         server::serve(self.listener, api::router(state), limits, shutdown).await;
         pruner.abort();
         upkeep.abort();
+        revocations.abort();
         self.store.close().await;
         Ok(())
     }

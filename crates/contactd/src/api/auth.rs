@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, Request, State};
@@ -17,7 +18,7 @@ use super::AppState;
 use crate::domain::api_key::{self, KeyHash};
 use crate::domain::tenant::Tenant;
 use crate::error::ApiError;
-use crate::store::StoreError;
+use crate::store::{KeyRevocations, StoreError};
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
@@ -132,13 +133,21 @@ pub async fn authenticate(
         .to_str()
         .map_err(|_| ApiError::Unauthorized("Invalid API key"))?
         .trim();
+    if let Some((tenant, hash)) = state.key_cache.get(presented) {
+        state.note_key_use(hash);
+        return Ok((tenant, hash));
+    }
     if api_key::claimed_mode(presented).is_none() {
         return Err(ApiError::Unauthorized("Invalid API key"));
     }
+    let generation = state.key_cache.generation();
     let hash = api_key::hash(presented);
     let found = match state.store.tenant_for_key(hash).await {
         Ok(found) => {
             state.known_keys.saw(hash, found.as_ref());
+            if let Some(tenant) = &found {
+                state.key_cache.put(presented, tenant, hash, generation);
+            }
             found
         }
         // The database is away: a key that was valid a moment ago still says whose
@@ -156,6 +165,95 @@ pub async fn authenticate(
     let tenant = found.ok_or(ApiError::Unauthorized("Invalid or revoked API key"))?;
     state.note_key_use(hash);
     Ok((tenant, hash))
+}
+
+/// Keys that authenticated lately, by the key as presented, so that a request with a
+/// known key costs neither a SHA-256 nor a database lookup.
+///
+/// Revocation stays effective across servers: [`watch_revocations`] asks the database
+/// every [`REVOCATION_CHECK`] for its revocations (a count and the latest time, no
+/// hashing) and, when they changed or could not be read, moves the cache to a new
+/// generation, which empties it. An entry also expires after [`CACHED_FOR`], whatever
+/// happens. `contactd keys revoke` waits out one check before it returns, so a key it
+/// reports revoked is refused by every running server.
+///
+/// Only keys the database confirmed are kept; a wrong key is looked up (and counted
+/// against its address) every time.
+#[derive(Default)]
+pub struct KeyCache {
+    entries: RwLock<HashMap<Box<str>, Cached>>,
+    generation: AtomicU64,
+}
+
+struct Cached {
+    tenant: Tenant,
+    hash: KeyHash,
+    at: Instant,
+    generation: u64,
+}
+
+/// How often the database's revocations are read.
+pub const REVOCATION_CHECK: Duration = Duration::from_millis(50);
+/// Longest a cached key is trusted without a lookup.
+const CACHED_FOR: Duration = Duration::from_secs(10);
+/// Most keys cached; past it the cache starts over.
+const CACHED_MAX: usize = 10_000;
+
+impl KeyCache {
+    fn get(&self, presented: &str) -> Option<(Tenant, KeyHash)> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let cached = entries.get(presented)?;
+        let fresh = cached.generation == self.generation() && cached.at.elapsed() < CACHED_FOR;
+        fresh.then(|| (cached.tenant.clone(), cached.hash))
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Caches a key the database confirmed, unless a revocation was seen since the
+    /// lookup began (`generation` is the one from before it).
+    fn put(&self, presented: &str, tenant: &Tenant, hash: KeyHash, generation: u64) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if generation != self.generation() {
+            return;
+        }
+        if entries.len() >= CACHED_MAX {
+            entries.clear();
+        }
+        entries.insert(
+            presented.into(),
+            Cached {
+                tenant: tenant.clone(),
+                hash,
+                at: Instant::now(),
+                generation,
+            },
+        );
+    }
+
+    /// Forgets every cached key.
+    fn invalidate(&self) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+    }
+}
+
+/// Empties the key cache whenever the database's revocations change, or cannot be read
+/// (then nothing says a cached key is still valid). Runs for as long as the server does.
+pub async fn watch_revocations(state: AppState) {
+    let mut every = tokio::time::interval(REVOCATION_CHECK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: Option<KeyRevocations> = None;
+    loop {
+        every.tick().await;
+        let now = state.store.key_revocations().await.ok();
+        if now.is_none() || now != last {
+            state.key_cache.invalidate();
+        }
+        last = now;
+    }
 }
 
 /// Keys seen valid lately, for authenticating while the database cannot be asked.
@@ -208,6 +306,35 @@ impl KnownKeys {
 mod tests {
     use super::*;
     use crate::domain::tenant::Mode;
+
+    fn tenant() -> Tenant {
+        Tenant {
+            workspace_id: "ws_1".into(),
+            mode: Mode::Live,
+        }
+    }
+
+    #[test]
+    fn a_cached_key_is_dropped_by_a_new_generation() {
+        let cache = KeyCache::default();
+        let hash = api_key::hash("sk_live_example");
+        assert!(cache.get("sk_live_example").is_none());
+        cache.put("sk_live_example", &tenant(), hash, cache.generation());
+        assert_eq!(cache.get("sk_live_example"), Some((tenant(), hash)));
+        assert!(cache.get("sk_live_other").is_none());
+        cache.invalidate();
+        assert!(cache.get("sk_live_example").is_none());
+    }
+
+    #[test]
+    fn a_lookup_that_raced_a_revocation_is_not_cached() {
+        let cache = KeyCache::default();
+        let hash = api_key::hash("sk_live_example");
+        let before_lookup = cache.generation();
+        cache.invalidate();
+        cache.put("sk_live_example", &tenant(), hash, before_lookup);
+        assert!(cache.get("sk_live_example").is_none());
+    }
 
     #[test]
     fn a_key_found_missing_is_forgotten_at_once() {

@@ -30,6 +30,7 @@ use tower_http::request_id::{
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+pub use self::auth::{watch_revocations, REVOCATION_CHECK};
 use self::client_ip::TrustedProxies;
 pub use self::idempotency::prune_idempotency_keys;
 use self::metrics::MetricsAccess;
@@ -80,6 +81,7 @@ pub struct AppState {
     request_timeout: Duration,
     key_touches: Arc<Mutex<HashMap<KeyHash, Instant>>>,
     known_keys: Arc<auth::KnownKeys>,
+    key_cache: Arc<auth::KeyCache>,
     metrics: Arc<metrics::Metrics>,
     limiter: Arc<RateLimiter>,
     trusted_proxies: Arc<TrustedProxies>,
@@ -95,6 +97,7 @@ impl AppState {
             request_timeout: limits.request_timeout,
             key_touches: Arc::default(),
             known_keys: Arc::default(),
+            key_cache: Arc::default(),
             metrics: Arc::default(),
             limiter: Arc::new(RateLimiter::new(limits.per_key, limits.auth_failures)),
             trusted_proxies: Arc::new(TrustedProxies::new(access.trusted_proxies)),

@@ -3,8 +3,6 @@
 
 use serde_json::{Map, Value};
 
-use sha2::{Digest, Sha256};
-
 use super::email::Email;
 use super::ids::ContactId;
 use super::input;
@@ -50,10 +48,30 @@ impl Contact {
         }
     }
 
-    /// Names this version of the contact, for `ETag` and `If-Match`.
+    /// Names this version of the contact, for `ETag` and `If-Match`: its id and its
+    /// `updated_at` in hexadecimal microseconds. Every change moves `updated_at` forward
+    /// (`Timestamp::now_after`), so a version is named without hashing anything.
     pub fn etag(&self) -> String {
-        let digest = Sha256::digest(format!("{}|{}", self.id, self.updated_at.as_micros()));
-        format!("\"{}\"", hex::encode(&digest[..12]))
+        let id = self.id.as_str();
+        let mut tag = String::with_capacity(id.len() + 20);
+        tag.push('"');
+        tag.push_str(id);
+        tag.push('.');
+        let micros = self.updated_at.as_micros().to_be_bytes();
+        let mut leading = true;
+        for byte in micros {
+            for nibble in [byte >> 4, byte & 0xf] {
+                leading = leading && nibble == 0;
+                if !leading {
+                    tag.push(char::from(b"0123456789abcdef"[usize::from(nibble)]));
+                }
+            }
+        }
+        if leading {
+            tag.push('0');
+        }
+        tag.push('"');
+        tag
     }
 
     /// `first_name` and `last_name` joined by one space; None when both are unset.
@@ -79,9 +97,9 @@ impl From<Contact> for contactd_wire::Contact {
             preferred_channel: c.preferred_channel,
             metadata: c.metadata,
             status: c.status,
-            created_at: c.created_at.to_string(),
-            updated_at: c.updated_at.to_string(),
-            last_contacted: c.last_contacted.map(|t| t.to_string()),
+            created_at: c.created_at.to_rfc3339(),
+            updated_at: c.updated_at.to_rfc3339(),
+            last_contacted: c.last_contacted.map(Timestamp::to_rfc3339),
             etag: None,
         }
     }
@@ -428,6 +446,23 @@ mod tests {
 
     fn patch(v: Value) -> ContactPatch {
         ContactPatch::from_json(body(v)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn etags_name_one_version_of_one_contact() {
+        let mut c = contact(json!({"phone": "+1234567890"}));
+        c.updated_at = Timestamp::from_micros(0x1234_5678_9abc);
+        assert_eq!(c.etag(), format!("\"{}.123456789abc\"", c.id.as_str()));
+        let before = c.etag();
+        c.updated_at = Timestamp::now_after(c.updated_at);
+        assert_ne!(c.etag(), before, "a change names a new version");
+        let other = Contact {
+            id: ContactId::generate(),
+            ..c.clone()
+        };
+        assert_ne!(other.etag(), c.etag(), "another contact never shares a tag");
+        c.updated_at = Timestamp::from_micros(0);
+        assert_eq!(c.etag(), format!("\"{}.0\"", c.id.as_str()));
     }
 
     #[test]

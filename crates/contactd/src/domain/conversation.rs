@@ -70,9 +70,9 @@ impl From<Conversation> for contactd_wire::Conversation {
             contact_id: c.contact_id.into_string(),
             channel: c.channel,
             status: c.status,
-            created_at: c.created_at.to_string(),
-            updated_at: c.updated_at.to_string(),
-            last_message_at: c.last_message_at.map(|t| t.to_string()),
+            created_at: c.created_at.to_rfc3339(),
+            updated_at: c.updated_at.to_rfc3339(),
+            last_message_at: c.last_message_at.map(Timestamp::to_rfc3339),
             message_count: u64::try_from(c.message_count).unwrap_or(0),
         }
     }
@@ -86,7 +86,7 @@ impl From<Message> for contactd_wire::Message {
             conversation_id: m.conversation_id.into_string(),
             direction: m.direction,
             text: m.text,
-            created_at: m.created_at.to_string(),
+            created_at: m.created_at.to_rfc3339(),
         }
     }
 }

@@ -38,8 +38,8 @@ impl Segment {
             name: self.name,
             filter: self.filter.into_iter().collect(),
             count,
-            created_at: self.created_at.to_string(),
-            updated_at: self.updated_at.to_string(),
+            created_at: self.created_at.to_rfc3339(),
+            updated_at: self.updated_at.to_rfc3339(),
         }
     }
 }

@@ -165,6 +165,64 @@ pub fn plan(item: &BatchItem, found: Vec<Option<Contact>>) -> Result<Write, Writ
     }
 }
 
+/// Every ref the plans of a batch may look up: each item's [`lookups`], and the phone
+/// and email of each create (whose holder makes it a duplicate).
+pub fn batch_refs(items: &[BatchItem]) -> Vec<ContactRef> {
+    let mut refs = Vec::new();
+    for item in items {
+        refs.extend(lookups(item));
+        if let BatchItem::Create(new) = item {
+            refs.extend(new.phone.clone().map(ContactRef::Phone));
+            refs.extend(new.email.clone().map(ContactRef::Email));
+        }
+    }
+    refs
+}
+
+/// The contacts a batch planned in one pass sees: those read up front (every contact
+/// its [`batch_refs`] name), then as the plans before each item left them.
+pub trait KnownContacts {
+    /// The contact a ref names, if any.
+    fn find(&self, contact: &ContactRef) -> Option<Contact>;
+    /// Records a planned write: `new` replaces `old` (None for an insert).
+    fn wrote(&mut self, old: Option<&Contact>, new: &Contact);
+}
+
+/// Plans a batch's items in order, each as if the ones before it had run, over the
+/// contacts in `known`: the same decisions as planning each after the previous one's
+/// write, for a backend that then writes all of them in a few statements. Every write is
+/// checked against the identifiers held by other contacts (a create's phone or email is
+/// a duplicate here, where a backend writing row by row learns it from its unique index).
+pub fn plan_in_order(
+    items: &[BatchItem],
+    known: &mut impl KnownContacts,
+) -> Vec<Result<Write, WriteError>> {
+    let mut plans = Vec::with_capacity(items.len());
+    for item in items {
+        let found = lookups(item).iter().map(|r| known.find(r)).collect();
+        let planned = plan(item, found).and_then(|write| {
+            if let Write::Unchanged(_) = write {
+                return Ok(write);
+            }
+            let contact = write.contact();
+            match unique_refs(contact)
+                .into_iter()
+                .find_map(|(field, held)| duplicate(contact, field, known.find(&held)))
+            {
+                Some(duplicate) => Err(duplicate),
+                None => Ok(write),
+            }
+        });
+        match &planned {
+            Ok(Write::Insert(new)) => known.wrote(None, new),
+            Ok(Write::Update { old, new }) => known.wrote(Some(old), new),
+            _ => {}
+        }
+        plans.push(planned);
+    }
+    plans
+}
+
 /// A restore inserts its contact as it was exported, into a workspace that holds none of
 /// its identifiers: never over a contact of its id, nor beside one holding its phone or
 /// email.

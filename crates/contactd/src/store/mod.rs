@@ -7,6 +7,7 @@
 
 pub mod answer;
 mod contact_list;
+mod known;
 mod listing;
 pub mod postgres;
 mod records;
@@ -269,6 +270,16 @@ pub trait KeyStore: Send + Sync {
     async fn revoke_key(&self, prefix: &str) -> StoreResult<u64>;
     /// Counts keys, revoked ones included.
     async fn count_keys(&self) -> StoreResult<u64>;
+    /// What changes whenever a key is revoked: how many are, and the latest revocation
+    /// time. Servers ask for it several times a second to drop their cached keys.
+    async fn key_revocations(&self) -> StoreResult<KeyRevocations>;
+}
+
+/// The revocations of all keys in two numbers (see [`KeyStore::key_revocations`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KeyRevocations {
+    pub count: i64,
+    pub latest: i64,
 }
 
 #[async_trait]

@@ -409,3 +409,39 @@ async fn two_replicas_starting_together_on_an_empty_database_both_come_up() {
         .await;
     assert_error(&dup, 409, "duplicate_contact", "same phone on B");
 }
+
+/// Replicas cache keys that authenticated (no hash, no lookup per request); a key
+/// revoked by `contactd keys revoke` is still refused by every replica on its next
+/// request, including one that served it a moment before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revoked_key_is_refused_by_every_replica_on_the_next_request() {
+    let pair = Pair::start().await;
+    let (a, b) = pair.apis();
+    for api in [&a, &b] {
+        for _ in 0..20 {
+            assert_eq!(api.get("/v2/contact?limit=1").await.status, StatusCode::OK);
+        }
+    }
+    let prefix = &pair.key[.."sk_live_".len() + 8];
+    let database = pair._db.url();
+    let prefix_owned = prefix.to_owned();
+    let status = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_contactd"))
+            .args(["keys", "revoke", &prefix_owned, "--database", &database])
+            .env("CONTACTD_LOG", "warn")
+            .status()
+            .expect("run contactd keys revoke")
+    })
+    .await
+    .expect("the revoke ran");
+    assert!(status.success(), "keys revoke failed: {status}");
+    for (name, api) in [("A", &a), ("B", &b)] {
+        let reply = api.get("/v2/contact?limit=1").await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "replica {name} still took the revoked key: {}",
+            reply.text
+        );
+    }
+}

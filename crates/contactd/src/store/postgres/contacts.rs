@@ -20,6 +20,7 @@ use crate::domain::search::{SearchKeys, TermChanges};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
 use crate::domain::write::{self, Write};
+use crate::store::known::Known;
 use crate::store::records::{self, CONTACT_COLUMNS, CONTACT_COLUMN_COUNT};
 use crate::store::{answer, listing};
 use crate::store::{ContactStore, Entity, StoreError, StoreResult};
@@ -248,6 +249,242 @@ async fn item_in(
     Err(StoreError::Unavailable(
         "the contact kept changing under concurrent writes; retry".into(),
     ))
+}
+
+/// Runs a batch in a few statements inside `tx`: one read of every contact its items
+/// name (locked), the plans of `domain::write::plan_in_order`, one multi-row `INSERT` of
+/// the new contacts and one of their search terms, then the updates. `None` when another
+/// transaction wrote one of the batch's identifiers meanwhile (an insert skipped by the
+/// unique index, or an update refused by it): `tx` is then unusable, and the caller runs
+/// the batch again item by item ([`item_in`]), which decides such races row by row.
+async fn batch_in_one_pass(
+    tx: &Transaction<'_>,
+    tenant: &Tenant,
+    items: &[BatchItem],
+) -> StoreResult<Option<Vec<StoreResult<(Contact, UpsertOutcome)>>>> {
+    let db = Db::Tx(tx);
+    let (mut ids, mut phones, mut emails) = (Vec::new(), Vec::new(), Vec::new());
+    for contact in write::batch_refs(items) {
+        match records::ref_key(&contact) {
+            ("id", key) => ids.push(key),
+            ("phone", key) => phones.push(key),
+            (_, key) => emails.push(key),
+        }
+    }
+    let read = db
+        .query(
+            &format!(
+                "SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND mode = $2 \
+                 AND (id = ANY($3) OR phone = ANY($4) OR email_key = ANY($5)) \
+                 ORDER BY id FOR UPDATE"
+            ),
+            &[
+                &tenant.workspace_id,
+                &tenant.mode.as_str(),
+                &ids,
+                &phones,
+                &emails,
+            ],
+        )
+        .await;
+    let rows = match read {
+        Ok(rows) => rows,
+        Err(e) if lost_race(&e) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let stored = rows
+        .iter()
+        .map(records::contact)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let plans = write::plan_in_order(items, &mut Known::of(stored));
+    let inserts: Vec<&Contact> = plans
+        .iter()
+        .filter_map(|plan| match plan {
+            Ok(Write::Insert(contact)) => Some(contact),
+            _ => None,
+        })
+        .collect();
+    if !inserts.is_empty() {
+        match insert_all(&db, tenant, &inserts).await {
+            Ok(inserted) if inserted == inserts.len() as u64 => {}
+            Ok(_) => return Ok(None),
+            Err(e) if lost_race(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for plan in &plans {
+        if let Ok(Write::Update { old, new }) = plan {
+            match update(&db, tenant, old, new).await {
+                Ok(_) => {}
+                Err(e) if lost_race(&e) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(Some(
+        plans
+            .into_iter()
+            .map(|plan| plan.map(Write::into_answer).map_err(StoreError::from))
+            .collect(),
+    ))
+}
+
+/// Another transaction took an identifier first, or the two waited on each other's row
+/// locks: running the batch again item by item settles it.
+fn lost_race(e: &tokio_postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(&SqlState::UNIQUE_VIOLATION | &SqlState::T_R_DEADLOCK_DETECTED)
+    )
+}
+
+/// Inserts new contacts and their search terms in two statements (arrays unnested
+/// into rows); a contact whose id, phone or email is taken meanwhile is skipped. Returns
+/// how many contacts were inserted.
+async fn insert_all(
+    db: &Db<'_>,
+    tenant: &Tenant,
+    contacts: &[&Contact],
+) -> Result<u64, tokio_postgres::Error> {
+    let n = contacts.len();
+    let mut c = InsertColumns::with_capacity(n);
+    let mut t = TermColumns::default();
+    for contact in contacts {
+        let keys = SearchKeys::of(contact);
+        let changes = TermChanges::of_keys(None, Some((&keys, contact.status)));
+        for (term, num) in changes.write {
+            t.term.push(term);
+            t.created_at.push(contact.created_at.as_micros());
+            t.contact_id.push(contact.id.as_str());
+            t.status.push(contact.status.as_str());
+            t.num.push(num);
+        }
+        c.id.push(contact.id.as_str());
+        c.phone.push(contact.phone.as_ref().map(Phone::as_str));
+        c.email.push(contact.email.as_ref().map(Email::as_str));
+        c.email_key
+            .push(contact.email.as_ref().map(Email::normalized));
+        c.first_name.push(contact.first_name.as_deref());
+        c.last_name.push(contact.last_name.as_deref());
+        c.preferred_channel
+            .push(contact.preferred_channel.map(Channel::as_str));
+        c.metadata.push(Value::Object(contact.metadata.clone()));
+        c.status.push(contact.status.as_str());
+        c.created_at.push(contact.created_at.as_micros());
+        c.updated_at.push(contact.updated_at.as_micros());
+        c.last_contacted
+            .push(contact.last_contacted.map(Timestamp::as_micros));
+        c.full_name_key.push(full_name_key(contact));
+        c.last_name_key
+            .push(contact.last_name.as_ref().map(|n| n.to_lowercase()));
+        c.name_words.push(keys.name_words);
+        c.email_fold.push(keys.email_fold);
+    }
+    let inserted = db
+        .execute(
+            "INSERT INTO contacts (workspace_id, mode, id, phone, email, email_key, first_name, \
+             last_name, preferred_channel, metadata, status, created_at, updated_at, \
+             last_contacted, full_name_key, last_name_key, name_words, email_fold) \
+             SELECT $1, $2, x.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], \
+             $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::int8[], \
+             $13::int8[], $14::int8[], $15::text[], $16::text[], $17::text[], $18::text[]) AS x \
+             ON CONFLICT DO NOTHING",
+            &[
+                &tenant.workspace_id,
+                &tenant.mode.as_str(),
+                &c.id,
+                &c.phone,
+                &c.email,
+                &c.email_key,
+                &c.first_name,
+                &c.last_name,
+                &c.preferred_channel,
+                &c.metadata,
+                &c.status,
+                &c.created_at,
+                &c.updated_at,
+                &c.last_contacted,
+                &c.full_name_key,
+                &c.last_name_key,
+                &c.name_words,
+                &c.email_fold,
+            ],
+        )
+        .await?;
+    if inserted < n as u64 || t.term.is_empty() {
+        return Ok(inserted);
+    }
+    db.execute(
+        "INSERT INTO contact_terms (workspace_id, mode, term, created_at, contact_id, status, num) \
+         SELECT $1, $2, x.* FROM unnest($3::text[], $4::int8[], $5::text[], $6::text[], \
+         $7::float8[]) AS x \
+         ON CONFLICT (workspace_id, mode, term, created_at, contact_id) \
+         DO UPDATE SET status = EXCLUDED.status, num = EXCLUDED.num",
+        &[
+            &tenant.workspace_id,
+            &tenant.mode.as_str(),
+            &t.term,
+            &t.created_at,
+            &t.contact_id,
+            &t.status,
+            &t.num,
+        ],
+    )
+    .await?;
+    Ok(inserted)
+}
+
+/// The columns of a multi-row contact insert, one array each.
+struct InsertColumns<'a> {
+    id: Vec<&'a str>,
+    phone: Vec<Option<&'a str>>,
+    email: Vec<Option<&'a str>>,
+    email_key: Vec<Option<String>>,
+    first_name: Vec<Option<&'a str>>,
+    last_name: Vec<Option<&'a str>>,
+    preferred_channel: Vec<Option<&'static str>>,
+    metadata: Vec<Value>,
+    status: Vec<&'static str>,
+    created_at: Vec<i64>,
+    updated_at: Vec<i64>,
+    last_contacted: Vec<Option<i64>>,
+    full_name_key: Vec<String>,
+    last_name_key: Vec<Option<String>>,
+    name_words: Vec<String>,
+    email_fold: Vec<Option<String>>,
+}
+
+impl InsertColumns<'_> {
+    fn with_capacity(n: usize) -> Self {
+        InsertColumns {
+            id: Vec::with_capacity(n),
+            phone: Vec::with_capacity(n),
+            email: Vec::with_capacity(n),
+            email_key: Vec::with_capacity(n),
+            first_name: Vec::with_capacity(n),
+            last_name: Vec::with_capacity(n),
+            preferred_channel: Vec::with_capacity(n),
+            metadata: Vec::with_capacity(n),
+            status: Vec::with_capacity(n),
+            created_at: Vec::with_capacity(n),
+            updated_at: Vec::with_capacity(n),
+            last_contacted: Vec::with_capacity(n),
+            full_name_key: Vec::with_capacity(n),
+            last_name_key: Vec::with_capacity(n),
+            name_words: Vec::with_capacity(n),
+            email_fold: Vec::with_capacity(n),
+        }
+    }
+}
+
+/// The search-term rows of a multi-row insert, one array per column.
+#[derive(Default)]
+struct TermColumns<'a> {
+    term: Vec<String>,
+    created_at: Vec<i64>,
+    contact_id: Vec<&'a str>,
+    status: Vec<&'static str>,
+    num: Vec<Option<f64>>,
 }
 
 /// A connection running a read that may scan. If the request is dropped before the read
@@ -487,6 +724,16 @@ impl ContactStore for PgStore {
         items: Vec<BatchItem>,
     ) -> StoreResult<Vec<StoreResult<(Contact, UpsertOutcome)>>> {
         let mut client = self.client().await?;
+        {
+            let tx = client.transaction().await?;
+            if let Some(results) = batch_in_one_pass(&tx, tenant, &items).await? {
+                let kept = keep_answer(&Db::Tx(&tx), &results).await?;
+                tx.commit().await?;
+                answer_committed(kept);
+                return Ok(results);
+            }
+            tx.rollback().await?;
+        }
         let mut tx = client.transaction().await?;
         let mut results = Vec::with_capacity(items.len());
         for item in items {

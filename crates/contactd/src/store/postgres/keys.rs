@@ -8,7 +8,7 @@ use crate::domain::ids::new_id;
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::time::Timestamp;
 use crate::store::records::{self, KEY_INFO_COLUMNS};
-use crate::store::{KeyInfo, KeyStore, StoreError, StoreResult};
+use crate::store::{KeyInfo, KeyRevocations, KeyStore, StoreError, StoreResult};
 
 #[async_trait]
 impl KeyStore for PgStore {
@@ -116,5 +116,23 @@ impl KeyStore for PgStore {
             .await?
             .map_or(Ok(0), |r| r.try_get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn key_revocations(&self) -> StoreResult<KeyRevocations> {
+        let client = self.key_client().await?;
+        let row = Db::Client(&client)
+            .query_opt(
+                "SELECT COUNT(*), COALESCE(MAX(revoked_at), 0) FROM api_keys \
+                 WHERE revoked_at IS NOT NULL",
+                &[],
+            )
+            .await?;
+        match row {
+            Some(row) => Ok(KeyRevocations {
+                count: row.try_get(0)?,
+                latest: row.try_get(1)?,
+            }),
+            None => Ok(KeyRevocations::default()),
+        }
     }
 }

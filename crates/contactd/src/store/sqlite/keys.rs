@@ -9,7 +9,7 @@ use crate::domain::ids::new_id;
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::time::Timestamp;
 use crate::store::records::{self, KEY_INFO_COLUMNS};
-use crate::store::{KeyInfo, KeyStore, StoreResult};
+use crate::store::{KeyInfo, KeyRevocations, KeyStore, StoreResult};
 
 #[async_trait]
 impl KeyStore for SqliteStore {
@@ -126,6 +126,20 @@ impl KeyStore for SqliteStore {
             .run(|conn| {
                 let n: i64 = conn.query_row("SELECT COUNT(*) FROM api_keys", [], |r| r.get(0))?;
                 Ok(u64::try_from(n).unwrap_or(0))
+            })
+            .await
+    }
+
+    async fn key_revocations(&self) -> StoreResult<KeyRevocations> {
+        self.key_readers
+            .run_quick(|conn| {
+                let (count, latest) = conn
+                    .prepare_cached(
+                        "SELECT COUNT(*), COALESCE(MAX(revoked_at), 0) FROM api_keys \
+                         WHERE revoked_at IS NOT NULL",
+                    )?
+                    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(KeyRevocations { count, latest })
             })
             .await
     }

@@ -2,6 +2,7 @@
 //! small pool of read-only connections that read committed snapshots concurrently (WAL).
 
 pub mod backup;
+mod checkpointer;
 mod contacts;
 mod conversations;
 mod idempotency;
@@ -19,6 +20,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, Row};
 use serde_json::Value;
 
+use self::checkpointer::Checkpointer;
 use self::readers::Readers;
 use self::writer::Writer;
 use super::contact_list::{Dialect, Param, Sql};
@@ -46,6 +48,8 @@ pub fn path_from_url(url: &str) -> Option<PathBuf> {
 
 pub struct SqliteStore {
     writer: Writer,
+    /// Checkpoints the WAL beside the writer (stopped before the writer's last one).
+    checkpointer: std::sync::Mutex<Checkpointer>,
     readers: Readers,
     /// Connections for API key lookups alone, so authentication never waits behind lists.
     key_readers: Readers,
@@ -84,8 +88,10 @@ impl SqliteStore {
                 .map(Readers::new)
         };
         let readers = reader_count();
+        let checkpointer = Checkpointer::start(path, synchronous_pragma(synchronous))?;
         Ok(SqliteStore {
             writer: Writer::start(conn)?,
+            checkpointer: std::sync::Mutex::new(checkpointer),
             readers: open_readers(readers)?,
             key_readers: open_readers(KEY_READERS)?,
             share: WorkspaceShare::new(readers / 2, query_budget),
@@ -119,16 +125,32 @@ fn configure(conn: &Connection, synchronous: SqliteSynchronous) -> rusqlite::Res
     // write acknowledged has reached the disk; the writer's group commit makes that one
     // sync per group, not per write. NORMAL (opt-in) syncs at checkpoints only.
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    let synchronous = match synchronous {
-        SqliteSynchronous::Full => "FULL",
-        SqliteSynchronous::Normal => "NORMAL",
-    };
-    conn.pragma_update(None, "synchronous", synchronous)?;
+    conn.pragma_update(None, "synchronous", synchronous_pragma(synchronous))?;
+    // Checkpoints run on their own thread (see `checkpointer`); the writer checkpoints
+    // only when the WAL grew past a backstop, and a WAL emptied by a checkpoint does not
+    // keep its size on disk beyond it.
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        checkpointer::WRITER_BACKSTOP_PAGES,
+    )?;
+    conn.pragma_update(
+        None,
+        "journal_size_limit",
+        checkpointer::WRITER_BACKSTOP_PAGES * 4096,
+    )?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "busy_timeout", 5000)?;
     conn.pragma_update(None, "cache_size", -32_000)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
+}
+
+fn synchronous_pragma(synchronous: SqliteSynchronous) -> &'static str {
+    match synchronous {
+        SqliteSynchronous::Full => "FULL",
+        SqliteSynchronous::Normal => "NORMAL",
+    }
 }
 
 fn open_reader(path: &Path) -> anyhow::Result<Connection> {
@@ -242,6 +264,10 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        self.checkpointer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stop();
         self.writer.shutdown();
     }
 
