@@ -9,7 +9,10 @@ const step = process.argv[2];
 if (step === "clean") {
   rmSync(dist, { recursive: true, force: true });
 } else if (step === "mark") {
-  for (const [dir, type] of [["esm", "module"], ["cjs", "commonjs"]]) {
+  for (const [dir, type] of [
+    ["esm", "module"],
+    ["cjs", "commonjs"],
+  ]) {
     mkdirSync(join(dist, dir), { recursive: true });
     writeFileSync(join(dist, dir, "package.json"), JSON.stringify({ type }) + "\n");
   }

@@ -1,4 +1,12 @@
-import { Transport, pathOf, type ClientOptions, type Query, type Reply, type RequestOptions, type WriteOptions } from "./http.js";
+import {
+  Transport,
+  pathOf,
+  type ClientOptions,
+  type Query,
+  type Reply,
+  type RequestOptions,
+  type WriteOptions,
+} from "./http.js";
 import { paginate, type PageList } from "./pages.js";
 import type { components, operations } from "./schema.js";
 
@@ -97,12 +105,16 @@ export class Client {
 
   /** `GET /healthz`: `{status: "ok"}` while the process is up (no key needed). */
   async health(options?: RequestOptions): Promise<HealthStatus> {
-    return data(await this.transport.send<HealthStatus>({ method: "GET", path: "/healthz", anonymous: true, ...signal(options) }));
+    return data(
+      await this.transport.send<HealthStatus>({ method: "GET", path: "/healthz", anonymous: true, ...signal(options) }),
+    );
   }
 
   /** `GET /readyz`: `{status: "ready"}` while the database answers; `ContactdError` (503) when it does not. */
   async ready(options?: RequestOptions): Promise<HealthStatus> {
-    return data(await this.transport.send<HealthStatus>({ method: "GET", path: "/readyz", anonymous: true, ...signal(options) }));
+    return data(
+      await this.transport.send<HealthStatus>({ method: "GET", path: "/readyz", anonymous: true, ...signal(options) }),
+    );
   }
 
   /**
@@ -112,13 +124,27 @@ export class Client {
   async metrics(options?: RequestOptions & { token?: string }): Promise<string> {
     const headers = options?.token === undefined ? undefined : { Authorization: `Bearer ${options.token}` };
     return data(
-      await this.transport.send<string>({ method: "GET", path: "/metrics", anonymous: true, text: true, headers, ...signal(options) }),
+      await this.transport.send<string>({
+        method: "GET",
+        path: "/metrics",
+        anonymous: true,
+        text: true,
+        headers,
+        ...signal(options),
+      }),
     );
   }
 
   /** `GET /v2/openapi.json`: the server's OpenAPI document. */
   async openapi(options?: RequestOptions): Promise<Record<string, unknown>> {
-    return data(await this.transport.send<Record<string, unknown>>({ method: "GET", path: "/v2/openapi.json", anonymous: true, ...signal(options) }));
+    return data(
+      await this.transport.send<Record<string, unknown>>({
+        method: "GET",
+        path: "/v2/openapi.json",
+        anonymous: true,
+        ...signal(options),
+      }),
+    );
   }
 }
 
@@ -128,7 +154,9 @@ export class Contacts {
 
   /** `GET /v2/contact/{ref}`: the contact, by id, phone (`+1234567890`) or email. */
   async get(ref: string, options?: RequestOptions): Promise<VersionedContact> {
-    return versioned(await this.transport.send<Contact>({ method: "GET", path: pathOf(CONTACTS, ref), ...signal(options) }));
+    return versioned(
+      await this.transport.send<Contact>({ method: "GET", path: pathOf(CONTACTS, ref), ...signal(options) }),
+    );
   }
 
   /** `POST /v2/contact`: creates a contact (`DuplicateContactError` when its phone or email is taken). */
@@ -148,7 +176,9 @@ export class Contacts {
 
   /** `DELETE /v2/contact/{ref}`: erases the contact with its conversations and messages; answers it as it was, `status: "deleted"`. */
   async delete(ref: string, options?: ConditionalOptions): Promise<VersionedContact> {
-    return versioned(await this.transport.send<Contact>({ method: "DELETE", path: pathOf(CONTACTS, ref), ...conditional(options) }));
+    return versioned(
+      await this.transport.send<Contact>({ method: "DELETE", path: pathOf(CONTACTS, ref), ...conditional(options) }),
+    );
   }
 
   /**
@@ -157,7 +187,8 @@ export class Contacts {
    */
   list(filters: ContactFilters = {}, options?: RequestOptions): PageList<ContactList> {
     return paginate(
-      async (query) => data(await this.transport.send<ContactList>({ method: "GET", path: CONTACTS, query, ...signal(options) })),
+      async (query) =>
+        data(await this.transport.send<ContactList>({ method: "GET", path: CONTACTS, query, ...signal(options) })),
       filters as Query,
     );
   }
@@ -178,14 +209,22 @@ export class Contacts {
    * it, or creates it; `result` says which (`created`, `updated`, `unchanged`).
    */
   async upsert(body: ContactCreate, options?: WriteOptions): Promise<UpsertResponse> {
-    const reply = await this.transport.send<Contact>({ method: "POST", path: `${CONTACTS}/upsert`, body, ...write(options) });
-    const result = (reply.headers.get("X-Upsert-Result") ?? (reply.status === 201 ? "created" : "updated")) as UpsertResult;
+    const reply = await this.transport.send<Contact>({
+      method: "POST",
+      path: `${CONTACTS}/upsert`,
+      body,
+      ...write(options),
+    });
+    const result = (reply.headers.get("X-Upsert-Result") ??
+      (reply.status === 201 ? "created" : "updated")) as UpsertResult;
     return { result, contact: versioned(reply) };
   }
 
   /** `POST /v2/contact/batch`: up to 1,000 creates, upserts or restores, each succeeding or failing alone. */
   async batch(body: BatchRequest, options?: WriteOptions): Promise<BatchResponse> {
-    return data(await this.transport.send<BatchResponse>({ method: "POST", path: `${CONTACTS}/batch`, body, ...write(options) }));
+    return data(
+      await this.transport.send<BatchResponse>({ method: "POST", path: `${CONTACTS}/batch`, body, ...write(options) }),
+    );
   }
 
   /** `GET /v2/contact/{ref}/conversations`: the contact's conversations, newest first. */
@@ -211,18 +250,31 @@ export class Conversations {
 
   /** `POST /v2/conversation`: `contact_id` takes any contact ref. */
   async create(body: ConversationCreate, options?: WriteOptions): Promise<Conversation> {
-    return data(await this.transport.send<Conversation>({ method: "POST", path: CONVERSATIONS, body, ...write(options) }));
+    return data(
+      await this.transport.send<Conversation>({ method: "POST", path: CONVERSATIONS, body, ...write(options) }),
+    );
   }
 
   /** `GET /v2/conversation/{id}`. */
   async get(id: string, options?: RequestOptions): Promise<Conversation> {
-    return data(await this.transport.send<Conversation>({ method: "GET", path: pathOf(CONVERSATIONS, id, "", "id"), ...signal(options) }));
+    return data(
+      await this.transport.send<Conversation>({
+        method: "GET",
+        path: pathOf(CONVERSATIONS, id, "", "id"),
+        ...signal(options),
+      }),
+    );
   }
 
   /** `PUT /v2/conversation/{id}`: only `status` can change. */
   async update(id: string, body: ConversationUpdate, options?: RequestOptions): Promise<Conversation> {
     return data(
-      await this.transport.send<Conversation>({ method: "PUT", path: pathOf(CONVERSATIONS, id, "", "id"), body, ...signal(options) }),
+      await this.transport.send<Conversation>({
+        method: "PUT",
+        path: pathOf(CONVERSATIONS, id, "", "id"),
+        body,
+        ...signal(options),
+      }),
     );
   }
 
@@ -260,25 +312,41 @@ export class Segments {
 
   /** `GET /v2/segment/{id}`, with its `count` computed now. */
   async get(id: string, options?: RequestOptions): Promise<Segment> {
-    return data(await this.transport.send<Segment>({ method: "GET", path: pathOf(SEGMENTS, id, "", "id"), ...signal(options) }));
+    return data(
+      await this.transport.send<Segment>({ method: "GET", path: pathOf(SEGMENTS, id, "", "id"), ...signal(options) }),
+    );
   }
 
   /** `GET /v2/segment`: the segments, oldest first. */
   list(query: SegmentListQuery = {}, options?: RequestOptions): PageList<SegmentList> {
     return paginate(
-      async (q) => data(await this.transport.send<SegmentList>({ method: "GET", path: SEGMENTS, query: q, ...signal(options) })),
+      async (q) =>
+        data(await this.transport.send<SegmentList>({ method: "GET", path: SEGMENTS, query: q, ...signal(options) })),
       query as Query,
     );
   }
 
   /** `PUT /v2/segment/{id}`: a new name, or a new filter replacing the old one whole. */
   async update(id: string, body: SegmentUpdate, options?: RequestOptions): Promise<Segment> {
-    return data(await this.transport.send<Segment>({ method: "PUT", path: pathOf(SEGMENTS, id, "", "id"), body, ...signal(options) }));
+    return data(
+      await this.transport.send<Segment>({
+        method: "PUT",
+        path: pathOf(SEGMENTS, id, "", "id"),
+        body,
+        ...signal(options),
+      }),
+    );
   }
 
   /** `DELETE /v2/segment/{id}`: answers the segment as it was; its contacts stay. */
   async delete(id: string, options?: RequestOptions): Promise<Segment> {
-    return data(await this.transport.send<Segment>({ method: "DELETE", path: pathOf(SEGMENTS, id, "", "id"), ...signal(options) }));
+    return data(
+      await this.transport.send<Segment>({
+        method: "DELETE",
+        path: pathOf(SEGMENTS, id, "", "id"),
+        ...signal(options),
+      }),
+    );
   }
 
   /** `GET /v2/segment/{id}/contacts`: the segment's contacts now; iterate it for all of them. */
@@ -318,6 +386,9 @@ function write(options: WriteOptions | undefined): { signal?: AbortSignal; idemp
   return { ...signal(options), ...(options?.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}) };
 }
 
-function conditional(options: ConditionalOptions | undefined): { signal?: AbortSignal; headers?: Record<string, string> } {
+function conditional(options: ConditionalOptions | undefined): {
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+} {
   return { ...signal(options), ...(options?.ifMatch ? { headers: { "If-Match": options.ifMatch } } : {}) };
 }

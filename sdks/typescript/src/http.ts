@@ -34,7 +34,13 @@ export interface WriteOptions extends RequestOptions {
   idempotencyKey?: string;
 }
 
-type QueryValue = string | number | boolean | null | undefined | Record<string, string | number | boolean | null | undefined>;
+type QueryValue =
+  | string
+  | number
+  | boolean
+  | null
+  | undefined
+  | Record<string, string | number | boolean | null | undefined>;
 export type Query = Record<string, QueryValue>;
 
 export interface Call {

@@ -1,4 +1,9 @@
-import { isSupportedCountry, parsePhoneNumberWithError, type CountryCode, type PhoneNumber } from "libphonenumber-js/max";
+import {
+  isSupportedCountry,
+  parsePhoneNumberWithError,
+  type CountryCode,
+  type PhoneNumber,
+} from "libphonenumber-js/max";
 
 /** Thrown by {@link formatPhoneE164} for text that is not a valid phone number. */
 export class PhoneNumberError extends Error {

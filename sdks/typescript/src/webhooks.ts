@@ -60,7 +60,9 @@ export async function verifyWebhookSignature<T = unknown>(
     .map(([, signature]) => decodeBase64(signature!))
     .filter((signature): signature is Uint8Array<ArrayBuffer> => signature !== undefined);
   for (const s of Array.isArray(secret) ? secret : [secret]) {
-    const key = await crypto.subtle.importKey("raw", secretKey(s), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+    const key = await crypto.subtle.importKey("raw", secretKey(s), { name: "HMAC", hash: "SHA-256" }, false, [
+      "verify",
+    ]);
     for (const signature of candidates) {
       // Web Crypto compares in constant time.
       if (await crypto.subtle.verify("HMAC", key, signature, signed)) {

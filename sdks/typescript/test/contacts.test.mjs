@@ -85,7 +85,9 @@ describe("contacts", () => {
     const v2 = await client.contacts.update(created.id, { first_name: "V2" }, { ifMatch: created.etag });
     assert.equal(v2.first_name, "V2");
 
-    const stale = await client.contacts.update(created.id, { first_name: "V3" }, { ifMatch: created.etag }).catch((e) => e);
+    const stale = await client.contacts
+      .update(created.id, { first_name: "V3" }, { ifMatch: created.etag })
+      .catch((e) => e);
     assert.ok(stale instanceof PreconditionFailedError, String(stale));
     assert.equal(stale.code, 412);
     assert.equal(stale.currentEtag, v2.etag);
@@ -204,7 +206,9 @@ describe("contacts.list and count", () => {
     const proxy = await startProxy(server.url);
     try {
       const viaProxy = new Client({ apiKey: listingKey, baseUrl: proxy.url });
-      const seen = await viaProxy.contacts.list({ limit: 100, status: "active", metadata: { plan: "basic" } }).toArray();
+      const seen = await viaProxy.contacts
+        .list({ limit: 100, status: "active", metadata: { plan: "basic" } })
+        .toArray();
       const expected = Array.from({ length: 250 }, (_, i) => i).filter((i) => i % 5 !== 0 && i % 7 !== 0);
       assert.deepEqual(
         seen.map((c) => c.metadata.n),
@@ -265,7 +269,13 @@ describe("contacts.list and count", () => {
     );
 
     const found = await tagged.contacts.list({ q: "odd number24" }).toArray();
-    assert.deepEqual(found.map((c) => c.last_name).sort(), ["Number241", "Number243", "Number245", "Number247", "Number249"]);
+    assert.deepEqual(found.map((c) => c.last_name).sort(), [
+      "Number241",
+      "Number243",
+      "Number245",
+      "Number247",
+      "Number249",
+    ]);
   });
 
   test("offset paging is followed too", async () => {

@@ -39,7 +39,11 @@ describe("conversations and messages", () => {
     const after = await client.conversations.get(conversation.id);
     assert.equal(after.message_count, 3);
     assert.notEqual(after.last_message_at, null);
-    assert.notEqual((await client.contacts.get(contact.id)).last_contacted, null, "outbound messages set last_contacted");
+    assert.notEqual(
+      (await client.contacts.get(contact.id)).last_contacted,
+      null,
+      "outbound messages set last_contacted",
+    );
 
     const page = await client.conversations.messages(conversation.id, { limit: 2 });
     assert.equal(page.total, 3);
@@ -81,7 +85,10 @@ describe("segments", () => {
     }));
     await seg.contacts.batch({ contacts });
 
-    const created = await seg.segments.create({ name: "Premium", filter: { "metadata.plan": "premium", status: "active" } });
+    const created = await seg.segments.create({
+      name: "Premium",
+      filter: { "metadata.plan": "premium", status: "active" },
+    });
     assert.match(created.id, /^seg_[0-9a-z]+$/);
     assert.equal(created.count, 10);
     assert.deepEqual(created.filter, { "metadata.plan": "premium", status: "active" });

@@ -18,6 +18,7 @@ before(async () => {
 after(() => server?.stop());
 
 // ---- copied verbatim from the seed ("Upsert Pattern") ----
+// prettier-ignore
 async function findOrCreateContact(phone, data) {
 try {
 // Try to find existing contact
@@ -36,6 +37,7 @@ throw error;
 // ---- end of the copy ----
 
 // ---- copied verbatim from the seed ("Syncing with Your CRM") ----
+// prettier-ignore
 // When a contact is updated in your CRM
 async function syncContactToHueChat(crmContact) {
 await client.contacts.update(crmContact.phone, {
@@ -127,9 +129,12 @@ describe("syncContactToHueChat (seed sample)", () => {
   });
 
   test("a contact the CRM has but contactd does not is a NotFoundError", async () => {
-    const error = await syncContactToHueChat({ id: "crm_7", phone: "+14155550100", firstName: "No", lastName: "Body" }).catch(
-      (e) => e,
-    );
+    const error = await syncContactToHueChat({
+      id: "crm_7",
+      phone: "+14155550100",
+      firstName: "No",
+      lastName: "Body",
+    }).catch((e) => e);
     assert.ok(error instanceof NotFoundError, String(error));
     assert.equal(error.code, 404);
   });

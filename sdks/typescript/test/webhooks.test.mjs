@@ -78,10 +78,7 @@ describe("verifyWebhookSignature", () => {
     const recent = delivery({ at: new Date(Date.now() - 4 * 60 * 1000) });
     assert.deepEqual(await verifyWebhookSignature(recent.body, recent.headers, secret), event);
     // The tolerance and the clock can be set.
-    assert.deepEqual(
-      await verifyWebhookSignature(old.body, old.headers, secret, { toleranceSeconds: 600 }),
-      event,
-    );
+    assert.deepEqual(await verifyWebhookSignature(old.body, old.headers, secret, { toleranceSeconds: 600 }), event);
     await rejects(
       verifyWebhookSignature(recent.body, recent.headers, secret, { now: new Date(Date.now() + 10 * 60 * 1000) }),
       /too old/,
@@ -103,7 +100,10 @@ describe("verifyWebhookSignature", () => {
     const a = delivery({ key: secret, at });
     const b = delivery({ key: newSecret, at });
     // contactd signs with both secrets for 24 hours: "v1,<old> v1,<new>".
-    const headers = { ...a.headers, "webhook-signature": `${a.headers["webhook-signature"]} ${b.headers["webhook-signature"]}` };
+    const headers = {
+      ...a.headers,
+      "webhook-signature": `${a.headers["webhook-signature"]} ${b.headers["webhook-signature"]}`,
+    };
     assert.deepEqual(await verifyWebhookSignature(payload, headers, secret), event);
     assert.deepEqual(await verifyWebhookSignature(payload, headers, newSecret), event);
     assert.deepEqual(await verifyWebhookSignature(payload, b.headers, [secret, newSecret]), event);

@@ -53,8 +53,16 @@ test("the built code uses no Node built-in module (it runs in browsers)", async 
   for (const dir of ["dist/esm", "dist/cjs"]) {
     for (const file of (await readdir(join(sdkDir, dir))).filter((f) => f.endsWith(".js"))) {
       const code = await readFile(join(sdkDir, dir, file), "utf8");
-      assert.doesNotMatch(code, /(from |require\()["'](node:|fs|path|os|crypto|http|https|net|child_process|buffer|util)["']/, file);
-      assert.doesNotMatch(code, /\bprocess\.(env|exit|on|nextTick|platform|versions|argv)\b|\bBuffer\.|\brequire\(["']node:/, file);
+      assert.doesNotMatch(
+        code,
+        /(from |require\()["'](node:|fs|path|os|crypto|http|https|net|child_process|buffer|util)["']/,
+        file,
+      );
+      assert.doesNotMatch(
+        code,
+        /\bprocess\.(env|exit|on|nextTick|platform|versions|argv)\b|\bBuffer\.|\brequire\(["']node:/,
+        file,
+      );
     }
   }
 });
