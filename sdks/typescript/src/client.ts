@@ -1,0 +1,394 @@
+import {
+  Transport,
+  pathOf,
+  type ClientOptions,
+  type Query,
+  type Reply,
+  type RequestOptions,
+  type WriteOptions,
+} from "./http.js";
+import { paginate, type PageList } from "./pages.js";
+import type { components, operations } from "./schema.js";
+
+type Schemas = components["schemas"];
+type QueryOf<O extends keyof operations> = NonNullable<operations[O]["parameters"]["query"]>;
+
+/** A contact as the API answers it (every field present, unset ones `null`). */
+export type Contact = Schemas["Contact"];
+/** A contact answered alone, with its version: `etag` goes in `ifMatch` of an update or delete. */
+export type VersionedContact = Contact & { readonly etag: string | undefined };
+export type ContactCreate = Schemas["ContactCreate"];
+export type ContactUpdate = Schemas["ContactUpdate"];
+export type ContactList = Schemas["ContactList"];
+export type ContactSort = Schemas["ContactSort"];
+export type ContactStatus = Schemas["ContactStatus"];
+export type Channel = Schemas["Channel"];
+export type BatchRequest = Schemas["BatchRequest"];
+export type BatchResponse = Schemas["BatchResponse"];
+export type BatchItemResult = Schemas["BatchItemResult"];
+export type UpsertResult = Schemas["UpsertResult"];
+export type Conversation = Schemas["Conversation"];
+export type ConversationCreate = Schemas["ConversationCreate"];
+export type ConversationUpdate = Schemas["ConversationUpdate"];
+export type ConversationList = Schemas["ConversationList"];
+export type ConversationStatus = Schemas["ConversationStatus"];
+export type Message = Schemas["Message"];
+export type MessageCreate = Schemas["MessageCreate"];
+export type MessageList = Schemas["MessageList"];
+export type Segment = Schemas["Segment"];
+export type SegmentCreate = Schemas["SegmentCreate"];
+export type SegmentUpdate = Schemas["SegmentUpdate"];
+export type SegmentList = Schemas["SegmentList"];
+export type HealthStatus = Schemas["HealthStatus"];
+
+/**
+ * Metadata filters: `{plan: "premium", "score[gte]": 5, "preferences.language": "en"}` is
+ * sent as `metadata[plan]=premium&metadata[score[gte]]=5&metadata[preferences.language]=en`.
+ */
+export type MetadataFilters = Record<string, string | number | boolean>;
+/** The query of `GET /v2/contact`: filters, `sort`, `limit`, `offset`, `cursor`, `include_total`. */
+export type ContactFilters = Omit<QueryOf<"listContacts">, "metadata"> & { metadata?: MetadataFilters };
+/** The filters of `GET /v2/contact/count`. */
+export type CountFilters = Omit<QueryOf<"countContacts">, "metadata"> & { metadata?: MetadataFilters };
+/** `status`, `channel`, `limit`, `offset` of a contact's conversations. */
+export type ConversationFilters = QueryOf<"listContactConversations">;
+/** `limit`, `offset` of a conversation's messages. */
+export type MessageListQuery = QueryOf<"listMessages">;
+/** `limit`, `offset` of the segments. */
+export type SegmentListQuery = QueryOf<"listSegments">;
+/** `sort`, `limit`, `offset`, `cursor`, `include_total` of a segment's contacts. */
+export type SegmentContactsQuery = QueryOf<"listSegmentContacts">;
+
+/** Options of a contact update or delete: `ifMatch` makes it conditional on a version. */
+export interface ConditionalOptions extends RequestOptions {
+  /** One or more `ETag`s (comma-separated) or `*`; another current version fails with `PreconditionFailedError`. */
+  ifMatch?: string;
+}
+
+/** What an upsert did (`X-Upsert-Result`) and the contact it did it to. */
+export interface UpsertResponse {
+  result: UpsertResult;
+  contact: VersionedContact;
+}
+
+const CONTACTS = "/v2/contact";
+const CONVERSATIONS = "/v2/conversation";
+const SEGMENTS = "/v2/segment";
+
+/**
+ * The contactd client. Every method returns a Promise; list methods return a Promise of the
+ * first page that is also an async iterable over the items of all pages.
+ *
+ * ```ts
+ * const client = new Client({ apiKey: KEY, baseUrl: "http://127.0.0.1:8080" });
+ * const contact = await client.contacts.get("+1234567890");
+ * for await (const c of client.contacts.list({ metadata: { plan: "premium" } })) console.log(c.id);
+ * ```
+ */
+export class Client {
+  readonly contacts: Contacts;
+  readonly conversations: Conversations;
+  readonly segments: Segments;
+  private readonly transport: Transport;
+
+  constructor(options: ClientOptions) {
+    this.transport = new Transport(options);
+    this.contacts = new Contacts(this.transport);
+    this.conversations = new Conversations(this.transport);
+    this.segments = new Segments(this.transport);
+  }
+
+  /** Where this client sends its requests. */
+  get baseUrl(): string {
+    return this.transport.baseUrl;
+  }
+
+  /** `GET /healthz`: `{status: "ok"}` while the process is up (no key needed). */
+  async health(options?: RequestOptions): Promise<HealthStatus> {
+    return data(
+      await this.transport.send<HealthStatus>({ method: "GET", path: "/healthz", anonymous: true, ...signal(options) }),
+    );
+  }
+
+  /** `GET /readyz`: `{status: "ready"}` while the database answers; `ContactdError` (503) when it does not. */
+  async ready(options?: RequestOptions): Promise<HealthStatus> {
+    return data(
+      await this.transport.send<HealthStatus>({ method: "GET", path: "/readyz", anonymous: true, ...signal(options) }),
+    );
+  }
+
+  /**
+   * `GET /metrics`: the Prometheus text. With the server's `--metrics-token`, pass it as
+   * `token`; without one, only clients on the loopback interface are answered.
+   */
+  async metrics(options?: RequestOptions & { token?: string }): Promise<string> {
+    const headers = options?.token === undefined ? undefined : { Authorization: `Bearer ${options.token}` };
+    return data(
+      await this.transport.send<string>({
+        method: "GET",
+        path: "/metrics",
+        anonymous: true,
+        text: true,
+        headers,
+        ...signal(options),
+      }),
+    );
+  }
+
+  /** `GET /v2/openapi.json`: the server's OpenAPI document. */
+  async openapi(options?: RequestOptions): Promise<Record<string, unknown>> {
+    return data(
+      await this.transport.send<Record<string, unknown>>({
+        method: "GET",
+        path: "/v2/openapi.json",
+        anonymous: true,
+        ...signal(options),
+      }),
+    );
+  }
+}
+
+/** `client.contacts`: `/v2/contact`. A `ref` is a contact id, an E.164 phone or an email. */
+export class Contacts {
+  constructor(private readonly transport: Transport) {}
+
+  /** `GET /v2/contact/{ref}`: the contact, by id, phone (`+1234567890`) or email. */
+  async get(ref: string, options?: RequestOptions): Promise<VersionedContact> {
+    return versioned(
+      await this.transport.send<Contact>({ method: "GET", path: pathOf(CONTACTS, ref), ...signal(options) }),
+    );
+  }
+
+  /** `POST /v2/contact`: creates a contact (`DuplicateContactError` when its phone or email is taken). */
+  async create(body: ContactCreate, options?: WriteOptions): Promise<VersionedContact> {
+    return versioned(await this.transport.send<Contact>({ method: "POST", path: CONTACTS, body, ...write(options) }));
+  }
+
+  /**
+   * `PUT /v2/contact/{ref}`: only the fields sent change, `null` clears one, `metadata` is
+   * merged (a `null` member removes that key).
+   */
+  async update(ref: string, body: ContactUpdate, options?: ConditionalOptions): Promise<VersionedContact> {
+    return versioned(
+      await this.transport.send<Contact>({ method: "PUT", path: pathOf(CONTACTS, ref), body, ...conditional(options) }),
+    );
+  }
+
+  /** `DELETE /v2/contact/{ref}`: erases the contact with its conversations and messages; answers it as it was, `status: "deleted"`. */
+  async delete(ref: string, options?: ConditionalOptions): Promise<VersionedContact> {
+    return versioned(
+      await this.transport.send<Contact>({ method: "DELETE", path: pathOf(CONTACTS, ref), ...conditional(options) }),
+    );
+  }
+
+  /**
+   * `GET /v2/contact`: `await` it for the first page, or iterate it for every contact of
+   * every page (following `next_cursor`). `limit` is the page size.
+   */
+  list(filters: ContactFilters = {}, options?: RequestOptions): PageList<ContactList> {
+    return paginate(
+      async (query) =>
+        data(await this.transport.send<ContactList>({ method: "GET", path: CONTACTS, query, ...signal(options) })),
+      filters as Query,
+    );
+  }
+
+  /** `GET /v2/contact/count`: how many contacts match the filters, exactly. */
+  async count(filters: CountFilters = {}, options?: RequestOptions): Promise<number> {
+    const reply = await this.transport.send<Schemas["ContactCount"]>({
+      method: "GET",
+      path: `${CONTACTS}/count`,
+      query: filters as Query,
+      ...signal(options),
+    });
+    return reply.data.total;
+  }
+
+  /**
+   * `POST /v2/contact/upsert`: finds the contact by phone or email and applies the body to
+   * it, or creates it; `result` says which (`created`, `updated`, `unchanged`).
+   */
+  async upsert(body: ContactCreate, options?: WriteOptions): Promise<UpsertResponse> {
+    const reply = await this.transport.send<Contact>({
+      method: "POST",
+      path: `${CONTACTS}/upsert`,
+      body,
+      ...write(options),
+    });
+    const result = (reply.headers.get("X-Upsert-Result") ??
+      (reply.status === 201 ? "created" : "updated")) as UpsertResult;
+    return { result, contact: versioned(reply) };
+  }
+
+  /** `POST /v2/contact/batch`: up to 1,000 creates, upserts or restores, each succeeding or failing alone. */
+  async batch(body: BatchRequest, options?: WriteOptions): Promise<BatchResponse> {
+    return data(
+      await this.transport.send<BatchResponse>({ method: "POST", path: `${CONTACTS}/batch`, body, ...write(options) }),
+    );
+  }
+
+  /** `GET /v2/contact/{ref}/conversations`: the contact's conversations, newest first. */
+  conversations(ref: string, filters: ConversationFilters = {}, options?: RequestOptions): PageList<ConversationList> {
+    return paginate(
+      async (query) =>
+        data(
+          await this.transport.send<ConversationList>({
+            method: "GET",
+            path: pathOf(CONTACTS, ref, "/conversations"),
+            query,
+            ...signal(options),
+          }),
+        ),
+      filters as Query,
+    );
+  }
+}
+
+/** `client.conversations`: `/v2/conversation` and its messages. */
+export class Conversations {
+  constructor(private readonly transport: Transport) {}
+
+  /** `POST /v2/conversation`: `contact_id` takes any contact ref. */
+  async create(body: ConversationCreate, options?: WriteOptions): Promise<Conversation> {
+    return data(
+      await this.transport.send<Conversation>({ method: "POST", path: CONVERSATIONS, body, ...write(options) }),
+    );
+  }
+
+  /** `GET /v2/conversation/{id}`. */
+  async get(id: string, options?: RequestOptions): Promise<Conversation> {
+    return data(
+      await this.transport.send<Conversation>({
+        method: "GET",
+        path: pathOf(CONVERSATIONS, id, "", "id"),
+        ...signal(options),
+      }),
+    );
+  }
+
+  /** `PUT /v2/conversation/{id}`: only `status` can change. */
+  async update(id: string, body: ConversationUpdate, options?: RequestOptions): Promise<Conversation> {
+    return data(
+      await this.transport.send<Conversation>({
+        method: "PUT",
+        path: pathOf(CONVERSATIONS, id, "", "id"),
+        body,
+        ...signal(options),
+      }),
+    );
+  }
+
+  /** `POST /v2/conversation/{id}/messages`: adds a message (an outbound one sets the contact's `last_contacted`). */
+  async createMessage(id: string, body: MessageCreate, options?: WriteOptions): Promise<Message> {
+    const path = pathOf(CONVERSATIONS, id, "/messages", "id");
+    return data(await this.transport.send<Message>({ method: "POST", path, body, ...write(options) }));
+  }
+
+  /** `GET /v2/conversation/{id}/messages`: the conversation's messages, oldest first. */
+  messages(id: string, query: MessageListQuery = {}, options?: RequestOptions): PageList<MessageList> {
+    return paginate(
+      async (q) =>
+        data(
+          await this.transport.send<MessageList>({
+            method: "GET",
+            path: pathOf(CONVERSATIONS, id, "/messages", "id"),
+            query: q,
+            ...signal(options),
+          }),
+        ),
+      query as Query,
+    );
+  }
+}
+
+/** `client.segments`: `/v2/segment`, saved contact filters. */
+export class Segments {
+  constructor(private readonly transport: Transport) {}
+
+  /** `POST /v2/segment`: `filter` holds the list's filter parameters as strings (`{"metadata.plan": "premium"}`). */
+  async create(body: SegmentCreate, options?: WriteOptions): Promise<Segment> {
+    return data(await this.transport.send<Segment>({ method: "POST", path: SEGMENTS, body, ...write(options) }));
+  }
+
+  /** `GET /v2/segment/{id}`, with its `count` computed now. */
+  async get(id: string, options?: RequestOptions): Promise<Segment> {
+    return data(
+      await this.transport.send<Segment>({ method: "GET", path: pathOf(SEGMENTS, id, "", "id"), ...signal(options) }),
+    );
+  }
+
+  /** `GET /v2/segment`: the segments, oldest first. */
+  list(query: SegmentListQuery = {}, options?: RequestOptions): PageList<SegmentList> {
+    return paginate(
+      async (q) =>
+        data(await this.transport.send<SegmentList>({ method: "GET", path: SEGMENTS, query: q, ...signal(options) })),
+      query as Query,
+    );
+  }
+
+  /** `PUT /v2/segment/{id}`: a new name, or a new filter replacing the old one whole. */
+  async update(id: string, body: SegmentUpdate, options?: RequestOptions): Promise<Segment> {
+    return data(
+      await this.transport.send<Segment>({
+        method: "PUT",
+        path: pathOf(SEGMENTS, id, "", "id"),
+        body,
+        ...signal(options),
+      }),
+    );
+  }
+
+  /** `DELETE /v2/segment/{id}`: answers the segment as it was; its contacts stay. */
+  async delete(id: string, options?: RequestOptions): Promise<Segment> {
+    return data(
+      await this.transport.send<Segment>({
+        method: "DELETE",
+        path: pathOf(SEGMENTS, id, "", "id"),
+        ...signal(options),
+      }),
+    );
+  }
+
+  /** `GET /v2/segment/{id}/contacts`: the segment's contacts now; iterate it for all of them. */
+  contacts(id: string, query: SegmentContactsQuery = {}, options?: RequestOptions): PageList<ContactList> {
+    return paginate(
+      async (q) =>
+        data(
+          await this.transport.send<ContactList>({
+            method: "GET",
+            path: pathOf(SEGMENTS, id, "/contacts", "id"),
+            query: q,
+            ...signal(options),
+          }),
+        ),
+      query as Query,
+    );
+  }
+}
+
+function data<T>(reply: Reply<T>): T {
+  return reply.data;
+}
+
+/** The contact with its `ETag` as a non-enumerable `etag` (left out of JSON and spreads). */
+function versioned(reply: Reply<Contact>): VersionedContact {
+  return Object.defineProperty(reply.data, "etag", {
+    value: reply.headers.get("ETag") ?? undefined,
+    enumerable: false,
+  }) as VersionedContact;
+}
+
+function signal(options: RequestOptions | undefined): { signal?: AbortSignal } {
+  return options?.signal ? { signal: options.signal } : {};
+}
+
+function write(options: WriteOptions | undefined): { signal?: AbortSignal; idempotencyKey?: string } {
+  return { ...signal(options), ...(options?.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}) };
+}
+
+function conditional(options: ConditionalOptions | undefined): {
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+} {
+  return { ...signal(options), ...(options?.ifMatch ? { headers: { "If-Match": options.ifMatch } } : {}) };
+}
