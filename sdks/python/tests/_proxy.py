@@ -35,7 +35,12 @@ DROP = Action("drop")
 
 def unavailable(retry_after: str | None = "0", forward: bool = False) -> Action:
     headers = {"Retry-After": retry_after} if retry_after is not None else {}
-    body = {"error": "unavailable", "message": "The database is unavailable; retry shortly", "code": 503, "details": {}}
+    body = {
+        "error": "unavailable",
+        "message": "The database is unavailable; retry shortly",
+        "code": 503,
+        "details": {},
+    }
     return Action("status", 503, body, headers, forward)
 
 
@@ -120,7 +125,13 @@ class FaultProxy:
             def _reply(self, status: int, content: bytes, headers: Any) -> None:
                 self.send_response(status)
                 for name, value in headers.items():
-                    if name.lower() not in ("content-length", "connection", "transfer-encoding", "date", "server"):
+                    if name.lower() not in (
+                        "content-length",
+                        "connection",
+                        "transfer-encoding",
+                        "date",
+                        "server",
+                    ):
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
@@ -131,5 +142,7 @@ class FaultProxy:
         return Handler
 
     def _forward(self, method: str, path: str, headers: Any, body: bytes) -> httpx.Response:
-        passed = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length", "connection")}
+        passed = {
+            k: v for k, v in headers.items() if k.lower() not in ("host", "content-length", "connection")
+        }
         return self._http.request(method, path, headers=passed, content=body)

@@ -60,7 +60,9 @@ class Server:
 def create_key(binary: Path, database: str, workspace: str) -> str:
     out = subprocess.run(
         [str(binary), "keys", "create", "--workspace", workspace, "--database", database],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return out.stdout.strip().splitlines()[-1]
 
@@ -73,7 +75,8 @@ def start_server(workdir: Path, *extra_args: str) -> tuple[Server, subprocess.Po
     log = open(workdir / "server.log", "wb")
     process = subprocess.Popen(
         [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--database", database, *extra_args],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -85,7 +88,9 @@ def start_server(workdir: Path, *extra_args: str) -> tuple[Server, subprocess.Po
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail("contactd did not start:\n" + (workdir / "server.log").read_text()[-3000:], pytrace=False)
+            pytest.fail(
+                "contactd did not start:\n" + (workdir / "server.log").read_text()[-3000:], pytrace=False
+            )
         time.sleep(0.05)
     return Server(url=url, key=key, database=database, binary=binary), process
 

@@ -6,15 +6,29 @@ from datetime import datetime
 
 import pytest
 
-from contactd import Contact, ContactCreate, ContactList, ContactUpdate, NotFoundError, Upserted
+from contactd import (
+    Contact,
+    ContactCreate,
+    ContactList,
+    ContactUpdate,
+    InvalidInputError,
+    NotFoundError,
+    Upserted,
+)
 
 
 def test_create_answers_the_contact_as_stored(api, unique):
     phone, email = unique.phone(), unique.email()
-    contact = api.contacts.create({
-        "phone": phone, "email": email, "first_name": "John", "last_name": "Doe",
-        "preferred_channel": "whatsapp", "metadata": {"plan": "premium", "tags": ["vip"]},
-    })
+    contact = api.contacts.create(
+        {
+            "phone": phone,
+            "email": email,
+            "first_name": "John",
+            "last_name": "Doe",
+            "preferred_channel": "whatsapp",
+            "metadata": {"plan": "premium", "tags": ["vip"]},
+        }
+    )
     assert isinstance(contact, Contact)
     assert contact.id.startswith("cnt_")
     assert (contact.phone, contact.email, contact.full_name) == (phone, email, "John Doe")
@@ -25,7 +39,9 @@ def test_create_answers_the_contact_as_stored(api, unique):
 
 
 def test_create_takes_a_generated_model_and_a_national_number(api, unique):
-    contact = api.contacts.create(ContactCreate(phone="07911 123456", default_country="GB", email=unique.email()))
+    contact = api.contacts.create(
+        ContactCreate(phone="07911 123456", default_country="GB", email=unique.email())
+    )
     assert contact.phone == "+447911123456"
     api.contacts.delete(contact.id)
 
@@ -41,11 +57,17 @@ def test_get_by_id_phone_and_email(api, unique):
 
 
 def test_update_changes_only_what_is_sent_and_merges_metadata(api, unique):
-    contact = api.contacts.create({
-        "phone": unique.phone(), "first_name": "John", "last_name": "Doe",
-        "metadata": {"plan": "premium", "source": "website"},
-    })
-    updated = api.contacts.update(contact.phone, {"last_name": None, "metadata": {"plan": "enterprise", "source": None}})
+    contact = api.contacts.create(
+        {
+            "phone": unique.phone(),
+            "first_name": "John",
+            "last_name": "Doe",
+            "metadata": {"plan": "premium", "source": "website"},
+        }
+    )
+    updated = api.contacts.update(
+        contact.phone, {"last_name": None, "metadata": {"plan": "enterprise", "source": None}}
+    )
     assert updated.first_name == "John" and updated.last_name is None
     assert updated.metadata == {"plan": "enterprise"}
     assert updated.updated_at > contact.updated_at
@@ -65,11 +87,26 @@ def test_delete_answers_the_contact_as_it_was(api, unique):
 
 def test_list_filters_by_metadata_status_and_search(api, unique):
     tag = unique.marker
-    ada = api.contacts.create({"email": unique.email(), "first_name": "Ada", "last_name": "Lovelace",
-                               "metadata": {"run": tag, "mrr": 500, "plan": "premium"}})
-    grace = api.contacts.create({"email": unique.email(), "first_name": "Grace", "last_name": "Hopper",
-                                 "metadata": {"run": tag, "mrr": 50}, "status": "inactive"})
-    zoe = api.contacts.create({"email": unique.email(), "first_name": "Zoë", "metadata": {"run": tag, "plan": "premium"}})
+    ada = api.contacts.create(
+        {
+            "email": unique.email(),
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "metadata": {"run": tag, "mrr": 500, "plan": "premium"},
+        }
+    )
+    grace = api.contacts.create(
+        {
+            "email": unique.email(),
+            "first_name": "Grace",
+            "last_name": "Hopper",
+            "metadata": {"run": tag, "mrr": 50},
+            "status": "inactive",
+        }
+    )
+    zoe = api.contacts.create(
+        {"email": unique.email(), "first_name": "Zoë", "metadata": {"run": tag, "plan": "premium"}}
+    )
 
     def ids(**filters):
         return [c.id for c in api.contacts.list(metadata={"run": tag}, **filters)]
@@ -80,7 +117,10 @@ def test_list_filters_by_metadata_status_and_search(api, unique):
     assert ids(q="zoe") == [zoe.id]
     assert ids(sort="-created_at") == [zoe.id, grace.id, ada.id]
     assert [c.id for c in api.contacts.list(metadata={"run": tag, "mrr[gte]": 100})] == [ada.id]
-    assert [c.id for c in api.contacts.list(**{"metadata.run": tag, "metadata.plan": "premium"})] == [ada.id, zoe.id]
+    assert [c.id for c in api.contacts.list(**{"metadata.run": tag, "metadata.plan": "premium"})] == [
+        ada.id,
+        zoe.id,
+    ]
     assert all(isinstance(c, Contact) for c in api.contacts.list(metadata={"run": tag}))
 
 
@@ -128,7 +168,9 @@ def test_batch_answers_a_result_per_item(api, unique):
     assert (result.created, result.errors) == (2, 1)
     assert [r.status for r in result.results] == ["created", "error", "created"]
     assert result.results[0].contact.phone == phone
-    assert result.results[1].error.error == "invalid_input" and result.results[1].error.details.field == "phone"
+    assert (
+        result.results[1].error.error == "invalid_input" and result.results[1].error.details.field == "phone"
+    )
 
     upserted = api.contacts.batch([{"phone": phone, "first_name": "Ada"}], mode="upsert")
     assert upserted.updated == 1 and upserted.results[0].contact.first_name == "Ada"
@@ -143,3 +185,21 @@ def test_conversations_of_a_contact(api, unique):
     assert [c.id for c in api.contacts.conversations(contact.id, channel="email")] == [mail.id]
     page = api.contacts.conversations_page(contact.id, limit=1)
     assert (len(page.data), page.total, page.has_more) == (1, 2, True)
+
+
+def test_refs_travel_as_one_escaped_path_segment(connect, proxy, unique):
+    api = connect(base_url=proxy.url)
+    contact = api.contacts.create({"phone": unique.phone(), "email": unique.email()})
+    api.contacts.get(contact.phone)
+    api.contacts.get(contact.email)
+    with pytest.raises(InvalidInputError) as caught:
+        api.contacts.get("a/b")
+    assert caught.value.field == "ref"
+    paths = [r.path for r in proxy.requests("GET")]
+    assert paths == [
+        f"/v2/contact/%2B{contact.phone[1:]}",
+        f"/v2/contact/{contact.email}",
+        "/v2/contact/a%2Fb",
+    ]
+    with pytest.raises(ValueError):
+        api.contacts.get("")

@@ -11,7 +11,11 @@ def test_create_get_and_close_a_conversation(api, unique):
     contact = api.contacts.create({"phone": unique.phone()})
     conversation = api.conversations.create({"contact_id": contact.phone, "channel": "whatsapp"})
     assert isinstance(conversation, Conversation)
-    assert (conversation.contact_id, conversation.channel, conversation.status) == (contact.id, "whatsapp", "open")
+    assert (conversation.contact_id, conversation.channel, conversation.status) == (
+        contact.id,
+        "whatsapp",
+        "open",
+    )
     assert api.conversations.get(conversation.id) == conversation
     closed = api.conversations.update(conversation.id, {"status": "closed"})
     assert closed.status == "closed" and closed.updated_at >= conversation.updated_at
@@ -37,7 +41,9 @@ def test_messages_follow_the_pages(api, unique):
     conversation = api.conversations.create({"contact_id": contact.id, "channel": "sms"})
     for n in range(5):
         api.conversations.create_message(conversation.id, {"direction": "inbound", "text": f"m{n}"})
-    assert [m.text for m in api.conversations.messages(conversation.id, limit=2)] == [f"m{n}" for n in range(5)]
+    assert [m.text for m in api.conversations.messages(conversation.id, limit=2)] == [
+        f"m{n}" for n in range(5)
+    ]
 
 
 def test_a_deleted_contact_takes_its_conversations_along(api, unique):

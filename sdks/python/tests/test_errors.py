@@ -112,18 +112,28 @@ def test_unavailable_when_no_retry_is_left(connect, proxy):
 
 
 def test_retry_after_from_the_details_when_the_header_is_missing(connect, proxy):
-    proxy.play(answer(429, {"error": "rate_limited", "message": "Slow down", "code": 429, "details": {"retry_after": 2}}))
+    proxy.play(
+        answer(
+            429, {"error": "rate_limited", "message": "Slow down", "code": 429, "details": {"retry_after": 2}}
+        )
+    )
     with pytest.raises(RateLimitedError) as caught:
         connect(base_url=proxy.url, max_retries=0).contacts.count()
     assert caught.value.retry_after == 2.0
 
 
 def test_other_errors_are_contactd_errors(connect, proxy):
-    proxy.play(answer(500, {"error": "internal_error", "message": "Internal error", "code": 500, "details": {}}))
+    proxy.play(
+        answer(500, {"error": "internal_error", "message": "Internal error", "code": 500, "details": {}})
+    )
     with pytest.raises(ContactdError) as caught:
         connect(base_url=proxy.url).contacts.count()
     assert type(caught.value) is ContactdError
-    assert (caught.value.code, caught.value.error, caught.value.message) == (500, "internal_error", "Internal error")
+    assert (caught.value.code, caught.value.error, caught.value.message) == (
+        500,
+        "internal_error",
+        "Internal error",
+    )
 
 
 def test_an_answer_without_the_envelope(connect, proxy):
@@ -136,5 +146,7 @@ def test_an_answer_without_the_envelope(connect, proxy):
 
 def test_no_server_at_all(connect):
     with pytest.raises(ContactdConnectionError) as caught:
-        connect(base_url=f"http://127.0.0.1:{free_port()}", max_retries=1, retry_backoff=0.01).contacts.count()
+        connect(
+            base_url=f"http://127.0.0.1:{free_port()}", max_retries=1, retry_backoff=0.01
+        ).contacts.count()
     assert caught.value.code is None and isinstance(caught.value, ContactdError)

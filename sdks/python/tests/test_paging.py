@@ -19,7 +19,10 @@ def tenant(server):
         for start in (0, 100, 200):
             size = min(100, 250 - start)
             result = api.contacts.batch(
-                [{"email": f"p{n}@paging.example", "metadata": {"n": n, "even": n % 2 == 0}} for n in range(start, start + size)]
+                [
+                    {"email": f"p{n}@paging.example", "metadata": {"n": n, "even": n % 2 == 0}}
+                    for n in range(start, start + size)
+                ]
             )
             assert result.created == size
             made += [r.contact.id for r in result.results]

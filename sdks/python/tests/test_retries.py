@@ -17,7 +17,9 @@ def test_a_retried_post_creates_exactly_once(connect, proxy, unique):
     # key, so the server replays the first answer instead of creating again.
     proxy.play(unavailable(retry_after="0", forward=True))
     phone = unique.phone()
-    contact = connect(base_url=proxy.url).contacts.create({"phone": phone, "metadata": {"run": unique.marker}})
+    contact = connect(base_url=proxy.url).contacts.create(
+        {"phone": phone, "metadata": {"run": unique.marker}}
+    )
 
     first, retry = proxy.requests("POST")
     assert first.upstream_status == 201
@@ -43,7 +45,9 @@ def test_each_call_has_its_own_key(connect, proxy, unique):
 
 
 def test_a_key_given_by_the_caller_is_sent(connect, proxy, unique):
-    connect(base_url=proxy.url).contacts.create({"phone": unique.phone()}, idempotency_key=f"order-{unique.marker}")
+    connect(base_url=proxy.url).contacts.create(
+        {"phone": unique.phone()}, idempotency_key=f"order-{unique.marker}"
+    )
     assert proxy.requests("POST")[0].headers["idempotency-key"] == f"order-{unique.marker}"
 
 
@@ -109,4 +113,3 @@ def test_a_dropped_delete_is_not_retried(connect, proxy, unique):
     with pytest.raises(ContactdConnectionError):
         connect(base_url=proxy.url, retry_backoff=0.01).contacts.delete(contact.id)
     assert len(proxy.requests()) == 1
-

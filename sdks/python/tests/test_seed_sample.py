@@ -43,6 +43,11 @@ def test_finds_the_contact_by_email(seed, api, unique):
 def test_creates_a_new_contact(seed, api, unique):
     phone, email = unique.phone(), unique.email()
     created = seed.ensure_contact(phone, email, "John")
-    assert (created.phone, created.email, created.first_name, created.status) == (phone, email, "John", "active")
+    assert (created.phone, created.email, created.first_name, created.status) == (
+        phone,
+        email,
+        "John",
+        "active",
+    )
     assert api.contacts.get(phone).id == created.id == api.contacts.get(email).id
     assert seed.ensure_contact(phone, email, "John").id == created.id  # and finds it afterwards

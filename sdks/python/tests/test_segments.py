@@ -9,10 +9,15 @@ from contactd import NotFoundError, Segment, SegmentList
 
 def test_segment_life(api, unique):
     tag = unique.marker
-    premium = [api.contacts.create({"email": unique.email(), "metadata": {"run": tag, "plan": "premium"}}) for _ in range(3)]
+    premium = [
+        api.contacts.create({"email": unique.email(), "metadata": {"run": tag, "plan": "premium"}})
+        for _ in range(3)
+    ]
     api.contacts.create({"email": unique.email(), "metadata": {"run": tag, "plan": "basic"}})
 
-    segment = api.segments.create({"name": f"Premium {tag}", "filter": {"metadata.run": tag, "metadata.plan": "premium"}})
+    segment = api.segments.create(
+        {"name": f"Premium {tag}", "filter": {"metadata.run": tag, "metadata.plan": "premium"}}
+    )
     assert isinstance(segment, Segment) and segment.id.startswith("seg_") and segment.count == 3
     assert api.segments.get(segment.id).filter == {"metadata.run": tag, "metadata.plan": "premium"}
     assert [c.id for c in api.segments.contacts(segment.id, limit=2)] == [c.id for c in premium]

@@ -42,7 +42,12 @@ METHODS = {
 
 
 def operation_ids() -> set[str]:
-    return {op["operationId"] for path in DOCUMENT["paths"].values() for op in path.values() if isinstance(op, dict)}
+    return {
+        op["operationId"]
+        for path in DOCUMENT["paths"].values()
+        for op in path.values()
+        if isinstance(op, dict)
+    }
 
 
 def method(client: object, dotted: str):

@@ -15,11 +15,17 @@ from standardwebhooks import Webhook
 from contactd import WebhookVerificationError, verify_webhook_signature
 
 SECRET = "whsec_" + base64.b64encode(os.urandom(24)).decode()
-EVENT = {"id": "evt_01", "type": "contact.created", "sequence": 1,
-         "data": {"object": {"id": "cnt_01", "first_name": "Zoë"}}}
+EVENT = {
+    "id": "evt_01",
+    "type": "contact.created",
+    "sequence": 1,
+    "data": {"object": {"id": "cnt_01", "first_name": "Zoë"}},
+}
 
 
-def delivery(secret: str = SECRET, body: bytes | None = None, at: float | None = None, msg_id: str = "evt_01"):
+def delivery(
+    secret: str = SECRET, body: bytes | None = None, at: float | None = None, msg_id: str = "evt_01"
+):
     """Body and headers of a delivery, signed by the reference library."""
     body = json.dumps(EVENT, ensure_ascii=False).encode() if body is None else body
     at = time.time() if at is None else at
@@ -61,7 +67,9 @@ def test_a_changed_id_or_timestamp_is_refused():
     with pytest.raises(WebhookVerificationError):
         verify_webhook_signature(body, {**headers, "webhook-id": "evt_02"}, SECRET)
     with pytest.raises(WebhookVerificationError):
-        verify_webhook_signature(body, {**headers, "webhook-timestamp": str(int(headers["webhook-timestamp"]) + 1)}, SECRET)
+        verify_webhook_signature(
+            body, {**headers, "webhook-timestamp": str(int(headers["webhook-timestamp"]) + 1)}, SECRET
+        )
 
 
 def test_an_old_or_future_delivery_is_refused():
@@ -78,7 +86,10 @@ def test_any_of_several_signatures_may_match():
     old = "whsec_" + base64.b64encode(os.urandom(24)).decode()
     body, headers = delivery()
     _, with_old = delivery(secret=old, at=int(headers["webhook-timestamp"]))
-    both = {**headers, "webhook-signature": f"v1a,garbage {with_old['webhook-signature']} {headers['webhook-signature']}"}
+    both = {
+        **headers,
+        "webhook-signature": f"v1a,garbage {with_old['webhook-signature']} {headers['webhook-signature']}",
+    }
     assert verify_webhook_signature(body, both, SECRET) == EVENT
     assert verify_webhook_signature(body, both, old) == EVENT
     assert verify_webhook_signature(body, headers, [old, SECRET]) == EVENT

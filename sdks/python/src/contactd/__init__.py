@@ -1,12 +1,12 @@
 """contactd: the Python client of the contactd contacts API.
 
-    from contactd import Client, NotFoundError
+from contactd import Client, NotFoundError
 
-    client = Client(api_key="sk_test_…", base_url="http://127.0.0.1:8080")
-    try:
-        contact = client.contacts.get("+14155550123")
-    except NotFoundError:
-        contact = client.contacts.create({"phone": "+14155550123", "first_name": "John"})
+client = Client(api_key="sk_test_…", base_url="http://127.0.0.1:8080")
+try:
+    contact = client.contacts.get("+14155550123")
+except NotFoundError:
+    contact = client.contacts.create({"phone": "+14155550123", "first_name": "John"})
 """
 
 from ._generated import (

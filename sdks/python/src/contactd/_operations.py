@@ -125,7 +125,9 @@ def _count(response: httpx.Response) -> int:
 
 def _upserted(response: httpx.Response) -> Upserted:
     contact = _model(Contact)(response)
-    result = response.headers.get("x-upsert-result") or ("created" if response.status_code == 201 else "updated")
+    result = response.headers.get("x-upsert-result") or (
+        "created" if response.status_code == 201 else "updated"
+    )
     return Upserted(contact=contact, result=result)  # type: ignore[arg-type]
 
 
@@ -150,7 +152,11 @@ def get_contact(ref: str) -> Call[Contact]:
 
 def update_contact(ref: str, data: Any, if_match: str | None, idempotency_key: str | None) -> Call[Contact]:
     return Call(
-        "PUT", _contact(ref), _model(Contact), json=body(data), headers=_headers(if_match),
+        "PUT",
+        _contact(ref),
+        _model(Contact),
+        json=body(data),
+        headers=_headers(if_match),
         idempotency_key=idempotency_key,
     )
 
@@ -173,11 +179,15 @@ def upsert_contact(data: Any, idempotency_key: str | None) -> Call[Upserted]:
     return Call("POST", "/v2/contact/upsert", _upserted, json=body(data), idempotency_key=idempotency_key)
 
 
-def batch_contacts(contacts: Iterable[Any], mode: str | None, idempotency_key: str | None) -> Call[BatchResponse]:
+def batch_contacts(
+    contacts: Iterable[Any], mode: str | None, idempotency_key: str | None
+) -> Call[BatchResponse]:
     payload: dict[str, Any] = {"contacts": [body(c) for c in contacts]}
     if mode is not None:
         payload["mode"] = mode
-    return Call("POST", "/v2/contact/batch", _model(BatchResponse), json=payload, idempotency_key=idempotency_key)
+    return Call(
+        "POST", "/v2/contact/batch", _model(BatchResponse), json=payload, idempotency_key=idempotency_key
+    )
 
 
 def list_contact_conversations(ref: str, params: list[tuple[str, str]]) -> Call[ConversationList]:
@@ -188,7 +198,9 @@ def list_contact_conversations(ref: str, params: list[tuple[str, str]]) -> Call[
 
 
 def create_conversation(data: Any, idempotency_key: str | None) -> Call[Conversation]:
-    return Call("POST", "/v2/conversation", _model(Conversation), json=body(data), idempotency_key=idempotency_key)
+    return Call(
+        "POST", "/v2/conversation", _model(Conversation), json=body(data), idempotency_key=idempotency_key
+    )
 
 
 def get_conversation(conversation_id: str) -> Call[Conversation]:
@@ -197,7 +209,10 @@ def get_conversation(conversation_id: str) -> Call[Conversation]:
 
 def update_conversation(conversation_id: str, data: Any, idempotency_key: str | None) -> Call[Conversation]:
     return Call(
-        "PUT", _conversation(conversation_id), _model(Conversation), json=body(data),
+        "PUT",
+        _conversation(conversation_id),
+        _model(Conversation),
+        json=body(data),
         idempotency_key=idempotency_key,
     )
 
@@ -208,7 +223,10 @@ def list_messages(conversation_id: str, params: list[tuple[str, str]]) -> Call[M
 
 def create_message(conversation_id: str, data: Any, idempotency_key: str | None) -> Call[Message]:
     return Call(
-        "POST", _conversation(conversation_id, "/messages"), _model(Message), json=body(data),
+        "POST",
+        _conversation(conversation_id, "/messages"),
+        _model(Message),
+        json=body(data),
         idempotency_key=idempotency_key,
     )
 
@@ -229,7 +247,9 @@ def get_segment(segment_id: str) -> Call[Segment]:
 
 
 def update_segment(segment_id: str, data: Any, idempotency_key: str | None) -> Call[Segment]:
-    return Call("PUT", _segment_path(segment_id), _model(Segment), json=body(data), idempotency_key=idempotency_key)
+    return Call(
+        "PUT", _segment_path(segment_id), _model(Segment), json=body(data), idempotency_key=idempotency_key
+    )
 
 
 def delete_segment(segment_id: str, idempotency_key: str | None) -> Call[Segment]:
@@ -252,7 +272,9 @@ def check_readiness() -> Call[HealthStatus]:
 
 
 def get_metrics(token: str | None) -> Call[str]:
-    headers = {"Authorization": f"Bearer {token}", "Accept": "text/plain"} if token else {"Accept": "text/plain"}
+    headers = (
+        {"Authorization": f"Bearer {token}", "Accept": "text/plain"} if token else {"Accept": "text/plain"}
+    )
     return Call("GET", "/metrics", _text, headers=headers)
 
 
@@ -275,7 +297,9 @@ def list_all_params(filters: Mapping[str, Any], method: str, *, cursor_paged: bo
     """The query of a list that reads all its pages: 100 items a page unless `limit` says
     otherwise, and, for cursor pages, without the `total` that nobody reads here."""
     if "offset" in filters or "cursor" in filters:
-        raise TypeError(f"{method}() reads every page itself; for one page use {method}_page(offset=... or cursor=...)")
+        raise TypeError(
+            f"{method}() reads every page itself; for one page use {method}_page(offset=... or cursor=...)"
+        )
     defaults: dict[str, Any] = {"limit": 100}
     if cursor_paged:
         defaults["include_total"] = False

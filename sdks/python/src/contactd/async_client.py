@@ -31,7 +31,9 @@ Params = list[tuple[str, str]]
 Send = Callable[[Call[Any]], Awaitable[Any]]
 
 
-async def _cursor_items(send: Send, page_call: Callable[[Params], Call[Any]], params: Params) -> AsyncIterator[Any]:
+async def _cursor_items(
+    send: Send, page_call: Callable[[Params], Call[Any]], params: Params
+) -> AsyncIterator[Any]:
     cursor = None
     while True:
         page = await send(page_call(ops.cursor_params(params, cursor)))
@@ -42,7 +44,9 @@ async def _cursor_items(send: Send, page_call: Callable[[Params], Call[Any]], pa
         cursor = page.next_cursor
 
 
-async def _offset_items(send: Send, page_call: Callable[[Params], Call[Any]], params: Params) -> AsyncIterator[Any]:
+async def _offset_items(
+    send: Send, page_call: Callable[[Params], Call[Any]], params: Params
+) -> AsyncIterator[Any]:
     offset = 0
     while True:
         page = await send(page_call(ops.offset_params(params, offset)))
@@ -66,11 +70,18 @@ class AsyncContacts:
         return await self._send(ops.create_contact(data, idempotency_key))
 
     async def update(
-        self, ref: str, data: dict[str, Any] | Any, if_match: str | None = None, *, idempotency_key: str | None = None
+        self,
+        ref: str,
+        data: dict[str, Any] | Any,
+        if_match: str | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> Contact:
         return await self._send(ops.update_contact(ref, data, if_match, idempotency_key))
 
-    async def delete(self, ref: str, if_match: str | None = None, *, idempotency_key: str | None = None) -> Contact:
+    async def delete(
+        self, ref: str, if_match: str | None = None, *, idempotency_key: str | None = None
+    ) -> Contact:
         return await self._send(ops.delete_contact(ref, if_match, idempotency_key))
 
     def list(self, **filters: Any) -> AsyncIterator[Contact]:
@@ -87,7 +98,11 @@ class AsyncContacts:
         return await self._send(ops.upsert_contact(data, idempotency_key))
 
     async def batch(
-        self, contacts: Iterable[dict[str, Any] | Any], mode: str | None = None, *, idempotency_key: str | None = None
+        self,
+        contacts: Iterable[dict[str, Any] | Any],
+        mode: str | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> BatchResponse:
         return await self._send(ops.batch_contacts(contacts, mode, idempotency_key))
 
@@ -141,7 +156,9 @@ class AsyncSegments:
     async def get(self, segment_id: str) -> Segment:
         return await self._send(ops.get_segment(segment_id))
 
-    async def update(self, segment_id: str, data: dict[str, Any] | Any, *, idempotency_key: str | None = None) -> Segment:
+    async def update(
+        self, segment_id: str, data: dict[str, Any] | Any, *, idempotency_key: str | None = None
+    ) -> Segment:
         return await self._send(ops.update_segment(segment_id, data, idempotency_key))
 
     async def delete(self, segment_id: str, *, idempotency_key: str | None = None) -> Segment:

@@ -31,7 +31,9 @@ Item = TypeVar("Item")
 Params = list[tuple[str, str]]
 
 
-def _cursor_items(send: Callable[[Call[Any]], Any], page_call: Callable[[Params], Call[Any]], params: Params) -> Iterator[Any]:
+def _cursor_items(
+    send: Callable[[Call[Any]], Any], page_call: Callable[[Params], Call[Any]], params: Params
+) -> Iterator[Any]:
     cursor = None
     while True:
         page = send(page_call(ops.cursor_params(params, cursor)))
@@ -41,7 +43,9 @@ def _cursor_items(send: Callable[[Call[Any]], Any], page_call: Callable[[Params]
         cursor = page.next_cursor
 
 
-def _offset_items(send: Callable[[Call[Any]], Any], page_call: Callable[[Params], Call[Any]], params: Params) -> Iterator[Any]:
+def _offset_items(
+    send: Callable[[Call[Any]], Any], page_call: Callable[[Params], Call[Any]], params: Params
+) -> Iterator[Any]:
     offset = 0
     while True:
         page = send(page_call(ops.offset_params(params, offset)))
@@ -67,7 +71,12 @@ class Contacts:
         return self._send(ops.create_contact(data, idempotency_key))
 
     def update(
-        self, ref: str, data: dict[str, Any] | Any, if_match: str | None = None, *, idempotency_key: str | None = None
+        self,
+        ref: str,
+        data: dict[str, Any] | Any,
+        if_match: str | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> Contact:
         """Changes only the fields sent (`None` clears one); metadata is merged, a `None`
         member removes its key. With `if_match` (an `.etag`), `PreconditionFailedError`
@@ -104,7 +113,11 @@ class Contacts:
         return self._send(ops.upsert_contact(data, idempotency_key))
 
     def batch(
-        self, contacts: Iterable[dict[str, Any] | Any], mode: str | None = None, *, idempotency_key: str | None = None
+        self,
+        contacts: Iterable[dict[str, Any] | Any],
+        mode: str | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> BatchResponse:
         """Up to 1,000 creates (`mode` `create`, the default), upserts or restores in one
         request; a result per item, and an item that fails does not fail the others."""
@@ -133,7 +146,9 @@ class Conversations:
     def get(self, conversation_id: str) -> Conversation:
         return self._send(ops.get_conversation(conversation_id))
 
-    def update(self, conversation_id: str, data: dict[str, Any] | Any, *, idempotency_key: str | None = None) -> Conversation:
+    def update(
+        self, conversation_id: str, data: dict[str, Any] | Any, *, idempotency_key: str | None = None
+    ) -> Conversation:
         """Changes the status: `{"status": "closed"}`."""
         return self._send(ops.update_conversation(conversation_id, data, idempotency_key))
 
@@ -146,7 +161,9 @@ class Conversations:
         """One page of messages (`limit`, `offset`)."""
         return self._send(ops.list_messages(conversation_id, ops.query(params)))
 
-    def create_message(self, conversation_id: str, data: dict[str, Any] | Any, *, idempotency_key: str | None = None) -> Message:
+    def create_message(
+        self, conversation_id: str, data: dict[str, Any] | Any, *, idempotency_key: str | None = None
+    ) -> Message:
         """Adds a message: `{"direction": "outbound", "text": "Hi John"}`."""
         return self._send(ops.create_message(conversation_id, data, idempotency_key))
 
@@ -164,7 +181,9 @@ class Segments:
     def get(self, segment_id: str) -> Segment:
         return self._send(ops.get_segment(segment_id))
 
-    def update(self, segment_id: str, data: dict[str, Any] | Any, *, idempotency_key: str | None = None) -> Segment:
+    def update(
+        self, segment_id: str, data: dict[str, Any] | Any, *, idempotency_key: str | None = None
+    ) -> Segment:
         """A new `name` and/or `filter` (replaced whole)."""
         return self._send(ops.update_segment(segment_id, data, idempotency_key))
 

@@ -50,7 +50,10 @@ def _region(default_country: str | int | None) -> str | None:
             raise ValueError(f"unknown calling code {default_country!r}")
         return region
     if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError(f"unknown country {default_country!r}: expected an ISO 3166 code such as 'GB' or a calling code such as '44'")
+        raise ValueError(
+            f"unknown country {default_country!r}: "
+            "expected an ISO 3166 code such as 'GB' or a calling code such as '44'"
+        )
     return code
 
 
