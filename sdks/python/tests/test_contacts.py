@@ -203,3 +203,13 @@ def test_refs_travel_as_one_escaped_path_segment(connect, proxy, unique):
     ]
     with pytest.raises(ValueError):
         api.contacts.get("")
+
+
+def test_a_contact_read_back_restores_as_it_was(api, unique):
+    kept = api.contacts.create(
+        {"phone": unique.phone(), "first_name": "Ada", "metadata": {"plan": "premium"}}
+    )
+    api.contacts.delete(kept.id)
+    restored = api.contacts.batch([kept], mode="restore")
+    assert restored.created == 1, restored.results[0].error
+    assert api.contacts.get(kept.id) == kept
