@@ -1,0 +1,691 @@
+# Generated from docs/openapi.json by datamodel-codegen. Do not edit:
+# run sdks/python/generate (sdks/python/generate --check tells whether it is current).
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from contactd._base import ApiModel
+from pydantic import AwareDatetime, ConfigDict, Field, RootModel
+
+
+class ContactCount(ApiModel):
+    """
+    `GET /v2/contact/count`: `{"total": 42}`.
+    """
+
+    total: int = Field(..., examples=[42], ge=0)
+    """
+    Contacts matching the filters, exactly.
+    """
+
+
+class ContactRef1(RootModel[str]):
+    root: str = Field(
+        ...,
+        examples=["cnt_038ggac0fy000a0wp1kh1adwpwetq", "+14155550123", "john@example.com"],
+        max_length=68,
+        pattern="^cnt_[0-9a-z]+$",
+        title="id",
+    )
+    """
+    A contact id
+    """
+
+
+class ContactRef2(RootModel[str]):
+    root: str = Field(
+        ...,
+        examples=["cnt_038ggac0fy000a0wp1kh1adwpwetq", "+14155550123", "john@example.com"],
+        pattern="^\\+[1-9][0-9]{1,14}$",
+        title="phone",
+    )
+    """
+    A phone in E.164 form; send `+` as `%2B` (a literal `+` works too)
+    """
+
+
+class ContactRef3(RootModel[str]):
+    root: str = Field(
+        ...,
+        examples=["cnt_038ggac0fy000a0wp1kh1adwpwetq", "+14155550123", "john@example.com"],
+        max_length=254,
+        pattern="@",
+        title="email",
+    )
+    """
+    An email, matched case-insensitively
+    """
+
+
+ContactSort = RootModel[
+    Literal[
+        "created_at",
+        "-created_at",
+        "updated_at",
+        "-updated_at",
+        "last_contacted",
+        "-last_contacted",
+        "full_name",
+        "-full_name",
+    ]
+]
+"""
+The order of a contact list: a field, ascending, or with `-` in front, descending. Ties are broken by id in the same direction; null values sort after all others in ascending order and first in descending order; `full_name` sorts case-insensitively.
+"""
+
+
+class ConversationUpdate(ApiModel):
+    """
+    `PUT /v2/conversation/{conversation_id}`: only the status can change.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    status: Literal["open", "closed", "archived"] | None = None
+    """
+    The new status; cannot be null.
+    """
+
+
+class ErrorDetails(ApiModel):
+    """
+    The members `details` can have; which ones depends on `error`.
+    """
+
+    field: str | None = None
+    """
+    `invalid_input`: the field (dotted for nested, e.g. `metadata`, `ref`, a query
+    parameter, `contacts[3]`); `duplicate_contact`: `phone` or `email` (`id` for a
+    restore).
+    """
+    received: Any | None = None
+    """
+    `invalid_input`: the value received, shortened when long.
+    """
+    expected: Any | None = None
+    """
+    `invalid_input`: what would have been accepted, a corrected value (the E.164 form
+    of a phone) or a description.
+    """
+    existing_contact_id: str | None = Field(None, pattern="^cnt_[0-9a-z]+$")
+    """
+    `duplicate_contact`: the contact that holds the phone or email.
+    """
+    phone_contact_id: str | None = Field(None, pattern="^cnt_[0-9a-z]+$")
+    """
+    `duplicate_contact` of an upsert: the contact the phone belongs to.
+    """
+    email_contact_id: str | None = Field(None, pattern="^cnt_[0-9a-z]+$")
+    """
+    `duplicate_contact` of an upsert: the contact the email belongs to.
+    """
+    current_etag: str | None = None
+    """
+    `precondition_failed`: the contact's current `ETag`.
+    """
+    limit_bytes: int | None = Field(None, ge=0)
+    """
+    `payload_too_large`: the body limit in bytes.
+    """
+    retry_after: int | None = Field(None, ge=0)
+    """
+    `rate_limited`: seconds to wait, as in `Retry-After`.
+    """
+
+
+class HealthStatus(ApiModel):
+    """
+    `{"status": "ok"}` or `{"status": "ready"}`.
+    """
+
+    status: str
+
+
+class Message(ApiModel):
+    """
+    A message of a conversation.
+    """
+
+    id: str = Field(
+        ..., examples=["msg_038ggac0fy000c3m5p8r1vwx7yzb"], pattern="^msg_[0-9a-z]+$"
+    )
+    """
+    `msg_` and lowercase letters and digits.
+    """
+    conversation_id: str = Field(
+        ..., examples=["conv_038ggac0fy000b7n2k4t9qzdx1mr"], pattern="^conv_[0-9a-z]+$"
+    )
+    """
+    The conversation's id.
+    """
+    direction: Literal["inbound", "outbound"]
+    """
+    `inbound` or `outbound`.
+    """
+    text: str = Field(..., examples=["Hi John"])
+    """
+    The text.
+    """
+    created_at: AwareDatetime = Field(..., examples=["2026-01-25T10:30:00.000000Z"])
+    """
+    When the message was created.
+    """
+
+
+class MessageCreate(ApiModel):
+    """
+    `POST /v2/conversation/{conversation_id}/messages`.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    direction: Literal["inbound", "outbound"]
+    """
+    `inbound` (from the contact) or `outbound` (to the contact).
+    """
+    text: str = Field(..., max_length=65536, min_length=1)
+    """
+    Not blank, at most 65,536 characters.
+    """
+
+
+class MessageList(ApiModel):
+    """
+    A page of a list paged by offset only:
+    `{"data": [...], "total": 42, "limit": 20, "offset": 0, "has_more": true}`.
+    """
+
+    data: list[Message]
+    """
+    The items of this page.
+    """
+    total: int = Field(..., examples=[42], ge=0)
+    """
+    All the items matching the filters.
+    """
+    limit: int = Field(..., examples=[20], ge=0)
+    """
+    The page size asked for.
+    """
+    offset: int = Field(..., examples=[0], ge=0)
+    """
+    Where this page starts.
+    """
+    has_more: bool
+    """
+    Whether more items follow.
+    """
+
+
+class Segment(ApiModel):
+    """
+    A saved segment (`/v2/segment`): a name and a contact filter, with the number of
+    contacts it matches, computed when it was read.
+    """
+
+    id: str = Field(
+        ..., examples=["seg_038ggac0fy000a0wp1kh1adwpwetq"], pattern="^seg_[0-9a-z]+$"
+    )
+    """
+    `seg_` and lowercase letters and digits.
+    """
+    name: str = Field(..., examples=["Premium DE"])
+    """
+    The name, e.g. `Premium DE`.
+    """
+    filter: dict[str, str] = Field(
+        ..., examples=[{"metadata.plan": "premium", "status": "active"}]
+    )
+    """
+    The filter: the list's query parameters, as strings.
+    """
+    count: int = Field(..., examples=[1042], ge=0)
+    """
+    Contacts matching the filter now, exactly.
+    """
+    created_at: AwareDatetime = Field(..., examples=["2026-01-25T10:30:00.000000Z"])
+    """
+    When the segment was created.
+    """
+    updated_at: AwareDatetime = Field(..., examples=["2026-01-25T10:30:00.000000Z"])
+    """
+    When its name or filter last changed.
+    """
+
+
+class SegmentCreate(ApiModel):
+    """
+    `POST /v2/segment`: a name and a contact filter.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str = Field(..., max_length=255, min_length=1)
+    """
+    Not blank, at most 255 characters.
+    """
+    filter: dict[str, str]
+    """
+    The list's filter parameters (`status`, `preferred_channel`, `q`, `created_after`,
+    `created_before`, `updated_after`, `metadata.PATH[OP]`) and their values, as
+    strings; at most 20.
+    """
+
+
+class SegmentList(ApiModel):
+    """
+    A page of a list paged by offset only:
+    `{"data": [...], "total": 42, "limit": 20, "offset": 0, "has_more": true}`.
+    """
+
+    data: list[Segment]
+    """
+    The items of this page.
+    """
+    total: int = Field(..., examples=[42], ge=0)
+    """
+    All the items matching the filters.
+    """
+    limit: int = Field(..., examples=[20], ge=0)
+    """
+    The page size asked for.
+    """
+    offset: int = Field(..., examples=[0], ge=0)
+    """
+    Where this page starts.
+    """
+    has_more: bool
+    """
+    Whether more items follow.
+    """
+
+
+class SegmentUpdate(ApiModel):
+    """
+    A change of a segment's name, filter or both (`PUT /v2/segment/{id}`); the filter is
+    replaced whole.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str | None = Field(None, max_length=255, min_length=1)
+    """
+    The new name; cannot be null.
+    """
+    filter: dict[str, str] | None = None
+    """
+    The new filter, replacing the old one; cannot be null.
+    """
+
+
+UpsertResult = RootModel[Literal["created", "updated", "unchanged"]]
+"""
+What `X-Upsert-Result` and a batch item's `status` say happened.
+"""
+
+
+class Contact(ApiModel):
+    """
+    A contact as the API answers it. Every field is always present; unset ones are `null`.
+
+    Timestamps are RFC 3339 strings in UTC with microseconds (`2026-01-25T10:30:00.000000Z`).
+    """
+
+    id: str = Field(
+        ..., examples=["cnt_038ggac0fy000a0wp1kh1adwpwetq"], pattern="^cnt_[0-9a-z]+$"
+    )
+    """
+    `cnt_` and 29 characters of `[0-9a-z]`; sorts by creation.
+    """
+    phone: str | None = Field(
+        ..., examples=["+1234567890"], pattern="^\\+[1-9][0-9]{1,14}$"
+    )
+    """
+    E.164, unique in the workspace and mode.
+    """
+    email: str | None = Field(..., examples=["john@example.com"])
+    """
+    As sent; unique in the workspace and mode, matched case-insensitively.
+    """
+    first_name: str | None = Field(..., examples=["John"])
+    """
+    The first name.
+    """
+    last_name: str | None = Field(..., examples=["Doe"])
+    """
+    The last name.
+    """
+    full_name: str | None = Field(..., examples=["John Doe"])
+    """
+    `first_name` and `last_name` joined by one space; null when both are. Read-only.
+    """
+    preferred_channel: Literal["whatsapp", "instagram", "sms", "email"] | None
+    metadata: dict[str, Any] = Field(..., examples=[{"plan": "premium"}])
+    """
+    A JSON object of any shape; `{}` when empty.
+    """
+    status: Literal["active", "inactive", "deleted"]
+    """
+    `active`, `inactive`, or `deleted` in the answer of a delete.
+    """
+    created_at: AwareDatetime = Field(..., examples=["2026-01-25T10:30:00.000000Z"])
+    """
+    When the contact was created: RFC 3339, UTC, microseconds.
+    """
+    updated_at: AwareDatetime = Field(..., examples=["2026-01-25T10:30:00.000000Z"])
+    """
+    When the contact last changed; moves forward on every change, and only on a change.
+    """
+    last_contacted: AwareDatetime | None
+    """
+    When the newest outbound message to the contact was sent.
+    """
+
+
+class ContactCreate(ApiModel):
+    """
+    The body of a create (`POST /v2/contact`), of an upsert and of a batch item. A contact needs a phone, an email, or both; a field sent as `null` stays unset.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    phone: str | None = Field(None, examples=["+1234567890"])
+    """
+    E.164 (`+`, then 2–15 digits, the first not 0), unique in the workspace and mode.
+    With `default_country`, also a national number of that country.
+    """
+    email: str | None = Field(None, examples=["john@example.com"], max_length=254)
+    """
+    A syntactically valid ASCII address, kept as sent; unique in the workspace and
+    mode, matched case-insensitively.
+    """
+    first_name: str | None = Field(
+        None, examples=["John"], max_length=255, min_length=1
+    )
+    """
+    The first name: not blank, at most 255 characters.
+    """
+    last_name: str | None = Field(None, examples=["Doe"], max_length=255, min_length=1)
+    """
+    The last name: not blank, at most 255 characters.
+    """
+    preferred_channel: Literal["whatsapp", "instagram", "sms", "email"] | None = None
+    metadata: dict[str, Any] | None = None
+    """
+    A JSON object of any shape, at most 16 KiB serialized and 10 levels deep (the object itself is level 1)
+    """
+    status: Literal["active", "inactive"] | None = None
+    """
+    `active` unless sent; cannot be null.
+    """
+    default_country: str | None = Field(None, examples=["GB"], pattern="^[A-Z]{2}$")
+    """
+    ISO 3166 alpha-2 (e.g. `GB`), not stored: a `phone` that is not E.164 is then read
+    the way that country writes numbers (`07911 123456` → `+447911123456`).
+    """
+
+
+class ContactList(ApiModel):
+    """
+    A page of a list: `{"data", "total", "limit", "offset", "has_more", "next_cursor"}`.
+
+    Contact lists page by offset or by cursor; the conversation, message and segment lists
+    by offset only ([`OffsetList`]), which this type reads too.
+    """
+
+    data: list[Contact]
+    """
+    The items of this page.
+    """
+    total: int | None = Field(..., examples=[42], ge=0)
+    """
+    All the items matching the filters, exactly; null on cursor pages unless
+    `include_total=true`, and on a first page with `include_total=false`.
+    """
+    limit: int = Field(..., examples=[20], ge=0)
+    """
+    The page size asked for.
+    """
+    offset: int | None = Field(..., examples=[0], ge=0)
+    """
+    Where this page starts; null on cursor pages.
+    """
+    has_more: bool
+    """
+    Whether more items follow.
+    """
+    next_cursor: str | None
+    """
+    The `cursor` of the next page; null on the last page (and absent from lists that
+    page by offset only).
+    """
+
+
+class ContactUpdate(ApiModel):
+    """
+    The body of a partial update (`PUT /v2/contact/{ref}`): only the fields sent change; a field sent as `null` is cleared (phone and email cannot both end up null).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    phone: str | None = Field(None, examples=["+1234567890"])
+    """
+    E.164; with `default_country`, also a national number of that country.
+    """
+    email: str | None = Field(None, examples=["john@example.com"], max_length=254)
+    """
+    An email address; phone and email cannot both be cleared.
+    """
+    first_name: str | None = Field(None, max_length=255, min_length=1)
+    """
+    The first name.
+    """
+    last_name: str | None = Field(None, max_length=255, min_length=1)
+    """
+    The last name.
+    """
+    preferred_channel: Literal["whatsapp", "instagram", "sms", "email"] | None = None
+    metadata: dict[str, Any] | None = None
+    """
+    A JSON object of any shape, at most 16 KiB serialized and 10 levels deep (the object itself is level 1)
+    """
+    status: Literal["active", "inactive"] | None = None
+    """
+    `active` or `inactive`; cannot be null.
+    """
+    default_country: str | None = Field(None, examples=["GB"], pattern="^[A-Z]{2}$")
+    """
+    ISO 3166 alpha-2, not stored: how to read a national `phone` (see `ContactCreate`).
+    """
+
+
+class Conversation(ApiModel):
+    """
+    A conversation with a contact on one channel.
+    """
+
+    id: str = Field(
+        ..., examples=["conv_038ggac0fy000b7n2k4t9qzdx1mr"], pattern="^conv_[0-9a-z]+$"
+    )
+    """
+    `conv_` and lowercase letters and digits.
+    """
+    contact_id: str = Field(
+        ..., examples=["cnt_038ggac0fy000a0wp1kh1adwpwetq"], pattern="^cnt_[0-9a-z]+$"
+    )
+    """
+    The contact's id, whatever reference created the conversation.
+    """
+    channel: Literal["whatsapp", "instagram", "sms", "email"]
+    """
+    The channel.
+    """
+    status: Literal["open", "closed", "archived"]
+    """
+    `open`, `closed` or `archived`.
+    """
+    created_at: AwareDatetime = Field(..., examples=["2026-01-25T10:30:00.000000Z"])
+    """
+    When the conversation was created.
+    """
+    updated_at: AwareDatetime = Field(..., examples=["2026-01-25T10:30:00.000000Z"])
+    """
+    When it last changed (a status change or a new message).
+    """
+    last_message_at: AwareDatetime | None
+    """
+    The `created_at` of the newest message.
+    """
+    message_count: int = Field(..., examples=[0], ge=0)
+    """
+    How many messages it holds.
+    """
+
+
+class ConversationCreate(ApiModel):
+    """
+    A conversation to create.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    contact_id: ContactRef1 | ContactRef2 | ContactRef3 = Field(
+        ...,
+        examples=["cnt_038ggac0fy000a0wp1kh1adwpwetq", "+14155550123", "john@example.com"],
+    )
+    """
+    A contact id (`cnt_…`), a phone in E.164 form (`+14155550123`) or an email. Anything else is `invalid_input` with `details.field` `ref`; a phone written without `+` gets the E.164 form in `details.expected`.
+    """
+    channel: Literal["whatsapp", "instagram", "sms", "email"]
+    """
+    The channel.
+    """
+    status: Literal["open", "closed", "archived"] | None = None
+    """
+    `open` (the default), `closed` or `archived`; cannot be null.
+    """
+
+
+class ConversationList(ApiModel):
+    """
+    A page of a list paged by offset only:
+    `{"data": [...], "total": 42, "limit": 20, "offset": 0, "has_more": true}`.
+    """
+
+    data: list[Conversation]
+    """
+    The items of this page.
+    """
+    total: int = Field(..., examples=[42], ge=0)
+    """
+    All the items matching the filters.
+    """
+    limit: int = Field(..., examples=[20], ge=0)
+    """
+    The page size asked for.
+    """
+    offset: int = Field(..., examples=[0], ge=0)
+    """
+    Where this page starts.
+    """
+    has_more: bool
+    """
+    Whether more items follow.
+    """
+
+
+class Error(ApiModel):
+    """
+    The error envelope: every failure answers with it, and a failed batch item holds one.
+    """
+
+    error: Literal["invalid_input", "unauthorized", "not_found", "method_not_allowed", "duplicate_contact", "idempotency_conflict", "precondition_failed", "request_timeout", "payload_too_large", "rate_limited", "internal_error", "unavailable"]
+    """
+    The error's name, e.g. `invalid_input`, `duplicate_contact`.
+    """
+    message: str
+    """
+    A sentence safe to show to people; never internals.
+    """
+    code: int = Field(..., ge=400, le=599)
+    """
+    The HTTP status, as a number.
+    """
+    details: ErrorDetails
+    """
+    What there is to add about the error (`field`, `received`, `expected`,
+    `existing_contact_id`, …); `{}` when nothing.
+    """
+
+
+class BatchItemResult(ApiModel):
+    """
+    A batch item as JSON: `contact` when it was created, updated or found unchanged,
+    `error` (an error envelope) when it failed.
+    """
+
+    index: int = Field(..., ge=0)
+    """
+    The item's position in `contacts`, from 0.
+    """
+    status: Literal["created", "updated", "unchanged", "error"]
+    """
+    What happened to one item of a batch; the creates, updates and unchanged ones also
+    say so in `X-Upsert-Result` when sent alone.
+    """
+    contact: Contact | None = None
+    error: Error | None = None
+
+
+class BatchRequest(ApiModel):
+    """
+    `POST /v2/contact/batch`: up to 1,000 creates, upserts or restores.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    mode: Literal["create", "upsert", "restore"] | None = None
+    """
+    `create` unless sent; cannot be null.
+    """
+    contacts: list[ContactCreate | Contact] = Field(..., max_length=1000, min_length=1)
+    """
+    1 to 1,000 contact bodies, each processed as its own create, upsert or restore, in
+    order: `ContactCreate` bodies, or contacts as exported in `restore` mode.
+    """
+
+
+class BatchResponse(ApiModel):
+    """
+    The answer to a batch: one result per item, in order, and the counts.
+    """
+
+    results: list[BatchItemResult]
+    """
+    One per item, in the order sent.
+    """
+    created: int = Field(..., ge=0)
+    """
+    Items that created a contact.
+    """
+    updated: int = Field(..., ge=0)
+    """
+    Items that changed a contact.
+    """
+    unchanged: int = Field(..., ge=0)
+    """
+    Upserts that found their contact already as sent.
+    """
+    errors: int = Field(..., ge=0)
+    """
+    Items that failed.
+    """

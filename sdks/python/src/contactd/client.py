@@ -1,0 +1,261 @@
+"""`Client`: the blocking client, `client.contacts`, `client.conversations`, `client.segments`.
+
+Each method sends one operation of docs/openapi.json (see `_operations.py`) and answers
+with the generated model of its response; the list methods without `_page` read every
+page and hand out the items one at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Iterator, TypeVar
+
+import httpx
+
+from . import _operations as ops
+from ._generated import (
+    BatchResponse,
+    Contact,
+    ContactList,
+    Conversation,
+    ConversationList,
+    HealthStatus,
+    Message,
+    MessageList,
+    Segment,
+    SegmentList,
+)
+from ._operations import Upserted
+from ._transport import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Call, SyncTransport
+
+Item = TypeVar("Item")
+Params = list[tuple[str, str]]
+
+
+def _cursor_items(
+    send: Callable[[Call[Any]], Any], page_call: Callable[[Params], Call[Any]], params: Params
+) -> Iterator[Any]:
+    cursor = None
+    while True:
+        page = send(page_call(ops.cursor_params(params, cursor)))
+        yield from page.data
+        if not page.has_more or not page.next_cursor:
+            return
+        cursor = page.next_cursor
+
+
+def _offset_items(
+    send: Callable[[Call[Any]], Any], page_call: Callable[[Params], Call[Any]], params: Params
+) -> Iterator[Any]:
+    offset = 0
+    while True:
+        page = send(page_call(ops.offset_params(params, offset)))
+        yield from page.data
+        if not page.has_more or not page.data:
+            return
+        offset += len(page.data)
+
+
+class Contacts:
+    """`client.contacts`: contacts by id, phone (E.164) or email, which the API calls a ref."""
+
+    def __init__(self, transport: SyncTransport) -> None:
+        self._send = transport.send
+
+    def get(self, ref: str) -> Contact:
+        """The contact with this id, phone or email; `NotFoundError` when there is none."""
+        return self._send(ops.get_contact(ref))
+
+    def create(self, data: dict[str, Any] | Any, *, idempotency_key: str | None = None) -> Contact:
+        """Creates a contact from a dict (or a `ContactCreate`); `DuplicateContactError` when
+        its phone or email is taken."""
+        return self._send(ops.create_contact(data, idempotency_key))
+
+    def update(
+        self,
+        ref: str,
+        data: dict[str, Any] | Any,
+        if_match: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Contact:
+        """Changes only the fields sent (`None` clears one); metadata is merged, a `None`
+        member removes its key. With `if_match` (an `.etag`), `PreconditionFailedError`
+        when the contact changed since."""
+        return self._send(ops.update_contact(ref, data, if_match, idempotency_key))
+
+    def delete(self, ref: str, if_match: str | None = None, *, idempotency_key: str | None = None) -> Contact:
+        """Erases the contact with its conversations and messages; answers it as it was,
+        with `status` `deleted`."""
+        return self._send(ops.delete_contact(ref, if_match, idempotency_key))
+
+    def list(self, **filters: Any) -> Iterator[Contact]:
+        """Every contact matching the filters, following `next_cursor` from page to page.
+
+        Filters are the API's query parameters: `status`, `preferred_channel`, `q`,
+        `created_after`, `created_before`, `updated_after`, `sort`, and metadata filters as
+        `metadata={"plan": "premium", "mrr[gte]": 100}`. `limit` is the page size (100
+        unless given), not a cap on the items: stop early with `itertools.islice`."""
+        params = ops.list_all_params(filters, "list", cursor_paged=True)
+        return _cursor_items(self._send, ops.list_contacts, params)
+
+    def list_page(self, **params: Any) -> ContactList:
+        """One page of the list, with `total`, `has_more` and `next_cursor`; takes the
+        filters of `list` and `limit`, `offset`, `cursor`, `include_total`."""
+        return self._send(ops.list_contacts(ops.query(params)))
+
+    def count(self, **filters: Any) -> int:
+        """How many contacts match the filters of `list`, exactly."""
+        return self._send(ops.count_contacts(ops.query(filters)))
+
+    def upsert(self, data: dict[str, Any] | Any, *, idempotency_key: str | None = None) -> Upserted:
+        """Creates the contact, or updates the one its phone or email finds, in one request:
+        `.contact`, and `.result` `created`, `updated` or `unchanged`."""
+        return self._send(ops.upsert_contact(data, idempotency_key))
+
+    def batch(
+        self,
+        contacts: Iterable[dict[str, Any] | Any],
+        mode: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> BatchResponse:
+        """Up to 1,000 creates (`mode` `create`, the default), upserts or restores in one
+        request; a result per item, and an item that fails does not fail the others."""
+        return self._send(ops.batch_contacts(contacts, mode, idempotency_key))
+
+    def conversations(self, ref: str, **filters: Any) -> Iterator[Conversation]:
+        """All the contact's conversations, newest first; filters `status`, `channel`."""
+        params = ops.list_all_params(filters, "conversations", cursor_paged=False)
+        return _offset_items(self._send, lambda p: ops.list_contact_conversations(ref, p), params)
+
+    def conversations_page(self, ref: str, **params: Any) -> ConversationList:
+        """One page of the contact's conversations (`status`, `channel`, `limit`, `offset`)."""
+        return self._send(ops.list_contact_conversations(ref, ops.query(params)))
+
+
+class Conversations:
+    """`client.conversations`: a contact's conversations on one channel, and their messages."""
+
+    def __init__(self, transport: SyncTransport) -> None:
+        self._send = transport.send
+
+    def create(self, data: dict[str, Any] | Any, *, idempotency_key: str | None = None) -> Conversation:
+        """Starts a conversation: `{"contact_id": <any contact ref>, "channel": "sms"}`."""
+        return self._send(ops.create_conversation(data, idempotency_key))
+
+    def get(self, conversation_id: str) -> Conversation:
+        return self._send(ops.get_conversation(conversation_id))
+
+    def update(
+        self, conversation_id: str, data: dict[str, Any] | Any, *, idempotency_key: str | None = None
+    ) -> Conversation:
+        """Changes the status: `{"status": "closed"}`."""
+        return self._send(ops.update_conversation(conversation_id, data, idempotency_key))
+
+    def messages(self, conversation_id: str, **params: Any) -> Iterator[Message]:
+        """All the conversation's messages, oldest first."""
+        query = ops.list_all_params(params, "messages", cursor_paged=False)
+        return _offset_items(self._send, lambda p: ops.list_messages(conversation_id, p), query)
+
+    def messages_page(self, conversation_id: str, **params: Any) -> MessageList:
+        """One page of messages (`limit`, `offset`)."""
+        return self._send(ops.list_messages(conversation_id, ops.query(params)))
+
+    def create_message(
+        self, conversation_id: str, data: dict[str, Any] | Any, *, idempotency_key: str | None = None
+    ) -> Message:
+        """Adds a message: `{"direction": "outbound", "text": "Hi John"}`."""
+        return self._send(ops.create_message(conversation_id, data, idempotency_key))
+
+
+class Segments:
+    """`client.segments`: saved contact filters, with their count and their contacts."""
+
+    def __init__(self, transport: SyncTransport) -> None:
+        self._send = transport.send
+
+    def create(self, data: dict[str, Any] | Any, *, idempotency_key: str | None = None) -> Segment:
+        """`{"name": "Premium", "filter": {"metadata.plan": "premium"}}`: filter values are strings."""
+        return self._send(ops.create_segment(data, idempotency_key))
+
+    def get(self, segment_id: str) -> Segment:
+        return self._send(ops.get_segment(segment_id))
+
+    def update(
+        self, segment_id: str, data: dict[str, Any] | Any, *, idempotency_key: str | None = None
+    ) -> Segment:
+        """A new `name` and/or `filter` (replaced whole)."""
+        return self._send(ops.update_segment(segment_id, data, idempotency_key))
+
+    def delete(self, segment_id: str, *, idempotency_key: str | None = None) -> Segment:
+        """Deletes the segment (not its contacts); answers it as it was."""
+        return self._send(ops.delete_segment(segment_id, idempotency_key))
+
+    def list(self, **params: Any) -> Iterator[Segment]:
+        """All segments, oldest first, each with its current count."""
+        query = ops.list_all_params(params, "list", cursor_paged=False)
+        return _offset_items(self._send, ops.list_segments, query)
+
+    def list_page(self, **params: Any) -> SegmentList:
+        """One page of segments (`limit`, `offset`)."""
+        return self._send(ops.list_segments(ops.query(params)))
+
+    def contacts(self, segment_id: str, **params: Any) -> Iterator[Contact]:
+        """Every contact the segment's filter matches now (`sort`, `limit` as page size)."""
+        query = ops.list_all_params(params, "contacts", cursor_paged=True)
+        return _cursor_items(self._send, lambda p: ops.list_segment_contacts(segment_id, p), query)
+
+    def contacts_page(self, segment_id: str, **params: Any) -> ContactList:
+        """One page of the segment's contacts (`sort`, `limit`, `offset`, `cursor`, `include_total`)."""
+        return self._send(ops.list_segment_contacts(segment_id, ops.query(params)))
+
+
+class Client:
+    """A blocking contactd client.
+
+    `Client(api_key=KEY, base_url=URL)`; without them, `CONTACTD_API_KEY` and
+    `CONTACTD_URL` (then `http://127.0.0.1:8080`). 429 and 503 answers and failed
+    connections are retried `max_retries` times (see the README). Close it, or use it as a
+    context manager, to release its connections; an `http_client` passed in stays open.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_backoff: float = 0.5,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self._transport = SyncTransport(api_key, base_url, timeout, max_retries, retry_backoff, http_client)
+        self.base_url = self._transport.base_url
+        self.contacts = Contacts(self._transport)
+        self.conversations = Conversations(self._transport)
+        self.segments = Segments(self._transport)
+
+    def health(self) -> HealthStatus:
+        """`GET /healthz`: the server process is up."""
+        return self._transport.send(ops.check_health())
+
+    def ready(self) -> HealthStatus:
+        """`GET /readyz`: the server reaches its database (`UnavailableError` when not)."""
+        return self._transport.send(ops.check_readiness())
+
+    def metrics(self, token: str | None = None) -> str:
+        """`GET /metrics` in Prometheus' text format; `token` when the server requires one."""
+        return self._transport.send(ops.get_metrics(token))
+
+    def openapi(self) -> dict[str, Any]:
+        """The server's OpenAPI document."""
+        return self._transport.send(ops.get_openapi())
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
