@@ -9,9 +9,9 @@ from contactd import format_phone_e164
 
 # The guide's "Phone Number Format" table: each number as E.164 ("Correct") and as it is
 # often written ("Incorrect"), with the country that writes it so, and what the helper
-# gives. Only the UK number is a real one: +1 234567890 has 9 national digits where the
-# US has 10, and no German number starts 0123; E.164 in shape, but not dialable, so the
-# helper refuses them both ways.
+# gives for the incorrect form. A correct number comes back as it is. Only the UK number
+# is a real one: +1 234567890 has 9 national digits where the US has 10, and no German
+# number starts 0123, so their incorrect forms are refused rather than guessed.
 SEED_TABLE = [
     ("+1234567890", "1234567890", "1", None),
     ("+447911123456", "07911123456", "GB", "+447911123456"),
@@ -21,12 +21,14 @@ SEED_TABLE = [
 
 @pytest.mark.parametrize("correct, incorrect, country, e164", SEED_TABLE)
 def test_the_guides_table(correct, incorrect, country, e164):
-    for written in (correct, incorrect):
-        if e164 is None:
-            with pytest.raises(ValueError, match="not a valid phone number"):
-                format_phone_e164(written, country)
-        else:
-            assert format_phone_e164(written, country) == e164
+    for any_country in (country, "US", "GB", None):
+        assert format_phone_e164(correct, any_country) == correct
+        assert format_phone_e164(f" {correct} ", any_country) == correct
+    if e164 is None:
+        with pytest.raises(ValueError, match="not a valid phone number"):
+            format_phone_e164(incorrect, country)
+    else:
+        assert format_phone_e164(incorrect, country) == e164
 
 
 @pytest.mark.parametrize(

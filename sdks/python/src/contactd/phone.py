@@ -4,7 +4,11 @@ international prefixes, spaces, dashes, dots and brackets."""
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
+
+_E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 
 
 def format_phone_e164(raw: str, default_country: str | int | None = "US") -> str:
@@ -16,9 +20,10 @@ def format_phone_e164(raw: str, default_country: str | int | None = "US") -> str
     helper takes it (`"1"`, `"44"`, `"+49"`, `44`); the default, `"US"`, matches the guide's
     `'1'`. With `None`, only international numbers are read.
 
-    Validity is libphonenumber's: a number must be of a length and range in use, so
-    placeholders such as `+1234567890` are refused although they have the E.164 shape
-    (the server itself only checks that shape).
+    A number already in E.164 form (`+` and 2 to 15 digits, as the server checks it) is
+    returned as it is, so the guide's "correct" numbers pass through unchanged. Anything
+    else must be a valid number by libphonenumber's rules (a length and range in use):
+    `1234567890` with `"1"` is refused rather than guessed into `+11234567890`.
 
     >>> format_phone_e164("07911 123456", "GB")
     '+447911123456'
@@ -29,6 +34,8 @@ def format_phone_e164(raw: str, default_country: str | int | None = "US") -> str
         raise TypeError(f"a phone number is a string, not {type(raw).__name__}")
     region = _region(default_country)
     text = raw.strip()
+    if _E164.match(text):
+        return text
     number = _valid(text, region)
     if number is None and text.startswith("00"):
         # Most countries dial out with 00; where the default country's own international
