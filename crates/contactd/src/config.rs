@@ -70,6 +70,7 @@ impl DatabaseArgs {
             acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
             statement_timeout: Duration::from_millis(self.db_statement_timeout_ms),
             sqlite_synchronous: self.sqlite_synchronous,
+            ..StoreOptions::default()
         }
     }
 }

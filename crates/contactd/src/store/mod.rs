@@ -304,6 +304,8 @@ pub struct StoreOptions {
     pub acquire_timeout: Duration,
     pub statement_timeout: Duration,
     pub sqlite_synchronous: SqliteSynchronous,
+    /// The SQLite writer's page cache, in MiB.
+    pub sqlite_cache_mib: u32,
 }
 
 /// When SQLite makes a commit durable (its `synchronous` setting, in WAL mode).
@@ -325,6 +327,7 @@ impl Default for StoreOptions {
             acquire_timeout: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(10),
             sqlite_synchronous: SqliteSynchronous::Full,
+            sqlite_cache_mib: 32,
         }
     }
 }
@@ -333,8 +336,13 @@ impl Default for StoreOptions {
 pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(path) = sqlite::path_from_url(url) {
         return Ok(Arc::new(
-            sqlite::SqliteStore::open(&path, options.statement_timeout, options.sqlite_synchronous)
-                .await?,
+            sqlite::SqliteStore::open(
+                &path,
+                options.statement_timeout,
+                options.sqlite_synchronous,
+                options.sqlite_cache_mib,
+            )
+            .await?,
         ));
     }
     if postgres::is_postgres_url(url) {

@@ -35,7 +35,7 @@ const READ_ONLY: [&str; 5] = contactd_wire::Contact::READ_ONLY;
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::FieldError;
 use crate::error::ApiError;
-use crate::store::{self, Store};
+use crate::store::{self, Store, StoreOptions};
 
 /// Contact fields a CSV column can fill.
 const FIELDS: [&str; 6] = [
@@ -96,6 +96,10 @@ pub struct ImportArgs {
     /// Rows per transaction.
     #[arg(long, default_value_t = 1000)]
     pub batch_size: usize,
+    /// Memory for SQLite's page cache while importing straight into a database, in MiB:
+    /// a large import writes all over the indexes, and runs faster when they stay cached.
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    pub sqlite_cache_mib: u32,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
@@ -167,7 +171,11 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ImportSummary> {
             import(&target, &args, format).await
         }
         (None, Some(workspace)) => {
-            let store = store::open(&args.database.url, &args.database.options()).await?;
+            let options = StoreOptions {
+                sqlite_cache_mib: args.sqlite_cache_mib.max(1),
+                ..args.database.options()
+            };
+            let store = store::open(&args.database.url, &options).await?;
             let tenant = Tenant {
                 workspace_id: store.ensure_workspace(workspace.trim()).await?,
                 mode: args.data_mode,

@@ -252,10 +252,11 @@ async fn item_in(
 }
 
 /// Runs a batch in a few statements inside `tx`: one read of every contact its items
-/// name (locked), the plans of `domain::write::plan_in_order`, one multi-row `INSERT` of
+/// name (locked; each kind of ref through its own index, as one `OR` over three columns
+/// made PostgreSQL scan the tenant for every batch), the plans of `domain::write::plan_in_order`, one multi-row `INSERT` of
 /// the new contacts and one of their search terms, then the updates. `None` when another
-/// transaction wrote one of the batch's identifiers meanwhile (an insert skipped by the
-/// unique index, or an update refused by it): `tx` is then unusable, and the caller runs
+/// transaction wrote one of the batch's identifiers meanwhile (an insert or an update
+/// refused by a unique index): `tx` is then unusable, and the caller runs
 /// the batch again item by item ([`item_in`]), which decides such races row by row.
 async fn batch_in_one_pass(
     tx: &Transaction<'_>,
@@ -275,7 +276,12 @@ async fn batch_in_one_pass(
         .query(
             &format!(
                 "SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND mode = $2 \
-                 AND (id = ANY($3) OR phone = ANY($4) OR email_key = ANY($5)) \
+                 AND id IN (\
+                 SELECT id FROM contacts WHERE workspace_id = $1 AND mode = $2 AND id = ANY($3) \
+                 UNION ALL SELECT id FROM contacts \
+                 WHERE workspace_id = $1 AND mode = $2 AND phone = ANY($4) \
+                 UNION ALL SELECT id FROM contacts \
+                 WHERE workspace_id = $1 AND mode = $2 AND email_key = ANY($5)) \
                  ORDER BY id FOR UPDATE"
             ),
             &[
@@ -338,9 +344,11 @@ fn lost_race(e: &tokio_postgres::Error) -> bool {
     )
 }
 
-/// Inserts new contacts and their search terms in two statements (arrays unnested
-/// into rows); a contact whose id, phone or email is taken meanwhile is skipped. Returns
-/// how many contacts were inserted.
+/// Inserts new contacts and their search terms in two plain statements (arrays unnested
+/// into rows; no `ON CONFLICT`, whose speculative insertion costs per row): the plans
+/// checked every identifier against the locked rows, so a unique violation here means
+/// another transaction took one meanwhile, and the caller falls back. New contacts have
+/// no terms yet. Returns how many contacts were inserted.
 async fn insert_all(
     db: &Db<'_>,
     tenant: &Tenant,
@@ -387,8 +395,7 @@ async fn insert_all(
              last_contacted, full_name_key, last_name_key, name_words, email_fold) \
              SELECT $1, $2, x.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], \
              $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::int8[], \
-             $13::int8[], $14::int8[], $15::text[], $16::text[], $17::text[], $18::text[]) AS x \
-             ON CONFLICT DO NOTHING",
+             $13::int8[], $14::int8[], $15::text[], $16::text[], $17::text[], $18::text[]) AS x",
             &[
                 &tenant.workspace_id,
                 &tenant.mode.as_str(),
@@ -411,15 +418,13 @@ async fn insert_all(
             ],
         )
         .await?;
-    if inserted < n as u64 || t.term.is_empty() {
+    if t.term.is_empty() {
         return Ok(inserted);
     }
     db.execute(
         "INSERT INTO contact_terms (workspace_id, mode, term, created_at, contact_id, status, num) \
          SELECT $1, $2, x.* FROM unnest($3::text[], $4::int8[], $5::text[], $6::text[], \
-         $7::float8[]) AS x \
-         ON CONFLICT (workspace_id, mode, term, created_at, contact_id) \
-         DO UPDATE SET status = EXCLUDED.status, num = EXCLUDED.num",
+         $7::float8[]) AS x",
         &[
             &tenant.workspace_id,
             &tenant.mode.as_str(),
@@ -730,6 +735,12 @@ impl ContactStore for PgStore {
                 let kept = keep_answer(&Db::Tx(&tx), &results).await?;
                 tx.commit().await?;
                 answer_committed(kept);
+                let created = results
+                    .iter()
+                    .filter(|r| matches!(r, Ok((_, UpsertOutcome::Created))))
+                    .count();
+                drop(client);
+                self.after_batch_inserts(created as u64).await;
                 return Ok(results);
             }
             tx.rollback().await?;

@@ -55,9 +55,49 @@ pub struct PgStore {
     share: WorkspaceShare,
     /// The most prepared statements seen on one connection (a gauge: it must stay flat).
     largest_statement_cache: AtomicUsize,
+    /// Contacts this process inserted in batches, and the count at which it next refreshes
+    /// the planner's statistics (see [`PgStore::after_batch_inserts`]).
+    batch_inserted: std::sync::atomic::AtomicU64,
+    next_analyze_at: std::sync::atomic::AtomicU64,
 }
 
+/// Batch-inserted contacts after which statistics are first refreshed; then at every
+/// doubling.
+const FIRST_ANALYZE_AT: u64 = 1_000;
+
 impl PgStore {
+    /// Refreshes the planner's statistics of the contacts when this process's batches have
+    /// inserted past a doubling of what they had at the last refresh (1,000, 2,000, 4,000,
+    /// …). A table loaded from empty has none until autovacuum comes by, and meanwhile
+    /// PostgreSQL takes the tenant for one row and picks plans that scan it for each batch:
+    /// a 20,000-row import into a fresh database ran past the statement timeout.
+    pub(super) async fn after_batch_inserts(&self, inserted: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if inserted == 0 {
+            return;
+        }
+        let total = self.batch_inserted.fetch_add(inserted, Relaxed) + inserted;
+        let due = self.next_analyze_at.load(Relaxed);
+        if total < due
+            || self
+                .next_analyze_at
+                .compare_exchange(due, total.saturating_mul(2), Relaxed, Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let analyzed = match self.client().await {
+            Ok(client) => client
+                .batch_execute("ANALYZE contacts, contact_terms")
+                .await
+                .map_err(StoreError::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = analyzed {
+            tracing::warn!(error = %e, "refreshing statistics after batch inserts failed");
+        }
+    }
+
     pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<PgStore> {
         let mut config: tokio_postgres::Config = url
             .parse()
@@ -91,6 +131,8 @@ impl PgStore {
             key_pool: pool(manager(config), KEY_CONNECTIONS)?,
             share: WorkspaceShare::new(options.pool_size / 4, options.statement_timeout),
             largest_statement_cache: AtomicUsize::new(0),
+            batch_inserted: std::sync::atomic::AtomicU64::new(0),
+            next_analyze_at: std::sync::atomic::AtomicU64::new(FIRST_ANALYZE_AT),
         };
         store.migrate().await?;
         Ok(store)

@@ -64,22 +64,26 @@ impl SqliteStore {
         path: &Path,
         query_budget: Duration,
         synchronous: SqliteSynchronous,
+        cache_mib: u32,
     ) -> anyhow::Result<SqliteStore> {
         let path = path.to_owned();
-        tokio::task::spawn_blocking(move || Self::open_blocking(&path, query_budget, synchronous))
-            .await?
+        tokio::task::spawn_blocking(move || {
+            Self::open_blocking(&path, query_budget, synchronous, cache_mib)
+        })
+        .await?
     }
 
     fn open_blocking(
         path: &Path,
         query_budget: Duration,
         synchronous: SqliteSynchronous,
+        cache_mib: u32,
     ) -> anyhow::Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
         let mut conn = Connection::open(path)?;
-        configure(&conn, synchronous)?;
+        configure(&conn, synchronous, cache_mib)?;
         migrate(&mut conn)?;
         let open_readers = |n: usize| {
             (0..n)
@@ -120,7 +124,11 @@ fn reader_count() -> usize {
         .clamp(4, 16)
 }
 
-fn configure(conn: &Connection, synchronous: SqliteSynchronous) -> rusqlite::Result<()> {
+fn configure(
+    conn: &Connection,
+    synchronous: SqliteSynchronous,
+    cache_mib: u32,
+) -> rusqlite::Result<()> {
     // WAL lets readers run beside the writer. FULL syncs the WAL at every commit, so a
     // write acknowledged has reached the disk; the writer's group commit makes that one
     // sync per group, not per write. NORMAL (opt-in) syncs at checkpoints only.
@@ -141,7 +149,8 @@ fn configure(conn: &Connection, synchronous: SqliteSynchronous) -> rusqlite::Res
     )?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "busy_timeout", 5000)?;
-    conn.pragma_update(None, "cache_size", -32_000)?;
+    // Negative: KiB.
+    conn.pragma_update(None, "cache_size", -i64::from(cache_mib) * 1024)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
