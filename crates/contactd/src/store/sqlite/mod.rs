@@ -135,8 +135,8 @@ fn configure(
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", synchronous_pragma(synchronous))?;
     // Checkpoints run on their own thread (see `checkpointer`); the writer checkpoints
-    // only when the WAL grew past a backstop, and a WAL emptied by a checkpoint does not
-    // keep its size on disk beyond it.
+    // when the WAL grew past a backstop, by then mostly copied, so that the WAL restarts;
+    // a WAL emptied by a checkpoint does not keep its size on disk beyond it.
     conn.pragma_update(
         None,
         "wal_autocheckpoint",
