@@ -1,5 +1,11 @@
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: a GET allocates and frees a few hundred small
+/// buffers, and glibc's free and malloc took a quarter of its instructions
+/// (docs/performance.md, "Profiles").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = contactd::cli::parse();

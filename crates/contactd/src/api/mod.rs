@@ -73,8 +73,21 @@ pub struct Access {
     pub metrics_token: Option<MetricsToken>,
 }
 
+/// What every handler and middleware shares, behind one `Arc`: axum clones the state for
+/// each extractor and layer of every request, and one reference count is cheaper to clone
+/// than ten.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub body_limit: usize,
     pub body_timeout: Duration,
@@ -90,7 +103,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, limits: RequestLimits, access: Access) -> AppState {
-        AppState {
+        AppState(Arc::new(Shared {
             store,
             body_limit: limits.body_limit,
             body_timeout: limits.body_timeout,
@@ -102,9 +115,11 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(limits.per_key, limits.auth_failures)),
             trusted_proxies: Arc::new(TrustedProxies::new(access.trusted_proxies)),
             metrics_access: Arc::new(MetricsAccess::new(access.metrics_token.as_ref())),
-        }
+        }))
     }
+}
 
+impl Shared {
     /// Records that a key was used, in the background and at most once a minute.
     fn note_key_use(&self, hash: KeyHash) {
         let now = Instant::now();
