@@ -104,6 +104,42 @@ pub struct ImportArgs {
     pub database: DatabaseArgs,
 }
 
+/// How rows become request bodies: what `contactd import` takes as flags, and the
+/// console's upload as form fields.
+#[derive(Debug, Clone)]
+pub struct RowRules {
+    pub mode: ImportMode,
+    pub new_ids: bool,
+    pub map: Vec<String>,
+    pub metadata_columns: Vec<String>,
+    pub default_country: Option<String>,
+}
+
+impl RowRules {
+    /// Columns named like a field map to it, `metadata.KEY` columns to metadata.
+    pub fn new(mode: ImportMode) -> RowRules {
+        RowRules {
+            mode,
+            new_ids: false,
+            map: Vec::new(),
+            metadata_columns: Vec::new(),
+            default_country: None,
+        }
+    }
+}
+
+impl ImportArgs {
+    fn rules(&self) -> RowRules {
+        RowRules {
+            mode: self.mode,
+            new_ids: self.new_ids,
+            map: self.map.clone(),
+            metadata_columns: self.metadata_columns.clone(),
+            default_country: self.default_country.clone(),
+        }
+    }
+}
+
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportSummary {
@@ -219,8 +255,9 @@ async fn import(
         File::create(&rejected_path)
             .with_context(|| format!("cannot create {}", rejected_path.display()))?,
     );
+    let rules = args.rules();
     let mut rows: Box<dyn Iterator<Item = anyhow::Result<Row>>> = match format {
-        Format::Csv => Box::new(csv_rows(reader, args)?),
+        Format::Csv => Box::new(csv_rows(reader, &rules)?),
         Format::Ndjson => Box::new(ndjson_rows(reader, args.new_ids)),
     };
     let mut summary = ImportSummary::default();
@@ -244,9 +281,9 @@ async fn import(
         };
         match target {
             Destination::Database { store, tenant } => {
-                to_database(store.as_ref(), tenant, args, batch, &mut out).await?
+                to_database(store.as_ref(), tenant, &rules, batch, &mut out).await?
             }
-            Destination::Server(client) => to_server(client, args, batch, &mut out).await?,
+            Destination::Server(client) => to_server(client, &rules, batch, &mut out).await?,
         }
         progress.update(
             read_bytes.load(Ordering::Relaxed),
@@ -320,7 +357,7 @@ impl<W: Write> Outcomes<'_, W> {
 }
 
 /// The request body of a row, with the import's default country.
-fn body_of(row: &Row, args: &ImportArgs) -> Result<Map<String, Value>, FieldError> {
+fn body_of(row: &Row, args: &RowRules) -> Result<Map<String, Value>, FieldError> {
     row.body.clone().map(|mut body| {
         if let Some(country) = &args.default_country {
             body.entry("default_country")
@@ -334,7 +371,7 @@ fn body_of(row: &Row, args: &ImportArgs) -> Result<Map<String, Value>, FieldErro
 /// since a batch has one mode.
 async fn to_server(
     client: &contactd_client::Client,
-    args: &ImportArgs,
+    args: &RowRules,
     batch: Vec<Row>,
     out: &mut Outcomes<'_, impl Write>,
 ) -> anyhow::Result<()> {
@@ -351,7 +388,7 @@ async fn to_server(
 
 async fn to_server_as(
     client: &contactd_client::Client,
-    args: &ImportArgs,
+    args: &RowRules,
     mode: contactd_client::BatchMode,
     batch: &[Row],
     out: &mut Outcomes<'_, impl Write>,
@@ -391,7 +428,7 @@ async fn to_server_as(
 async fn to_database(
     store: &dyn Store,
     tenant: &Tenant,
-    args: &ImportArgs,
+    args: &RowRules,
     batch: Vec<Row>,
     out: &mut Outcomes<'_, impl Write>,
 ) -> anyhow::Result<()> {
@@ -427,6 +464,42 @@ async fn to_database(
     Ok(())
 }
 
+/// Imports a CSV file held in memory straight into a tenant, as `contactd import` does
+/// (the console's upload): rejected rows go to `rejected` as NDJSON (the row number, the
+/// row as read, and the error envelope), and `progress` hears the counts after each batch.
+pub async fn import_csv(
+    store: &dyn Store,
+    tenant: &Tenant,
+    csv: Vec<u8>,
+    rules: &RowRules,
+    rejected: &mut impl Write,
+    mut progress: impl FnMut(&ImportSummary),
+) -> anyhow::Result<ImportSummary> {
+    const BATCH: usize = 500;
+    let mut rows = csv_rows(std::io::Cursor::new(csv), rules)?;
+    let mut summary = ImportSummary::default();
+    loop {
+        let mut batch = Vec::with_capacity(BATCH);
+        for row in rows.by_ref().take(BATCH) {
+            let row = row?;
+            if row.restore && rules.mode == ImportMode::Upsert {
+                anyhow::bail!("row {}: {}", row.number, upsert_cannot_restore());
+            }
+            batch.push(row);
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let mut out = Outcomes {
+            summary: &mut summary,
+            rejected: &mut *rejected,
+        };
+        to_database(store, tenant, rules, batch, &mut out).await?;
+        progress(&summary);
+    }
+    Ok(summary)
+}
+
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
@@ -460,7 +533,7 @@ enum Target {
     Ignore,
 }
 
-fn column_targets(headers: &csv::StringRecord, args: &ImportArgs) -> anyhow::Result<Vec<Target>> {
+fn column_targets(headers: &csv::StringRecord, args: &RowRules) -> anyhow::Result<Vec<Target>> {
     let mut explicit = Vec::new();
     for pair in &args.map {
         let (field, column) = pair
@@ -513,7 +586,7 @@ fn column_targets(headers: &csv::StringRecord, args: &ImportArgs) -> anyhow::Res
 
 fn csv_rows<R: Read + 'static>(
     reader: R,
-    args: &ImportArgs,
+    args: &RowRules,
 ) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Row>>> {
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let headers = csv
