@@ -359,6 +359,15 @@ fn progress_fragment(id: &str, job: &Job) -> Markup {
                 p {
                     a class="button" href={ "/console/import/" (id) "/rejected.csv" } download { "Download the " (s.rejected) " rejected rows (CSV)" }
                 }
+                table class="rejected" {
+                    caption { "Rejected rows" @if s.rejected > PREVIEW as u64 { " (the first " (PREVIEW) ")" } }
+                    thead { tr { th scope="col" { "Row" } th scope="col" { "Field" } th scope="col" { "Reason" } } }
+                    tbody {
+                        @for (row, field, reason) in preview(&job.rejected) {
+                            tr { td { (row) } td { (field) } td { (reason) } }
+                        }
+                    }
+                }
             }
         }
     }
@@ -393,6 +402,33 @@ pub async fn rejected(
     }
 }
 
+/// Rejected rows shown on the import's page; all of them are in the download.
+const PREVIEW: usize = 20;
+
+/// The first rejected rows: number, field, reason.
+fn preview(ndjson: &[u8]) -> Vec<(String, String, String)> {
+    ndjson
+        .split(|b| *b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<Value>(line).ok())
+        .take(PREVIEW)
+        .map(|r| {
+            (
+                cell(&r["row"]),
+                cell(&r["details"]["field"]),
+                cell(&r["message"]),
+            )
+        })
+        .collect()
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// The rejected rows as CSV: the row's number, the field and the reason, then the row's
 /// own columns as the file had them, so it can be fixed and imported again.
 fn rejected_csv(ndjson: &[u8]) -> anyhow::Result<Vec<u8>> {
@@ -415,17 +451,12 @@ fn rejected_csv(ndjson: &[u8]) -> anyhow::Result<Vec<u8>> {
     header.extend(columns.iter().cloned());
     out.write_record(&header)?;
     for row in &rows {
-        let text = |v: &Value| match v {
-            Value::Null => String::new(),
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
         let mut record = vec![
-            text(&row["row"]),
-            text(&row["details"]["field"]),
-            text(&row["message"]),
+            cell(&row["row"]),
+            cell(&row["details"]["field"]),
+            cell(&row["message"]),
         ];
-        record.extend(columns.iter().map(|c| text(&row["record"][c])));
+        record.extend(columns.iter().map(|c| cell(&row["record"][c])));
         out.write_record(&record)?;
     }
     out.into_inner()
@@ -435,6 +466,36 @@ fn rejected_csv(ndjson: &[u8]) -> anyhow::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn job(state: JobState) -> Job {
+        Job {
+            tenant: Tenant {
+                workspace_id: "ws_1".into(),
+                mode: crate::domain::tenant::Mode::Test,
+            },
+            file_name: "people.csv".into(),
+            expected_rows: 10,
+            summary: ImportSummary {
+                rows: 4,
+                ..ImportSummary::default()
+            },
+            state,
+            rejected: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_running_import_polls_its_progress_and_a_finished_one_stops() {
+        let running = progress_fragment("imp_1", &job(JobState::Running)).into_string();
+        assert!(
+            running.contains(r#"hx-get="/console/import/imp_1/progress""#),
+            "{running}"
+        );
+        assert!(running.contains(r#"hx-trigger="every 500ms""#), "{running}");
+        assert!(running.contains("4 of about 10 rows read"), "{running}");
+        let done = progress_fragment("imp_1", &job(JobState::Done)).into_string();
+        assert!(!done.contains("hx-get"), "{done}");
+    }
 
     #[test]
     fn rejected_rows_keep_their_columns_and_say_why() {

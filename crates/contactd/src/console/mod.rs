@@ -85,6 +85,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/import/{job}/progress", get(import::progress))
         .route("/console/import/{job}/rejected.csv", get(import::rejected))
         .route("/console/assets/{name}", get(assets::serve))
+        .route("/console/{*rest}", get(not_found).post(not_found))
         .layer(axum::middleware::from_fn(same_origin_writes))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(Extension(console))
@@ -142,6 +143,14 @@ async fn security_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     response
+}
+
+async fn not_found() -> Response {
+    page::refused(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no such page in the console.",
+    )
 }
 
 /// An error of a console page, as a page.

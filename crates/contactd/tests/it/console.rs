@@ -313,6 +313,24 @@ async fn a_support_lead_searches_filters_edits_imports_and_signs_out_in_the_cons
         "the segment and its live count"
     );
     browser.check_page("contacts").await;
+    // The keyboard's first stop is the skip link, which leads to the page's content.
+    browser
+        .find("body")
+        .await
+        .send_keys("\u{e004}")
+        .await
+        .expect("pressing Tab");
+    let focused = browser.client.active_element().await.unwrap();
+    assert_eq!(focused.text().await.unwrap(), "Skip to content");
+    assert_eq!(
+        browser
+            .client
+            .execute("return typeof htmx;", vec![])
+            .await
+            .unwrap(),
+        json!("object"),
+        "the embedded htmx loads under the Content-Security-Policy"
+    );
 
     // A name with an accent, typed without it.
     browser.fill("#q", "jose").await;
@@ -487,6 +505,10 @@ async fn a_support_lead_searches_filters_edits_imports_and_signs_out_in_the_cons
     browser.click("main form.stack button[type=submit]").await;
     let done = browser.wait_text("#progress", "Done.").await;
     assert!(done.contains("2 of 4 rows imported, 2 rejected"), "{done}");
+    assert!(
+        done.contains("Phone number must be in E.164 format"),
+        "{done}"
+    );
     browser.check_page("import-done").await;
     let href = browser
         .find("#progress a[href$='rejected.csv']")
@@ -711,6 +733,70 @@ async fn a_form_posted_to_the_console_from_another_origin_is_refused() {
         .await
         .expect(200);
     let _ = browser.client.close().await;
+}
+
+#[tokio::test]
+async fn the_console_list_pages_by_cursor_through_the_api_query() {
+    let server = TestServer::start().await;
+    let items: Vec<Value> = (0..30)
+        .map(|i| json!({"phone": format!("+1415555{:04}", 1000 + i), "first_name": format!("P{i:02}")}))
+        .collect();
+    server
+        .post(
+            "/v2/contact/batch",
+            &json!({"mode": "create", "contacts": items}),
+        )
+        .await
+        .expect(200);
+    let signed_in = sign_in_http(&server, &server.key).await;
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let get = |path: String| {
+        let cookie = cookie.clone();
+        let url = server.url(&path);
+        async move {
+            let answer = plain_client()
+                .get(url)
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 200, "{path}");
+            answer.text().await.unwrap()
+        }
+    };
+    let first = get("/console/contacts?sort=full_name".into()).await;
+    assert!(first.contains("30 contacts") && first.contains(">P00<") && first.contains(">P24<"));
+    assert!(!first.contains(">P25<"));
+    let next = first
+        .split("rel=\"next\"")
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next())
+        .and_then(|href| href.split('"').next())
+        .expect("a next page link")
+        .replace("&amp;", "&");
+    assert!(
+        next.contains("cursor=") && next.contains("sort=full_name"),
+        "{next}"
+    );
+    let second = get(next).await;
+    assert!(second.contains(">P25<") && second.contains(">P29<") && !second.contains(">P24<"));
+    assert!(!second.contains("rel=\"next\""), "the last page");
+
+    // An unknown page of the console is a page too.
+    let missing = plain_client()
+        .get(server.url("/console/nothing-here"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.text().await.unwrap().contains("<h1>Not found</h1>"));
 }
 
 /// Signs in over plain HTTP; returns the session cookie.
