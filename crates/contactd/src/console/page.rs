@@ -57,7 +57,7 @@ pub fn layout(title: &str, session: Option<&Session>, current: Section, body: Ma
                             }
                         }
                         div class="who" {
-                            span { (session.key_prefix) "… · " (session.tenant.mode.as_str()) " data" }
+                            span { (session.workspace) " · " (session.tenant.mode.as_str()) " data · key " (session.key_prefix) "…" }
                             form method="post" action="/console/sign-out" {
                                 (csrf_input(session))
                                 button type="submit" class="link" { "Sign out" }

@@ -40,7 +40,9 @@ pub const SIGN_IN_PATH: &str = "/console/sign-in";
 pub struct Session {
     pub tenant: Tenant,
     key: KeyHash,
-    /// The key's public prefix (`sk_test_abcd1234`), to show whose console this is.
+    /// Whose console this is: the workspace's name and the key's public prefix
+    /// (`sk_test_abcd1234`).
+    pub workspace: String,
     pub key_prefix: String,
     pub csrf: String,
     last_seen: Instant,
@@ -53,7 +55,13 @@ pub struct Sessions {
 
 impl Sessions {
     /// Opens a session; returns its token, or None when too many are open.
-    fn open(&self, tenant: Tenant, key: KeyHash, key_prefix: String) -> Option<String> {
+    fn open(
+        &self,
+        tenant: Tenant,
+        key: KeyHash,
+        workspace: String,
+        key_prefix: String,
+    ) -> Option<String> {
         let mut sessions = self.by_token.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         if sessions.len() >= MAX_SESSIONS {
@@ -68,6 +76,7 @@ impl Sessions {
             Session {
                 tenant,
                 key,
+                workspace,
                 key_prefix,
                 csrf: random_token(),
                 last_seen: now,
@@ -244,7 +253,16 @@ pub async fn sign_in(
         }
         Err(e) => return super::error_page(e.into()),
     };
-    let Some(token) = console.sessions.open(tenant, hash, prefix) else {
+    // The workspace's name, for the page header; a sign-in is rare enough to list keys.
+    let workspace = match state.store.list_keys().await {
+        Ok(keys) => keys
+            .into_iter()
+            .find(|k| k.prefix == prefix)
+            .map(|k| k.workspace),
+        Err(_) => None,
+    }
+    .unwrap_or_else(|| tenant.workspace_id.clone());
+    let Some(token) = console.sessions.open(tenant, hash, workspace, prefix) else {
         return super::error_page(crate::error::ApiError::Unavailable(
             "Too many console sessions are open; try again later".into(),
         ));
@@ -326,7 +344,7 @@ mod tests {
     fn a_session_ends_after_twelve_idle_hours_and_lives_while_used() {
         let sessions = Sessions::default();
         let key = api_key::hash("sk_test_x");
-        let token = sessions.open(tenant(), key, "sk_test_x".into());
+        let token = sessions.open(tenant(), key, "acme".into(), "sk_test_x".into());
         let token = token.as_deref().unwrap_or_default();
         let start = Instant::now();
         let hour = Duration::from_secs(3600);
@@ -346,8 +364,12 @@ mod tests {
     fn sign_out_and_revocation_forget_the_token() {
         let sessions = Sessions::default();
         let key = api_key::hash("sk_test_x");
-        let a = sessions.open(tenant(), key, "p".into()).unwrap_or_default();
-        let b = sessions.open(tenant(), key, "p".into()).unwrap_or_default();
+        let a = sessions
+            .open(tenant(), key, "acme".into(), "p".into())
+            .unwrap_or_default();
+        let b = sessions
+            .open(tenant(), key, "acme".into(), "p".into())
+            .unwrap_or_default();
         assert_ne!(a, b);
         sessions.close(&a);
         assert!(sessions.find_at(&a, Instant::now()).is_none());

@@ -304,6 +304,11 @@ async fn a_support_lead_searches_filters_edits_imports_and_signs_out_in_the_cons
     browser.fill("#api_key", &server.key).await;
     browser.click("main form button[type=submit]").await;
     browser.wait_text("h1", "Contacts").await;
+    let who = browser.text(".who").await;
+    assert!(
+        who.contains("acme · live data"),
+        "whose data this is: {who}"
+    );
     let table = browser.text("table.contacts").await;
     for name in ["José Núñez", "Zoë Adams", "Ada Lovelace"] {
         assert!(table.contains(name), "{name} is listed: {table}");
