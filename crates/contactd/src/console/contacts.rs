@@ -47,7 +47,7 @@ const METADATA_OPERATORS: [(&str, &str); 7] = [
 ];
 
 const SORTS: [(&str, &str); 6] = [
-    ("created_at", "Oldest first"),
+    ("", "Oldest first"),
     ("-created_at", "Newest first"),
     ("full_name", "Name A–Z"),
     ("-full_name", "Name Z–A"),
@@ -208,6 +208,7 @@ pub async fn list(
         }
         (page::form_alert(error.as_ref()))
         (filter_form(&form, error.as_ref()))
+        (segment_list(&segments))
         @if let Some((page, next)) = &page {
             (contact_table(&page.items, page.total))
             nav class="pager" aria-label="Pages" {
@@ -219,7 +220,6 @@ pub async fn list(
                 }
             }
         }
-        (segment_list(&segments))
     };
     page::layout(
         "Contacts",
@@ -239,25 +239,40 @@ fn filter_form(form: &ListForm, error: Option<&FormError>) -> Markup {
         ["active", "inactive"].contains(&s)
     });
     let channel_options = options_with_any(Channel::ALL, "Any channel", |_| true);
+    // The filters fold away (on a phone they would push the list off the screen) unless
+    // one of them is in use or in error.
+    let open = [&form.status, &form.channel, &form.meta_path, &form.sort]
+        .iter()
+        .any(|v| !v.is_empty())
+        || error.is_some_and(|e| e.field.as_deref() != Some("q"));
     html! {
         form method="get" action="/console/contacts" class="filters" role="search" novalidate {
-            (page::input_field(&Field { name: "q", label: "Search", value: &form.q, kind: "search",
-                hint: Some("Names, email or phone; accents and case do not matter"), error, required: false }))
-            (page::select_field(&Field { name: "status", label: "Status", value: &form.status, kind: "",
-                hint: None, error, required: false }, &status_options))
-            (page::select_field(&Field { name: "preferred_channel", label: "Channel", value: &form.channel, kind: "",
-                hint: None, error, required: false }, &channel_options))
-            fieldset class="metadata-filter" {
-                legend { "Metadata" }
-                (page::input_field(&Field { name: "meta_path", label: "Path", value: &form.meta_path, kind: "text",
-                    hint: Some("e.g. plan or preferences.language"), error, required: false }))
-                (page::select_field(&Field { name: "meta_op", label: "Operator", value: &form.meta_op, kind: "",
-                    hint: None, error, required: false }, &METADATA_OPERATORS))
-                (page::input_field(&Field { name: "meta_value", label: "Value", value: &form.meta_value, kind: "text",
-                    hint: None, error, required: false }))
+            div class="search-row" {
+                (page::input_field(&Field { name: "q", label: "Search", value: &form.q, kind: "search",
+                    hint: Some("Names, email or phone; accents and case do not matter"), error, required: false }))
+                div class="submit" { button type="submit" { "Search" } }
             }
-            (page::select_field(&Field { name: "sort", label: "Sort", value: &form.sort, kind: "",
-                hint: None, error, required: false }, &SORTS))
+            details class="more" open[open] {
+                summary { "Filters and sort" }
+                div class="filter-grid" {
+                    (page::select_field(&Field { name: "status", label: "Status", value: &form.status, kind: "",
+                        hint: None, error, required: false }, &status_options))
+                    (page::select_field(&Field { name: "preferred_channel", label: "Channel", value: &form.channel, kind: "",
+                        hint: None, error, required: false }, &channel_options))
+                    (page::select_field(&Field { name: "sort", label: "Sort", value: &form.sort, kind: "",
+                        hint: None, error, required: false }, &SORTS))
+                    fieldset {
+                        legend { "Metadata" }
+                        (page::input_field(&Field { name: "meta_path", label: "Path", value: &form.meta_path, kind: "text",
+                            hint: Some("e.g. plan or preferences.language"), error, required: false }))
+                        (page::select_field(&Field { name: "meta_op", label: "Operator", value: &form.meta_op, kind: "",
+                            hint: None, error, required: false }, &METADATA_OPERATORS))
+                        (page::input_field(&Field { name: "meta_value", label: "Value", value: &form.meta_value, kind: "text",
+                            hint: None, error, required: false }))
+                    }
+                    div class="submit" { button type="submit" { "Apply" } }
+                }
+            }
             @for (name, value) in &form.other {
                 input type="hidden" name=(name) value=(value);
             }
@@ -270,9 +285,6 @@ fn filter_form(form: &ListForm, error: Option<&FormError>) -> Markup {
                     }
                     " · " a href="/console/contacts" { "Clear all filters" }
                 }
-            }
-            div class="field submit" {
-                button type="submit" { "Apply" }
             }
         }
     }
@@ -376,7 +388,7 @@ async fn segments_with_counts(
 
 fn segment_list(segments: &[(String, String, Option<u64>)]) -> Markup {
     html! {
-        section aria-labelledby="segments" {
+        section class="segments" aria-labelledby="segments" {
             h2 id="segments" { "Saved segments" }
             @if segments.is_empty() {
                 p class="hint" { "No saved segment yet. Segments are created with POST /v2/segment." }

@@ -349,6 +349,17 @@ async fn a_support_lead_searches_filters_edits_imports_and_signs_out_in_the_cons
 
     // A metadata value.
     browser.fill("#q", "").await;
+    // The filters fold away until one is used.
+    assert_eq!(
+        browser
+            .find("details.more")
+            .await
+            .attr("open")
+            .await
+            .unwrap(),
+        None
+    );
+    browser.click("form.filters summary").await;
     browser.fill("#meta_path", "plan").await;
     browser.select("#meta_op", "eq").await;
     browser.fill("#meta_value", "premium").await;
@@ -359,6 +370,7 @@ async fn a_support_lead_searches_filters_edits_imports_and_signs_out_in_the_cons
         table.contains("Zoë Adams") && !table.contains("José"),
         "{table}"
     );
+    browser.check_page("contacts-filtered").await;
     // A bad filter is the API's error, next to its control.
     browser.select("#meta_op", "gt").await;
     browser.fill("#meta_value", "cheap").await;
