@@ -20,7 +20,7 @@ use super::{error_page, ConsoleState};
 use crate::api::AppState;
 use crate::domain::tenant::Tenant;
 use crate::error::ApiError;
-use crate::transfer::import::{import_csv, ImportMode, ImportSummary, RowRules};
+use crate::transfer::import::{import_csv, CsvImported, ImportMode, ImportSummary, RowRules};
 
 /// Largest file the upload takes.
 pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
@@ -38,6 +38,8 @@ struct Job {
     /// Data rows in the file, about (lines after the header).
     expected_rows: u64,
     summary: ImportSummary,
+    /// Columns of the file that went nowhere.
+    ignored_columns: Vec<String>,
     state: JobState,
     /// Rejected rows as `import` writes them: NDJSON of the row, its number and the error.
     rejected: Vec<u8>,
@@ -237,6 +239,7 @@ pub async fn upload(
         file_name: upload.file_name,
         expected_rows,
         summary: ImportSummary::default(),
+        ignored_columns: Vec::new(),
         state: JobState::Running,
         rejected: Vec::new(),
     });
@@ -259,8 +262,12 @@ pub async fn upload(
         let mut job = job.lock().unwrap_or_else(|e| e.into_inner());
         job.rejected = rejected;
         match result {
-            Ok(summary) => {
+            Ok(CsvImported {
+                summary,
+                ignored_columns,
+            }) => {
                 job.summary = summary;
+                job.ignored_columns = ignored_columns;
                 job.state = JobState::Done;
             }
             Err(e) => {
@@ -349,6 +356,16 @@ fn progress_fragment(id: &str, job: &Job) -> Markup {
                 },
                 JobState::Done => {
                     p class="done" { strong { "Done." } " " (s.sentence()) "." }
+                    @if !job.ignored_columns.is_empty() {
+                        p {
+                            "Columns not imported: "
+                            @for (i, column) in job.ignored_columns.iter().enumerate() {
+                                @if i > 0 { ", " }
+                                code { (column) }
+                            }
+                            ". Name a column like a field (phone, email, first_name, last_name, preferred_channel, status) or metadata.KEY to import it."
+                        }
+                    }
                 },
                 JobState::Failed(reason) => {
                     p class="field-error" { strong { "The import stopped: " } (reason) }
@@ -479,6 +496,7 @@ mod tests {
                 rows: 4,
                 ..ImportSummary::default()
             },
+            ignored_columns: Vec::new(),
             state,
             rejected: Vec::new(),
         }

@@ -257,7 +257,15 @@ async fn import(
     );
     let rules = args.rules();
     let mut rows: Box<dyn Iterator<Item = anyhow::Result<Row>>> = match format {
-        Format::Csv => Box::new(csv_rows(reader, &rules)?),
+        Format::Csv => {
+            let (ignored, rows) = csv_rows(reader, &rules)?;
+            if !ignored.is_empty() {
+                eprintln!(
+                    "import: ignoring columns {ignored:?} (use --map or --metadata-column to keep them)"
+                );
+            }
+            Box::new(rows)
+        }
         Format::Ndjson => Box::new(ndjson_rows(reader, args.new_ids)),
     };
     let mut summary = ImportSummary::default();
@@ -464,6 +472,14 @@ async fn to_database(
     Ok(())
 }
 
+/// What [`import_csv`] did.
+#[derive(Debug, Clone, Default)]
+pub struct CsvImported {
+    pub summary: ImportSummary,
+    /// Columns of the file that went nowhere (neither a field nor `metadata.KEY`).
+    pub ignored_columns: Vec<String>,
+}
+
 /// Imports a CSV file held in memory straight into a tenant, as `contactd import` does
 /// (the console's upload): rejected rows go to `rejected` as NDJSON (the row number, the
 /// row as read, and the error envelope), and `progress` hears the counts after each batch.
@@ -474,9 +490,9 @@ pub async fn import_csv(
     rules: &RowRules,
     rejected: &mut impl Write,
     mut progress: impl FnMut(&ImportSummary),
-) -> anyhow::Result<ImportSummary> {
+) -> anyhow::Result<CsvImported> {
     const BATCH: usize = 500;
-    let mut rows = csv_rows(std::io::Cursor::new(csv), rules)?;
+    let (ignored_columns, mut rows) = csv_rows(std::io::Cursor::new(csv), rules)?;
     let mut summary = ImportSummary::default();
     loop {
         let mut batch = Vec::with_capacity(BATCH);
@@ -497,7 +513,10 @@ pub async fn import_csv(
         to_database(store, tenant, rules, batch, &mut out).await?;
         progress(&summary);
     }
-    Ok(summary)
+    Ok(CsvImported {
+        summary,
+        ignored_columns,
+    })
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -584,10 +603,11 @@ fn column_targets(headers: &csv::StringRecord, args: &RowRules) -> anyhow::Resul
         .collect())
 }
 
+/// The rows of a CSV file, and the columns that go nowhere (neither a field nor metadata).
 fn csv_rows<R: Read + 'static>(
     reader: R,
     args: &RowRules,
-) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Row>>> {
+) -> anyhow::Result<(Vec<String>, impl Iterator<Item = anyhow::Result<Row>>)> {
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let headers = csv
         .headers()
@@ -603,19 +623,14 @@ fn csv_rows<R: Read + 'static>(
                 .position(|h| h.trim().eq_ignore_ascii_case("id"))
         })
         .flatten();
-    let ignored: Vec<&str> = headers
+    let ignored: Vec<String> = headers
         .iter()
         .zip(&targets)
         .filter(|(_, t)| **t == Target::Ignore)
-        .map(|(h, _)| h)
+        .map(|(h, _)| h.to_owned())
         .collect();
-    if !ignored.is_empty() {
-        eprintln!(
-            "import: ignoring columns {ignored:?} (use --map or --metadata-column to keep them)"
-        );
-    }
     let mut number = 0;
-    Ok(csv.into_records().map(move |record| {
+    let rows = csv.into_records().map(move |record| {
         number += 1;
         match record {
             Ok(record) => {
@@ -654,7 +669,8 @@ fn csv_rows<R: Read + 'static>(
                 restore: false,
             }),
         }
-    }))
+    });
+    Ok((ignored, rows))
 }
 
 /// The body of a CSV row; a row to restore keeps its read-only columns.

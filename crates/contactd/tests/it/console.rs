@@ -504,11 +504,11 @@ async fn a_support_lead_searches_filters_edits_imports_and_signs_out_in_the_cons
     let file = dir.path().join("people.csv");
     std::fs::write(
         &file,
-        "phone,email,first_name,metadata.plan\n\
-         +14155550201,grace@example.com,Grace,premium\n\
-         12345,bad@example.com,Bad phone,basic\n\
-         +14155550203,not-an-email,Bad email,basic\n\
-         +14155550204,,Linus,basic\n",
+        "phone,email,first_name,metadata.plan,notes\n\
+         +14155550201,grace@example.com,Grace,premium,\n\
+         12345,bad@example.com,Bad phone,basic,\n\
+         +14155550203,not-an-email,Bad email,basic,\n\
+         +14155550204,,Linus,basic,\n",
     )
     .unwrap();
     browser.goto("/console/import").await;
@@ -547,13 +547,13 @@ async fn a_support_lead_searches_filters_edits_imports_and_signs_out_in_the_cons
     let csv = rejected.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
-        lines[0], "row,error_field,error,phone,email,first_name,metadata.plan",
+        lines[0], "row,error_field,error,phone,email,first_name,metadata.plan,notes",
         "{csv}"
     );
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(
         lines[1].starts_with("2,phone,")
-            && lines[1].ends_with("12345,bad@example.com,Bad phone,basic"),
+            && lines[1].ends_with("12345,bad@example.com,Bad phone,basic,"),
         "{csv}"
     );
     assert!(lines[2].starts_with("3,email,"), "{csv}");
