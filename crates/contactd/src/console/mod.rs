@@ -110,20 +110,26 @@ async fn same_origin_writes(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// `Sec-Fetch-Site`, which browsers compute themselves and pages cannot set, decides when
+/// it is sent; older browsers are judged by `Origin` against the host they asked for (the
+/// `Host`, or the `X-Forwarded-Host` of a proxy that rewrites it).
 fn same_origin(headers: &HeaderMap) -> bool {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = text("sec-fetch-site") {
-        if site != "same-origin" && site != "none" {
-            return false;
-        }
+        return site == "same-origin" || site == "none";
     }
-    match (text("origin"), text("host")) {
-        (None, _) => true,
-        (Some(origin), Some(host)) => {
-            origin == format!("http://{host}") || origin == format!("https://{host}")
-        }
-        (Some(_), None) => false,
-    }
+    let Some(origin) = text("origin") else {
+        return true;
+    };
+    let host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    host.is_some_and(|host| {
+        [text("host"), text("x-forwarded-host")]
+            .into_iter()
+            .flatten()
+            .any(|asked| asked.eq_ignore_ascii_case(host))
+    })
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {
@@ -208,6 +214,11 @@ mod tests {
         assert!(!same_origin(&headers(&[
             ("host", "h:1"),
             ("origin", "null")
+        ])));
+        assert!(same_origin(&headers(&[
+            ("host", "backend:8080"),
+            ("x-forwarded-host", "contacts.example.com"),
+            ("origin", "https://contacts.example.com"),
         ])));
     }
 }

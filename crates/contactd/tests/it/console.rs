@@ -134,9 +134,9 @@ impl Browser {
             .expect("an element's text")
     }
 
-    /// Waits until the element's text contains `expected`.
+    /// Waits until the element's text contains `expected`, up to 60 s (an import).
     async fn wait_text(&self, css: &str, expected: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let text = match self.client.find(Locator::Css(css)).await {
                 Ok(element) => element.text().await.unwrap_or_default(),
@@ -558,6 +558,43 @@ async fn a_support_lead_searches_filters_edits_imports_and_signs_out_in_the_cons
     );
     assert!(lines[2].starts_with("3,email,"), "{csv}");
     server.get("/v2/contact/+14155550201").await.expect(200);
+
+    // A large file: its page follows the progress live (htmx polls), without a reload.
+    let big = dir.path().join("many.csv");
+    let mut rows = String::from("phone,first_name\n");
+    for i in 0..15_000 {
+        rows.push_str(&format!("+1212{:07},Many {i}\n", i));
+    }
+    std::fs::write(&big, rows).unwrap();
+    browser.goto("/console/import").await;
+    browser
+        .find("#file")
+        .await
+        .send_keys(big.to_str().unwrap())
+        .await
+        .expect("choosing the file");
+    browser.click("main form.stack button[type=submit]").await;
+    let first = browser.text("#progress").await;
+    browser
+        .client
+        .execute("window.notReloaded = true;", vec![])
+        .await
+        .unwrap();
+    let done = browser.wait_text("#progress", "Done.").await;
+    assert!(done.contains("15000 of 15000 rows imported"), "{done}");
+    if first.contains("Importing") {
+        assert_eq!(
+            browser
+                .client
+                .execute("return window.notReloaded === true;", vec![])
+                .await
+                .unwrap(),
+            json!(true),
+            "the progress was updated in place"
+        );
+    } else {
+        eprintln!("the large import was done before its page showed: {first}");
+    }
 
     // Export the current filter.
     let export = plain_client()
