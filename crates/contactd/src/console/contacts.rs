@@ -7,18 +7,18 @@
 //! tenant: the same indexed queries, the same rules, the same errors.
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Extension, Form};
 use maud::{html, Markup};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use super::error_page;
 use super::page::{self, Field, FormError, Section};
 use super::session::{Session, SignedIn};
-use crate::api::AppState;
+use super::{error_page, ConsoleState};
 use crate::domain::contact::{Contact, ContactPatch, NewContact, Precondition};
 use crate::domain::contact_query::{ContactFilter, ContactQuery};
 use crate::domain::conversation::{Conversation, ConversationFilter, Message, Page};
@@ -174,7 +174,7 @@ fn filter_error(e: FieldError) -> FormError {
 }
 
 pub async fn list(
-    State(state): State<AppState>,
+    Extension(state): Extension<Arc<ConsoleState>>,
     signed_in: SignedIn,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -357,7 +357,7 @@ fn display_name(c: &Contact) -> String {
 
 /// The saved segments, each with the number of contacts it matches now.
 async fn segments_with_counts(
-    state: &AppState,
+    state: &ConsoleState,
     session: &Session,
 ) -> Vec<(String, String, Option<u64>)> {
     let page = Page {
@@ -409,7 +409,7 @@ fn segment_list(segments: &[(String, String, Option<u64>)]) -> Markup {
 
 /// The contact a path's ref names, or the page that says why there is none.
 async fn find(
-    state: &AppState,
+    state: &ConsoleState,
     session: &Session,
     raw: &str,
 ) -> Result<(ContactRef, Contact), Response> {
@@ -429,7 +429,7 @@ pub struct Notice {
 }
 
 pub async fn show(
-    State(state): State<AppState>,
+    Extension(state): Extension<Arc<ConsoleState>>,
     signed_in: SignedIn,
     Path(raw): Path<String>,
     axum::extract::Query(notice): axum::extract::Query<Notice>,
@@ -521,7 +521,7 @@ fn fields(c: &Contact) -> Markup {
 }
 
 async fn conversations_of(
-    state: &AppState,
+    state: &ConsoleState,
     session: &Session,
     contact: &ContactRef,
 ) -> Result<Vec<(Conversation, Vec<Message>)>, StoreError> {
@@ -788,7 +788,7 @@ fn new_page(
 }
 
 pub async fn create(
-    State(state): State<AppState>,
+    Extension(state): Extension<Arc<ConsoleState>>,
     signed_in: SignedIn,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
@@ -820,7 +820,7 @@ pub async fn create(
 }
 
 pub async fn edit_form(
-    State(state): State<AppState>,
+    Extension(state): Extension<Arc<ConsoleState>>,
     signed_in: SignedIn,
     Path(raw): Path<String>,
 ) -> Response {
@@ -865,7 +865,7 @@ fn edit_page(
 /// Saves the edit form: the API's partial update, only if the contact is still the
 /// version the form was opened on (`If-Match` with the form's ETag).
 pub async fn update(
-    State(state): State<AppState>,
+    Extension(state): Extension<Arc<ConsoleState>>,
     signed_in: SignedIn,
     Path(raw): Path<String>,
     Form(form): Form<HashMap<String, String>>,
@@ -932,7 +932,7 @@ pub async fn update(
 }
 
 pub async fn delete_form(
-    State(state): State<AppState>,
+    Extension(state): Extension<Arc<ConsoleState>>,
     signed_in: SignedIn,
     Path(raw): Path<String>,
 ) -> Response {
@@ -960,7 +960,7 @@ pub async fn delete_form(
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
+    Extension(state): Extension<Arc<ConsoleState>>,
     signed_in: SignedIn,
     Path(raw): Path<String>,
     Form(form): Form<HashMap<String, String>>,
@@ -992,7 +992,7 @@ pub async fn delete(
 
 /// The contacts of the list's current filter as CSV, streamed a page at a time.
 pub async fn export(
-    State(state): State<AppState>,
+    Extension(state): Extension<Arc<ConsoleState>>,
     signed_in: SignedIn,
     RawQuery(query): RawQuery,
 ) -> Response {

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
@@ -17,7 +17,6 @@ use serde_json::Value;
 use super::page::{self, Field, FormError, Section};
 use super::session::{Session, SignedIn};
 use super::{error_page, ConsoleState};
-use crate::api::AppState;
 use crate::domain::tenant::Tenant;
 use crate::error::ApiError;
 use crate::transfer::import::{import_csv, CsvImported, ImportMode, ImportSummary, RowRules};
@@ -196,7 +195,6 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, String> {
 }
 
 pub async fn upload(
-    State(state): State<AppState>,
     signed_in: SignedIn,
     Extension(console): Extension<Arc<ConsoleState>>,
     multipart: Multipart,
@@ -243,7 +241,7 @@ pub async fn upload(
         state: JobState::Running,
         rejected: Vec::new(),
     });
-    let store = state.store.clone();
+    let store = console.store.clone();
     let tenant = session.tenant.clone();
     tokio::spawn(async move {
         let mut rejected = Vec::new();

@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
-use crate::api::AppState;
+use crate::store::Store;
 
 pub use self::session::{Sessions, IDLE_EXPIRY};
 
@@ -36,16 +36,22 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; \
      frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
-/// What the console keeps in memory: sessions and imports in progress.
-#[derive(Default)]
+/// The console's store, and what it keeps in memory: sessions and imports in progress.
 pub struct ConsoleState {
+    store: Arc<dyn Store>,
     sessions: Sessions,
     imports: import::Imports,
 }
 
-/// The console's routes, for the application's router.
-pub fn router() -> Router<AppState> {
-    let console = Arc::new(ConsoleState::default());
+/// The console's routes, for the application's router (`api::router` mounts them under
+/// its request ids, tracing, deadlines and panic catching). Handlers reach the store
+/// through [`ConsoleState`], so the console depends on the store, not on the API.
+pub fn router<S: Clone + Send + Sync + 'static>(store: Arc<dyn Store>) -> Router<S> {
+    let console = Arc::new(ConsoleState {
+        store,
+        sessions: Sessions::default(),
+        imports: import::Imports::default(),
+    });
     Router::new()
         .route(
             "/console",

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -25,7 +25,6 @@ use maud::html;
 use serde::Deserialize;
 
 use super::{page, ConsoleState};
-use crate::api::AppState;
 use crate::domain::api_key::{self, KeyHash};
 use crate::domain::tenant::Tenant;
 
@@ -133,10 +132,10 @@ pub struct SignedIn {
     token: String,
 }
 
-impl FromRequestParts<AppState> for SignedIn {
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
         let console = console_state(parts)?;
         let token = cookie(&parts.headers, COOKIE)
             .ok_or_else(to_sign_in)?
@@ -146,7 +145,7 @@ impl FromRequestParts<AppState> for SignedIn {
             .find_at(&token, Instant::now())
             .ok_or_else(to_sign_in)?;
         // The key is checked on every request, so a revocation ends the session at once.
-        match state.store.tenant_for_key(session.key).await {
+        match console.store.tenant_for_key(session.key).await {
             Ok(Some(tenant)) if tenant == session.tenant => Ok(SignedIn { session, token }),
             Ok(_) => {
                 console.sessions.close_key(session.key);
@@ -233,7 +232,6 @@ pub struct SignInForm {
 }
 
 pub async fn sign_in(
-    State(state): State<AppState>,
     Extension(console): Extension<Arc<ConsoleState>>,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
@@ -246,7 +244,7 @@ pub async fn sign_in(
         );
     };
     let hash = api_key::hash(presented);
-    let tenant = match state.store.tenant_for_key(hash).await {
+    let tenant = match console.store.tenant_for_key(hash).await {
         Ok(Some(tenant)) => tenant,
         Ok(None) => {
             return sign_in_form(StatusCode::UNAUTHORIZED, Some("Unknown or revoked API key"))
@@ -254,7 +252,7 @@ pub async fn sign_in(
         Err(e) => return super::error_page(e.into()),
     };
     // The workspace's name, for the page header; a sign-in is rare enough to list keys.
-    let workspace = match state.store.list_keys().await {
+    let workspace = match console.store.list_keys().await {
         Ok(keys) => keys
             .into_iter()
             .find(|k| k.prefix == prefix)
