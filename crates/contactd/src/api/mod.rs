@@ -156,7 +156,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
         .route(openapi::SPEC_PATH, get(openapi::spec))
-        .merge(openapi::docs_page());
+        .merge(openapi::docs_page())
+        .merge(crate::console::router(state.store.clone()));
     let authenticated = Router::new()
         .route("/v2/contact", get(contact::list).post(contact::create))
         .route("/v2/contact/count", get(contact::count))

@@ -187,13 +187,9 @@ async fn export(source: &Source, format: Format, out: impl Write) -> anyhow::Res
     Ok(written)
 }
 
-async fn export_database<W: Write>(
-    store: &dyn Store,
-    tenant: &Tenant,
-    filter: &ContactFilter,
-    sink: &mut Sink<W>,
-) -> anyhow::Result<u64> {
-    let mut query = ContactQuery {
+/// The first page of an export: oldest first, by keyset, without a count.
+fn first_page(filter: &ContactFilter) -> ContactQuery {
+    ContactQuery {
         filter: filter.clone(),
         sort: Sort {
             field: SortField::CreatedAt,
@@ -205,27 +201,92 @@ async fn export_database<W: Write>(
             id: String::new(),
         },
         include_total: false,
-    };
+    }
+}
+
+/// Writes one page to the sink; returns the query of the next page, if there is one.
+async fn export_page<W: Write>(
+    store: &dyn Store,
+    tenant: &Tenant,
+    mut query: ContactQuery,
+    sink: &mut Sink<W>,
+) -> anyhow::Result<(u64, Option<ContactQuery>)> {
+    let page = store.list_contacts(tenant, &query).await?;
+    for contact in &page.items {
+        sink.write(&serde_json::to_value(contactd_wire::Contact::from(
+            contact.clone(),
+        ))?)?;
+    }
+    let written = page.items.len() as u64;
+    match page.items.last() {
+        Some(last) if page.has_more => {
+            query.start = Start::After {
+                value: query.sort.value_of(last),
+                id: last.id.as_str().to_owned(),
+            };
+            Ok((written, Some(query)))
+        }
+        _ => Ok((written, None)),
+    }
+}
+
+async fn export_database<W: Write>(
+    store: &dyn Store,
+    tenant: &Tenant,
+    filter: &ContactFilter,
+    sink: &mut Sink<W>,
+) -> anyhow::Result<u64> {
+    let mut next = Some(first_page(filter));
     let mut written = 0;
-    loop {
-        let page = store.list_contacts(tenant, &query).await?;
-        for contact in &page.items {
-            sink.write(&serde_json::to_value(contactd_wire::Contact::from(
-                contact.clone(),
-            ))?)?;
-            written += 1;
-        }
-        match page.items.last() {
-            Some(last) if page.has_more => {
-                query.start = Start::After {
-                    value: query.sort.value_of(last),
-                    id: last.id.as_str().to_owned(),
-                };
-            }
-            _ => break,
-        }
+    while let Some(query) = next {
+        let (n, following) = export_page(store, tenant, query, sink).await?;
+        written += n;
+        next = following;
     }
     Ok(written)
+}
+
+/// The contacts a filter matches as CSV, in the columns of `contactd export`, a page at a
+/// time: the console streams its download from it, so memory stays flat whatever the size.
+pub struct CsvPages {
+    store: Arc<dyn Store>,
+    tenant: Tenant,
+    next: Option<ContactQuery>,
+    started: bool,
+}
+
+impl CsvPages {
+    pub fn new(store: Arc<dyn Store>, tenant: Tenant, filter: &ContactFilter) -> CsvPages {
+        CsvPages {
+            store,
+            tenant,
+            next: Some(first_page(filter)),
+            started: false,
+        }
+    }
+
+    /// The next piece of the file (the header row comes first); None at the end.
+    pub async fn next_chunk(&mut self) -> anyhow::Result<Option<Vec<u8>>> {
+        let Some(query) = self.next.take() else {
+            return Ok(None);
+        };
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        if !self.started {
+            writer.write_record(CSV_COLUMNS)?;
+            self.started = true;
+        }
+        let mut sink = Sink::Csv(Box::new(writer));
+        let (_, next) = export_page(self.store.as_ref(), &self.tenant, query, &mut sink).await?;
+        self.next = next;
+        let Sink::Csv(writer) = sink else {
+            return Ok(None);
+        };
+        Ok(Some(
+            writer
+                .into_inner()
+                .map_err(|e| anyhow::anyhow!("{}", e.error()))?,
+        ))
+    }
 }
 
 async fn export_server<W: Write>(

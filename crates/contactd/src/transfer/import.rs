@@ -104,6 +104,42 @@ pub struct ImportArgs {
     pub database: DatabaseArgs,
 }
 
+/// How rows become request bodies: what `contactd import` takes as flags, and the
+/// console's upload as form fields.
+#[derive(Debug, Clone)]
+pub struct RowRules {
+    pub mode: ImportMode,
+    pub new_ids: bool,
+    pub map: Vec<String>,
+    pub metadata_columns: Vec<String>,
+    pub default_country: Option<String>,
+}
+
+impl RowRules {
+    /// Columns named like a field map to it, `metadata.KEY` columns to metadata.
+    pub fn new(mode: ImportMode) -> RowRules {
+        RowRules {
+            mode,
+            new_ids: false,
+            map: Vec::new(),
+            metadata_columns: Vec::new(),
+            default_country: None,
+        }
+    }
+}
+
+impl ImportArgs {
+    fn rules(&self) -> RowRules {
+        RowRules {
+            mode: self.mode,
+            new_ids: self.new_ids,
+            map: self.map.clone(),
+            metadata_columns: self.metadata_columns.clone(),
+            default_country: self.default_country.clone(),
+        }
+    }
+}
+
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportSummary {
@@ -219,8 +255,17 @@ async fn import(
         File::create(&rejected_path)
             .with_context(|| format!("cannot create {}", rejected_path.display()))?,
     );
+    let rules = args.rules();
     let mut rows: Box<dyn Iterator<Item = anyhow::Result<Row>>> = match format {
-        Format::Csv => Box::new(csv_rows(reader, args)?),
+        Format::Csv => {
+            let (ignored, rows) = csv_rows(reader, &rules)?;
+            if !ignored.is_empty() {
+                eprintln!(
+                    "import: ignoring columns {ignored:?} (use --map or --metadata-column to keep them)"
+                );
+            }
+            Box::new(rows)
+        }
         Format::Ndjson => Box::new(ndjson_rows(reader, args.new_ids)),
     };
     let mut summary = ImportSummary::default();
@@ -244,9 +289,9 @@ async fn import(
         };
         match target {
             Destination::Database { store, tenant } => {
-                to_database(store.as_ref(), tenant, args, batch, &mut out).await?
+                to_database(store.as_ref(), tenant, &rules, batch, &mut out).await?
             }
-            Destination::Server(client) => to_server(client, args, batch, &mut out).await?,
+            Destination::Server(client) => to_server(client, &rules, batch, &mut out).await?,
         }
         progress.update(
             read_bytes.load(Ordering::Relaxed),
@@ -320,7 +365,7 @@ impl<W: Write> Outcomes<'_, W> {
 }
 
 /// The request body of a row, with the import's default country.
-fn body_of(row: &Row, args: &ImportArgs) -> Result<Map<String, Value>, FieldError> {
+fn body_of(row: &Row, args: &RowRules) -> Result<Map<String, Value>, FieldError> {
     row.body.clone().map(|mut body| {
         if let Some(country) = &args.default_country {
             body.entry("default_country")
@@ -334,7 +379,7 @@ fn body_of(row: &Row, args: &ImportArgs) -> Result<Map<String, Value>, FieldErro
 /// since a batch has one mode.
 async fn to_server(
     client: &contactd_client::Client,
-    args: &ImportArgs,
+    args: &RowRules,
     batch: Vec<Row>,
     out: &mut Outcomes<'_, impl Write>,
 ) -> anyhow::Result<()> {
@@ -351,7 +396,7 @@ async fn to_server(
 
 async fn to_server_as(
     client: &contactd_client::Client,
-    args: &ImportArgs,
+    args: &RowRules,
     mode: contactd_client::BatchMode,
     batch: &[Row],
     out: &mut Outcomes<'_, impl Write>,
@@ -391,7 +436,7 @@ async fn to_server_as(
 async fn to_database(
     store: &dyn Store,
     tenant: &Tenant,
-    args: &ImportArgs,
+    args: &RowRules,
     batch: Vec<Row>,
     out: &mut Outcomes<'_, impl Write>,
 ) -> anyhow::Result<()> {
@@ -427,6 +472,53 @@ async fn to_database(
     Ok(())
 }
 
+/// What [`import_csv`] did.
+#[derive(Debug, Clone, Default)]
+pub struct CsvImported {
+    pub summary: ImportSummary,
+    /// Columns of the file that went nowhere (neither a field nor `metadata.KEY`).
+    pub ignored_columns: Vec<String>,
+}
+
+/// Imports a CSV file held in memory straight into a tenant, as `contactd import` does
+/// (the console's upload): rejected rows go to `rejected` as NDJSON (the row number, the
+/// row as read, and the error envelope), and `progress` hears the counts after each batch.
+pub async fn import_csv(
+    store: &dyn Store,
+    tenant: &Tenant,
+    csv: Vec<u8>,
+    rules: &RowRules,
+    rejected: &mut impl Write,
+    mut progress: impl FnMut(&ImportSummary),
+) -> anyhow::Result<CsvImported> {
+    const BATCH: usize = 500;
+    let (ignored_columns, mut rows) = csv_rows(std::io::Cursor::new(csv), rules)?;
+    let mut summary = ImportSummary::default();
+    loop {
+        let mut batch = Vec::with_capacity(BATCH);
+        for row in rows.by_ref().take(BATCH) {
+            let row = row?;
+            if row.restore && rules.mode == ImportMode::Upsert {
+                anyhow::bail!("row {}: {}", row.number, upsert_cannot_restore());
+            }
+            batch.push(row);
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let mut out = Outcomes {
+            summary: &mut summary,
+            rejected: &mut *rejected,
+        };
+        to_database(store, tenant, rules, batch, &mut out).await?;
+        progress(&summary);
+    }
+    Ok(CsvImported {
+        summary,
+        ignored_columns,
+    })
+}
+
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
@@ -460,7 +552,7 @@ enum Target {
     Ignore,
 }
 
-fn column_targets(headers: &csv::StringRecord, args: &ImportArgs) -> anyhow::Result<Vec<Target>> {
+fn column_targets(headers: &csv::StringRecord, args: &RowRules) -> anyhow::Result<Vec<Target>> {
     let mut explicit = Vec::new();
     for pair in &args.map {
         let (field, column) = pair
@@ -511,10 +603,11 @@ fn column_targets(headers: &csv::StringRecord, args: &ImportArgs) -> anyhow::Res
         .collect())
 }
 
+/// The rows of a CSV file, and the columns that go nowhere (neither a field nor metadata).
 fn csv_rows<R: Read + 'static>(
     reader: R,
-    args: &ImportArgs,
-) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Row>>> {
+    args: &RowRules,
+) -> anyhow::Result<(Vec<String>, impl Iterator<Item = anyhow::Result<Row>>)> {
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let headers = csv
         .headers()
@@ -530,19 +623,14 @@ fn csv_rows<R: Read + 'static>(
                 .position(|h| h.trim().eq_ignore_ascii_case("id"))
         })
         .flatten();
-    let ignored: Vec<&str> = headers
+    let ignored: Vec<String> = headers
         .iter()
         .zip(&targets)
         .filter(|(_, t)| **t == Target::Ignore)
-        .map(|(h, _)| h)
+        .map(|(h, _)| h.to_owned())
         .collect();
-    if !ignored.is_empty() {
-        eprintln!(
-            "import: ignoring columns {ignored:?} (use --map or --metadata-column to keep them)"
-        );
-    }
     let mut number = 0;
-    Ok(csv.into_records().map(move |record| {
+    let rows = csv.into_records().map(move |record| {
         number += 1;
         match record {
             Ok(record) => {
@@ -581,7 +669,8 @@ fn csv_rows<R: Read + 'static>(
                 restore: false,
             }),
         }
-    }))
+    });
+    Ok((ignored, rows))
 }
 
 /// The body of a CSV row; a row to restore keeps its read-only columns.

@@ -13,6 +13,7 @@ mod backup;
 mod batch;
 mod cli;
 mod concurrency;
+mod console;
 mod contact_cli;
 mod contacts;
 mod conversations;
