@@ -9,6 +9,7 @@ pub mod api;
 pub mod cli;
 pub mod client_cli;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod server;

@@ -11,6 +11,7 @@ pub mod contact;
 pub mod contact_query;
 pub mod conversation;
 pub mod email;
+pub mod event;
 pub mod idempotency;
 pub mod ids;
 pub mod input;
@@ -22,6 +23,7 @@ pub mod search;
 pub mod segment;
 pub mod tenant;
 pub mod time;
+pub mod webhook;
 pub mod write;
 
 use serde_json::Value;
