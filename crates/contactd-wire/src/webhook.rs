@@ -10,7 +10,10 @@ use crate::de::not_null;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     /// `evt_` and lowercase letters and digits; the `webhook-id` of its deliveries.
-    #[cfg_attr(feature = "openapi", schema(example = "evt_038ggac0fy000a0wp1kh1adwpwetq"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "evt_038ggac0fy000a0wp1kh1adwpwetq")
+    )]
     pub id: String,
     /// `contact.created`, `contact.updated`, `contact.deleted`, `contact.merged`,
     /// `conversation.created`, `conversation.updated` or `message.created`.
@@ -49,10 +52,16 @@ pub struct EventList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Webhook {
     /// `wh_` and lowercase letters and digits.
-    #[cfg_attr(feature = "openapi", schema(example = "wh_038ggac0fy000a0wp1kh1adwpwetq"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "wh_038ggac0fy000a0wp1kh1adwpwetq")
+    )]
     pub id: String,
     /// Where events are POSTed (`http` or `https`).
-    #[cfg_attr(feature = "openapi", schema(example = "https://crm.example.com/hooks/contactd"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "https://crm.example.com/hooks/contactd")
+    )]
     pub url: String,
     /// The event types delivered; null for all.
     #[cfg_attr(feature = "openapi", schema(required = true, example = json!(["contact.created", "contact.deleted"])))]
@@ -68,7 +77,10 @@ pub struct Webhook {
     pub disabled_reason: Option<String>,
     /// `whsec_` and the base64 key: only in the answers of create and rotate-secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    )]
     pub secret: Option<String>,
     /// When it was created.
     #[cfg_attr(feature = "openapi", schema(format = DateTime, example = "2026-01-25T10:30:00.000000Z"))]
@@ -104,19 +116,35 @@ pub struct NewWebhook {
 #[cfg_attr(feature = "openapi", schema(example = json!({"status": "disabled"})))]
 pub struct WebhookUpdate {
     /// A new URL, checked as on create.
-    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub url: Option<String>,
     /// New event types; an empty list or null is not accepted (send all types instead).
-    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub event_types: Option<Vec<String>>,
     /// A new description.
-    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub description: Option<String>,
     /// `enabled` or `disabled`; enabling clears `disabled_reason`.
-    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "openapi", schema(nullable = false, example = "disabled"))]
     pub status: Option<String>,
 }
@@ -134,7 +162,10 @@ pub struct WebhookList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
     /// `dlv_` and lowercase letters and digits.
-    #[cfg_attr(feature = "openapi", schema(example = "dlv_038ggac0fy000a0wp1kh1adwpwetq"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "dlv_038ggac0fy000a0wp1kh1adwpwetq")
+    )]
     pub id: String,
     /// The event delivered.
     pub event_id: String,

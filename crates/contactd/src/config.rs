@@ -160,7 +160,12 @@ pub struct Config {
     pub webhook_concurrency: usize,
 
     /// Multiplies the webhook retry delays and leases (tests shorten them).
-    #[arg(long, env = "CONTACTD_WEBHOOK_RETRY_SCALE", default_value_t = 1.0, hide = true)]
+    #[arg(
+        long,
+        env = "CONTACTD_WEBHOOK_RETRY_SCALE",
+        default_value_t = 1.0,
+        hide = true
+    )]
     pub webhook_retry_scale: f64,
 }
 

@@ -87,15 +87,18 @@ impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let allow_private = self.allow_private;
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
             if !allow_private {
                 if let Some((ip, why)) = addrs
                     .iter()
                     .find_map(|a| refused_address(a.ip()).map(|why| (a.ip(), why)))
                 {
-                    return Err(format!("refused: {} resolves to {ip}, a {why} address", name.as_str()).into());
+                    return Err(format!(
+                        "refused: {} resolves to {ip}, a {why} address",
+                        name.as_str()
+                    )
+                    .into());
                 }
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
@@ -284,12 +287,7 @@ impl Worker {
             Err(e) => return failed(e.message),
         };
         if !self.settings.allow_private {
-            if let Some(why) = url
-                .host()
-                .parse::<IpAddr>()
-                .ok()
-                .and_then(refused_address)
-            {
+            if let Some(why) = url.host().parse::<IpAddr>().ok().and_then(refused_address) {
                 return failed(format!("refused: {} is a {why} address", url.host()));
             }
         }
@@ -351,7 +349,9 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// Prunes events older than the retention, every minute, in slices.
 pub async fn prune_events(store: Arc<dyn Store>, retention: Duration) {
-    let mut every = tokio::time::interval((retention / 2).clamp(Duration::from_millis(100), Duration::from_secs(60)));
+    let mut every = tokio::time::interval(
+        (retention / 2).clamp(Duration::from_millis(100), Duration::from_secs(60)),
+    );
     loop {
         every.tick().await;
         let before =

@@ -60,7 +60,12 @@ pub async fn list(
         query.get("limit"),
         query.get("wait"),
     )?;
-    if query.after > 0 && state.store.events_pruned_after(&tenant, query.after).await? {
+    if query.after > 0
+        && state
+            .store
+            .events_pruned_after(&tenant, query.after)
+            .await?
+    {
         return Err(FieldError::new(
             "after",
             format!(

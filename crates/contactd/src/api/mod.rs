@@ -203,7 +203,10 @@ pub fn router(state: AppState) -> Router {
                 .put(webhook::update)
                 .delete(webhook::delete),
         )
-        .route("/v2/webhook/{id}/rotate-secret", post(webhook::rotate_secret))
+        .route(
+            "/v2/webhook/{id}/rotate-secret",
+            post(webhook::rotate_secret),
+        )
         .route("/v2/webhook/{id}/deliveries", get(webhook::deliveries))
         .route(
             "/v2/webhook/{id}/deliveries/{delivery_id}/retry",
@@ -340,7 +343,10 @@ async fn wake_on_write(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let writes = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    let writes = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
     let response = next.run(req).await;
     if writes && response.status().is_success() {
         state.events.notify_waiters();

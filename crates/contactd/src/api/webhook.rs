@@ -45,6 +45,7 @@ fn webhook_id(raw: &str) -> Result<String, ApiError> {
     path = "/v2/webhook",
     operation_id = "createWebhook",
     tag = "webhooks",
+    params(doc_types::IdempotencyKey),
     request_body = wire::NewWebhook,
     responses(
         (status = 201, description = "The endpoint, with its secret", body = wire::Webhook),
@@ -186,7 +187,7 @@ pub async fn delete(
     path = "/v2/webhook/{webhook_id}/rotate-secret",
     operation_id = "rotateWebhookSecret",
     tag = "webhooks",
-    params(doc_types::WebhookIdPath),
+    params(doc_types::WebhookIdPath, doc_types::IdempotencyKey),
     responses(
         (status = 200, description = "The endpoint, with its new secret", body = wire::Webhook),
         (status = 400, response = doc_types::InvalidInput),
@@ -276,7 +277,7 @@ pub async fn deliveries(
     path = "/v2/webhook/{webhook_id}/deliveries/{delivery_id}/retry",
     operation_id = "retryWebhookDelivery",
     tag = "webhooks",
-    params(doc_types::WebhookIdPath, doc_types::DeliveryIdPath),
+    params(doc_types::WebhookIdPath, doc_types::DeliveryIdPath, doc_types::IdempotencyKey),
     responses(
         (status = 200, description = "The delivery, due now", body = wire::Delivery),
         (status = 400, response = doc_types::InvalidInput),

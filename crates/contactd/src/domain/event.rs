@@ -138,9 +138,12 @@ impl FeedQuery {
                 .ok()
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
                 .ok_or_else(|| {
-                    FieldError::new("limit", format!("limit must be an integer from 1 to {MAX_LIMIT}"))
-                        .received(super::input::truncate(raw, 100))
-                        .expected(format!("an integer from 1 to {MAX_LIMIT}"))
+                    FieldError::new(
+                        "limit",
+                        format!("limit must be an integer from 1 to {MAX_LIMIT}"),
+                    )
+                    .received(super::input::truncate(raw, 100))
+                    .expected(format!("an integer from 1 to {MAX_LIMIT}"))
                 })?,
         };
         let wait = match wait {
@@ -150,9 +153,12 @@ impl FeedQuery {
                 .ok()
                 .filter(|n| *n <= MAX_WAIT_SECS)
                 .ok_or_else(|| {
-                    FieldError::new("wait", format!("wait must be whole seconds from 0 to {MAX_WAIT_SECS}"))
-                        .received(super::input::truncate(raw, 100))
-                        .expected(format!("an integer from 0 to {MAX_WAIT_SECS}"))
+                    FieldError::new(
+                        "wait",
+                        format!("wait must be whole seconds from 0 to {MAX_WAIT_SECS}"),
+                    )
+                    .received(super::input::truncate(raw, 100))
+                    .expected(format!("an integer from 0 to {MAX_WAIT_SECS}"))
                 })?,
         };
         Ok(FeedQuery {
@@ -387,7 +393,12 @@ mod tests {
         assert_eq!(event.kind, EventType::ContactUpdated);
         assert_eq!(
             event.data["changed_fields"],
-            json!(["last_name", "metadata.plan", "metadata.tier.b", "metadata.new"])
+            json!([
+                "last_name",
+                "metadata.plan",
+                "metadata.tier.b",
+                "metadata.new"
+            ])
         );
         assert_eq!(
             event.data["previous"],

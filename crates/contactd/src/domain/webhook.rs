@@ -103,9 +103,7 @@ impl Webhook {
 
     /// The same endpoint with a new secret; the old one signs on for [`ROTATION_OVERLAP`].
     pub fn rotated(&self, now: Timestamp) -> Webhook {
-        let until = Timestamp::from_micros(
-            now.as_micros() + ROTATION_OVERLAP.as_micros() as i64,
-        );
+        let until = Timestamp::from_micros(now.as_micros() + ROTATION_OVERLAP.as_micros() as i64);
         Webhook {
             secret: new_secret(),
             previous_secret: Some((self.secret.clone(), until)),
@@ -121,7 +119,9 @@ impl Webhook {
             .as_ref()
             .filter(|(_, until)| *until > now)
             .map(|(secret, _)| secret.as_str());
-        std::iter::once(self.secret.as_str()).chain(previous).collect()
+        std::iter::once(self.secret.as_str())
+            .chain(previous)
+            .collect()
     }
 
     /// Whether the endpoint wants events of this type.
@@ -142,8 +142,7 @@ pub struct NewWebhook {
 
 impl NewWebhook {
     pub fn from_json(body: Map<String, Value>) -> Result<NewWebhook, FieldError> {
-        let sent: contactd_wire::NewWebhook =
-            input::decode::<_, contactd_wire::Webhook>(body)?;
+        let sent: contactd_wire::NewWebhook = input::decode::<_, contactd_wire::Webhook>(body)?;
         Ok(NewWebhook {
             url: url_parts::WebhookUrl::parse(&sent.url)?,
             event_types: sent.event_types.map(event_types).transpose()?,
@@ -178,8 +177,7 @@ pub struct WebhookPatch {
 
 impl WebhookPatch {
     pub fn from_json(body: Map<String, Value>) -> Result<WebhookPatch, FieldError> {
-        let sent: contactd_wire::WebhookUpdate =
-            input::decode::<_, contactd_wire::Webhook>(body)?;
+        let sent: contactd_wire::WebhookUpdate = input::decode::<_, contactd_wire::Webhook>(body)?;
         let status = sent
             .status
             .map(|s| {
@@ -263,7 +261,10 @@ pub fn signature(secrets: &[&str], id: &str, timestamp: i64, body: &[u8]) -> Str
             let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
             mac.update(format!("{id}.{timestamp}.").as_bytes());
             mac.update(body);
-            Some(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+            Some(format!(
+                "v1,{}",
+                STANDARD.encode(mac.finalize().into_bytes())
+            ))
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -458,9 +459,10 @@ pub fn after_attempt(
             "disabled on {}: every delivery failed since {} (last: {})",
             attempt.at.to_rfc3339(),
             since.to_rfc3339(),
-            attempt
-                .status
-                .map_or_else(|| attempt.error.clone().unwrap_or_default(), |s| format!("HTTP {s}"))
+            attempt.status.map_or_else(
+                || attempt.error.clone().unwrap_or_default(),
+                |s| format!("HTTP {s}")
+            )
         )
     });
     let next = retry_delay(attempts, retry_scale)
@@ -511,7 +513,10 @@ pub mod url_parts {
                 .host_str()
                 .filter(|h| !h.is_empty())
                 .ok_or_else(|| bad("must name a host"))?;
-            let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned();
             Ok(WebhookUrl {
                 url: parsed.to_string(),
                 host,
@@ -532,7 +537,6 @@ pub mod url_parts {
             self.port
         }
     }
-
 }
 
 #[cfg(test)]
@@ -578,7 +582,11 @@ mod tests {
     #[test]
     fn urls_must_be_http_or_https_with_a_host() {
         assert!(url_parts::WebhookUrl::parse("https://example.com/x").is_ok());
-        for bad in ["ftp://example.com", "example.com", "https://u:p@example.com/"] {
+        for bad in [
+            "ftp://example.com",
+            "example.com",
+            "https://u:p@example.com/",
+        ] {
             let e = url_parts::WebhookUrl::parse(bad).unwrap_err();
             assert_eq!(e.field, "url", "{bad}");
         }

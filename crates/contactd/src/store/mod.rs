@@ -25,11 +25,11 @@ use crate::domain::contact::{
     Contact, ContactPatch, NewContact, Precondition, UpsertContact, UpsertOutcome,
 };
 use crate::domain::contact_query::{ContactFilter, ContactPage, ContactQuery};
-use crate::domain::event::{Event, EventType};
 use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, Listing, Message, NewConversation,
     NewMessage, Page,
 };
+use crate::domain::event::{Event, EventType};
 use crate::domain::idempotency::{IdempotencyClaim, StoredResponse};
 use crate::domain::ids::{ContactId, ConversationId, SegmentId};
 use crate::domain::refs::ContactRef;

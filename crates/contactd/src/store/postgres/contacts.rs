@@ -22,8 +22,8 @@ use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
 use crate::domain::write::{self, Write};
 use crate::store::known::Known;
-use crate::store::records::{self, CONTACT_COLUMNS, CONTACT_COLUMN_COUNT};
 use crate::store::listing;
+use crate::store::records::{self, CONTACT_COLUMNS, CONTACT_COLUMN_COUNT};
 use crate::store::{ContactStore, Entity, StoreError, StoreResult};
 
 /// The contact a ref names in this tenant; `lock` takes its row lock until the

@@ -158,7 +158,12 @@ async fn get_delivery(
                 "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
                  WHERE workspace_id = $1 AND mode = $2 AND webhook_id = $3 AND id = $4"
             ),
-            &[&tenant.workspace_id, &tenant.mode.as_str(), &webhook_id, &id],
+            &[
+                &tenant.workspace_id,
+                &tenant.mode.as_str(),
+                &webhook_id,
+                &id,
+            ],
         )
         .await?
         .ok_or(StoreError::NotFound(Entity::Delivery))?;
@@ -422,7 +427,12 @@ impl WebhookStore for PgStore {
             db.execute(
                 "UPDATE webhooks SET fanned_out = $4 \
                  WHERE workspace_id = $1 AND mode = $2 AND id = $3",
-                &[&tenant.workspace_id, &tenant.mode.as_str(), &webhook.id, &last],
+                &[
+                    &tenant.workspace_id,
+                    &tenant.mode.as_str(),
+                    &webhook.id,
+                    &last,
+                ],
             )
             .await?;
         }
@@ -467,7 +477,11 @@ impl WebhookStore for PgStore {
                     "SELECT {WEBHOOK_COLUMNS}, failing_since FROM webhooks \
                      WHERE workspace_id = $1 AND mode = $2 AND id = $3 AND status = 'enabled'"
                 ),
-                &[&tenant.workspace_id, &tenant.mode.as_str(), &endpoint.webhook_id],
+                &[
+                    &tenant.workspace_id,
+                    &tenant.mode.as_str(),
+                    &endpoint.webhook_id,
+                ],
             )
             .await?
         else {

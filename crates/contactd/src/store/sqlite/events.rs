@@ -127,9 +127,10 @@ fn pruned_after(conn: &Connection, tenant: &Tenant, after: i64) -> StoreResult<b
             "SELECT MIN(sequence) FROM events WHERE workspace_id = ?1 AND mode = ?2 \
              AND sequence > ?3",
         )?
-        .query_row(params![tenant.workspace_id, tenant.mode.as_str(), after], |r| {
-            r.get(0)
-        })?;
+        .query_row(
+            params![tenant.workspace_id, tenant.mode.as_str(), after],
+            |r| r.get(0),
+        )?;
     if let Some(first) = first {
         return Ok(first > after + 1);
     }
@@ -148,9 +149,10 @@ fn get_webhook(conn: &Connection, tenant: &Tenant, id: &str) -> StoreResult<Webh
     conn.prepare_cached(&format!(
         "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3"
     ))?
-    .query_row(params![tenant.workspace_id, tenant.mode.as_str(), id], |r| {
-        Ok(records::webhook(r))
-    })
+    .query_row(
+        params![tenant.workspace_id, tenant.mode.as_str(), id],
+        |r| Ok(records::webhook(r)),
+    )
     .optional()?
     .ok_or(StoreError::NotFound(Entity::Webhook))?
 }
@@ -273,7 +275,11 @@ fn claim(
              WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3 AND status = 'enabled'"
         ))?
         .query_row(
-            params![tenant.workspace_id, tenant.mode.as_str(), endpoint.webhook_id],
+            params![
+                tenant.workspace_id,
+                tenant.mode.as_str(),
+                endpoint.webhook_id
+            ],
             |r| {
                 let since: Option<i64> = r.get(WEBHOOK_COLUMN_COUNT)?;
                 Ok(records::webhook(r).map(|w| (w, since.map(Timestamp::from_micros))))
@@ -285,16 +291,14 @@ fn claim(
     let Some(webhook) = webhook else {
         return Ok(Vec::new());
     };
-    let sql = format!(
-        "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?5, \
+    let sql = "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?5, \
          lease_owner = ?6 WHERE workspace_id = ?1 AND mode = ?2 AND webhook_id = ?3 \
          AND id IN (SELECT id FROM webhook_deliveries WHERE workspace_id = ?1 AND mode = ?2 \
          AND webhook_id = ?3 AND state = 'pending' AND next_attempt_at <= ?4 \
          ORDER BY sequence LIMIT ?7) \
-         RETURNING id, attempts, sequence"
-    );
+         RETURNING id, attempts, sequence";
     let leased = conn
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .query_map(
             params![
                 tenant.workspace_id,
@@ -305,7 +309,13 @@ fn claim(
                 owner,
                 limit
             ],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)),
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
         )?
         .collect::<Result<Vec<_>, _>>()?;
     let mut claimed = Vec::with_capacity(leased.len());
@@ -510,7 +520,11 @@ impl WebhookStore for SqliteStore {
                 conn.prepare_cached(
                     "DELETE FROM webhooks WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
                 )?
-                .execute(params![tenant.workspace_id, tenant.mode.as_str(), id])?;
+                .execute(params![
+                    tenant.workspace_id,
+                    tenant.mode.as_str(),
+                    id
+                ])?;
                 Ok(webhook)
             })
             .await
@@ -582,7 +596,9 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn fan_out(&self, limit: u32) -> StoreResult<u64> {
-        self.writer.run_atomic(move |conn| fan_out(conn, limit)).await
+        self.writer
+            .run_atomic(move |conn| fan_out(conn, limit))
+            .await
     }
 
     async fn due_endpoints(&self) -> StoreResult<Vec<EndpointKey>> {
