@@ -2,9 +2,9 @@
 //!
 //! The state lives in the database (see `store::WebhookStore`), so a killed server loses
 //! nothing and replicas share the work. Each tick the worker turns new events into
-//! deliveries (fan-out), then serves every endpoint with due deliveries: it leases a batch
-//! (due again when the lease runs out, so at least once always), POSTs them with at most
-//! [`Settings::per_endpoint`] in flight, and records each attempt with what follows it
+//! deliveries (fan-out), then serves every endpoint with due deliveries: whenever one of
+//! its [`Settings::per_endpoint`] slots is free it leases that many deliveries (due again
+//! when the lease runs out, so at least once always), POSTs them, and records each attempt with what follows it
 //! (`domain::webhook::after_attempt`). Requests follow no redirect, time out after 10 s,
 //! and connect only to addresses the SSRF rules allow: names are resolved by
 //! [`GuardedResolver`], which refuses a forbidden address, and the connection goes to
@@ -29,8 +29,6 @@ use crate::store::{ClaimedDelivery, EndpointKey, Store};
 
 /// How long the endpoint has to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
-/// Deliveries leased at once for one endpoint.
-const BATCH: u32 = 64;
 /// How often the worker looks for work when nothing woke it.
 const TICK: Duration = Duration::from_millis(250);
 /// Events turned into deliveries per endpoint and fan-out.
@@ -40,7 +38,7 @@ const FAN_OUT: u32 = 1000;
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     pub allow_private: bool,
-    /// Multiplies the retry delays and the lease (tests shorten them).
+    /// Multiplies the retry delays (tests shorten them).
     pub retry_scale: f64,
     /// Requests in flight to one endpoint from this server at most.
     pub per_endpoint: usize,
@@ -144,11 +142,8 @@ pub async fn run(
             return;
         }
     };
-    // A batch's worst case at the timeout, and a margin; scaled down for tests.
-    let worst = TIMEOUT * (BATCH / settings.per_endpoint.max(1) as u32 + 1);
-    let lease = worst
-        .mul_f64(settings.retry_scale.min(1.0))
-        .max(Duration::from_secs(5));
+    // A lease covers one attempt (each starts as soon as it is leased) and a margin.
+    let lease = TIMEOUT * 2;
     let worker = Arc::new(Worker {
         store,
         client,
@@ -211,37 +206,47 @@ impl Worker {
         }
     }
 
-    /// Delivers the endpoint's due deliveries, batch after batch, until none is due.
+    /// Delivers the endpoint's due deliveries until none is due: whenever a slot is free
+    /// it leases as many as there are free slots, so a slow answer holds up nothing else.
     async fn serve(self: &Arc<Self>, endpoint: &EndpointKey) {
         let slots = Arc::new(Semaphore::new(self.settings.per_endpoint.max(1)));
+        let mut running = tokio::task::JoinSet::new();
         loop {
+            let Ok(first) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let mut permits = vec![first];
+            while let Ok(permit) = slots.clone().try_acquire_owned() {
+                permits.push(permit);
+            }
             let lease_until = Timestamp::from_micros(
                 Timestamp::now().as_micros() + self.lease.as_micros() as i64,
             );
-            let claimed = match self
+            let claimed = self
                 .store
-                .claim_deliveries(endpoint, &self.owner, lease_until, BATCH)
+                .claim_deliveries(endpoint, &self.owner, lease_until, permits.len() as u32)
                 .await
-            {
-                Ok(claimed) if !claimed.is_empty() => claimed,
-                Ok(_) => return,
-                Err(e) => {
+                .unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "leasing webhook deliveries failed");
+                    Vec::new()
+                });
+            if claimed.is_empty() {
+                drop(permits);
+                if running.is_empty() {
                     return;
                 }
-            };
-            let mut running = tokio::task::JoinSet::new();
-            for delivery in claimed {
-                let Ok(slot) = slots.clone().acquire_owned().await else {
-                    return;
-                };
+                // Finished attempts may have made retries due: look again after one.
+                running.join_next().await;
+                continue;
+            }
+            for (delivery, permit) in claimed.into_iter().zip(permits) {
                 let worker = self.clone();
                 running.spawn(async move {
                     worker.deliver(delivery).await;
-                    drop(slot);
+                    drop(permit);
                 });
             }
-            while running.join_next().await.is_some() {}
+            while running.try_join_next().is_some() {}
         }
     }
 

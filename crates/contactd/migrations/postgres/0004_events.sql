@@ -71,7 +71,9 @@ CREATE TABLE webhook_deliveries (
     FOREIGN KEY (workspace_id, mode, webhook_id)
         REFERENCES webhooks (workspace_id, mode, id) ON DELETE CASCADE
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (webhook_id, next_attempt_at)
+-- Due deliveries of an endpoint, earliest first: a claim reads just the rows it leases.
+CREATE INDEX webhook_deliveries_due
+    ON webhook_deliveries (workspace_id, mode, webhook_id, next_attempt_at, sequence)
     WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (created_at)
     WHERE state = 'pending';

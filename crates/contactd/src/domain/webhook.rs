@@ -592,6 +592,55 @@ mod tests {
         }
     }
 
+    fn attempt(status: Option<u16>, at: Timestamp) -> Attempt {
+        Attempt {
+            at,
+            status,
+            error: status.is_none().then(|| "connection refused".to_owned()),
+            latency_ms: 3,
+            response_body: None,
+        }
+    }
+
+    #[test]
+    fn an_endpoint_failing_for_three_days_is_disabled_with_the_reason() {
+        let now = Timestamp::now();
+        let ok = after_attempt(attempt(Some(204), now), 1, None, 1.0);
+        assert_eq!((ok.state, ok.disable), (DeliveryState::Succeeded, None));
+        let retry = after_attempt(attempt(Some(500), now), 1, None, 1.0);
+        assert_eq!(retry.state, DeliveryState::Pending);
+        assert!(retry.next_attempt_at.is_some_and(|t| t > now));
+        assert_eq!(retry.disable, None);
+        let four_days_ago = Timestamp::from_micros(now.as_micros() - 4 * 24 * 3600 * 1_000_000);
+        let disabled = after_attempt(attempt(None, now), 3, Some(four_days_ago), 1.0);
+        let reason = disabled.disable.unwrap_or_default();
+        assert!(reason.contains("connection refused"), "{reason}");
+        let last = RETRY_SCHEDULE.len() as u32 + 1;
+        let failed = after_attempt(attempt(Some(302), now), last, None, 1.0);
+        assert_eq!(
+            (failed.state, failed.next_attempt_at),
+            (DeliveryState::Failed, None)
+        );
+    }
+
+    #[test]
+    fn during_a_rotation_both_secrets_sign() {
+        let now = Timestamp::now();
+        let new = NewWebhook {
+            url: url_parts::WebhookUrl::parse("https://example.com/h").unwrap(),
+            event_types: None,
+            description: None,
+        }
+        .into_webhook(now);
+        assert_eq!(new.signing_secrets(now).len(), 1);
+        let rotated = new.rotated(now);
+        assert_eq!(rotated.signing_secrets(now), [&rotated.secret, &new.secret]);
+        let later = Timestamp::from_micros(now.as_micros() + 25 * 3600 * 1_000_000);
+        assert_eq!(rotated.signing_secrets(later), [&rotated.secret]);
+        let signed = signature(&rotated.signing_secrets(now), "evt_1", 1, b"{}");
+        assert_eq!(signed.split(' ').count(), 2);
+    }
+
     #[test]
     fn retries_follow_the_schedule_then_stop() {
         assert!(retry_delay(1, 1.0).is_some_and(|d| d >= Duration::from_millis(4500)));

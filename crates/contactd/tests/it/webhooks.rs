@@ -189,6 +189,27 @@ async fn every_delivery_verifies_with_the_standard_webhooks_library() {
     assert_eq!(first["response_status"], 200);
     assert_eq!(first["response_body"], "ok");
     assert_eq!(log["has_more"], true);
+    let older = server
+        .get(&format!(
+            "/v2/webhook/{id}/deliveries?limit=5&cursor={}",
+            log["next_cursor"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+    assert!(
+        older["data"][0]["id"].as_str() < first["id"].as_str(),
+        "newest first"
+    );
+
+    let metrics = server.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    for series in [
+        "contactd_webhook_deliveries_total{outcome=\"succeeded\"}",
+        "contactd_webhook_queue_depth",
+        "contactd_webhook_oldest_undelivered_seconds",
+    ] {
+        assert!(metrics.text.contains(series), "{series} in /metrics");
+    }
 }
 
 #[tokio::test]

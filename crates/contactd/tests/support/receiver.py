@@ -2,8 +2,9 @@
 library (`pip install standardwebhooks`) and records it, one JSON line per request.
 
 Usage: receiver.py LOG_FILE [FAIL_EVERY]. Prints its port on the first line of stdout.
-POST /_secret sets the secret (body: whsec_...). With FAIL_EVERY=n, every n-th delivery
-answers 500 (after being recorded as failed), so that it is retried.
+POST /_secret sets the secret (body: whsec_...). With FAIL_EVERY=n, the 1st, (n+1)-th,
+(2n+1)-th... request for each event answers 500, so that it is retried: with n=2 half of
+all answers fail and every event gets through on its second attempt.
 """
 import json
 import sys
@@ -14,11 +15,13 @@ from standardwebhooks.webhooks import Webhook
 
 LOG = open(sys.argv[1], "a", buffering=1)
 FAIL_EVERY = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-STATE = {"secret": None, "count": 0}
+STATE = {"secret": None, "attempts": {}}
 LOCK = threading.Lock()
 
 
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
     def log_message(self, *args):
         pass
 
@@ -27,6 +30,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_secret":
             STATE["secret"] = body.decode()
             self.send_response(204)
+            self.send_header("content-length", "0")
             self.end_headers()
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -35,9 +39,11 @@ class Handler(BaseHTTPRequestHandler):
             verified, error = True, None
         except Exception as e:  # noqa: BLE001 - any failure is recorded
             payload, verified, error = None, False, repr(e)
+        event_id = headers.get("webhook-id")
         with LOCK:
-            STATE["count"] += 1
-            fail = FAIL_EVERY and STATE["count"] % FAIL_EVERY == 0
+            attempt = STATE["attempts"].get(event_id, 0) + 1
+            STATE["attempts"][event_id] = attempt
+            fail = FAIL_EVERY and attempt % FAIL_EVERY == 1
             LOG.write(json.dumps({
                 "webhook_id": headers.get("webhook-id"),
                 "verified": verified,

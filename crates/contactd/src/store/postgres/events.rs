@@ -494,7 +494,7 @@ impl WebhookStore for PgStore {
                 &format!(
                     "WITH due AS (SELECT id FROM webhook_deliveries WHERE workspace_id = $1 \
                      AND mode = $2 AND webhook_id = $3 AND state = 'pending' \
-                     AND next_attempt_at <= $4 ORDER BY sequence LIMIT $7 \
+                     AND next_attempt_at <= $4 ORDER BY next_attempt_at, sequence LIMIT $7 \
                      FOR UPDATE SKIP LOCKED), \
                      leased AS (UPDATE webhook_deliveries d SET attempts = d.attempts + 1, \
                      next_attempt_at = $5, lease_owner = $6 FROM due \
@@ -542,17 +542,25 @@ impl WebhookStore for PgStore {
     ) -> StoreResult<()> {
         let tenant = &claimed.tenant;
         let attempt = &result.attempt;
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let db = Db::Tx(&tx);
+        let client = self.client().await?;
         let attempts = i32::try_from(claimed.attempts).unwrap_or(i32::MAX);
-        let updated = db
+        // One statement: the delivery, and the endpoint's run of failures only when it
+        // changes (a success after failures, a first failure, a disabling).
+        Db::Client(&client)
             .execute(
-                "UPDATE webhook_deliveries SET state = $6, next_attempt_at = $7, \
-                 lease_owner = NULL, last_attempt_at = $8, last_status = $9, last_error = $10, \
-                 last_latency_ms = $11, response_body = $12 WHERE workspace_id = $1 \
-                 AND mode = $2 AND webhook_id = $3 AND id = $4 AND lease_owner = $5 \
-                 AND attempts = $13",
+                "WITH delivery AS (UPDATE webhook_deliveries SET state = $6, \
+                 next_attempt_at = $7, lease_owner = NULL, last_attempt_at = $8, \
+                 last_status = $9, last_error = $10, last_latency_ms = $11, response_body = $12 \
+                 WHERE workspace_id = $1 AND mode = $2 AND webhook_id = $3 AND id = $4 \
+                 AND lease_owner = $5 AND attempts = $13 RETURNING 1) \
+                 UPDATE webhooks SET failing_since = CASE WHEN $14 THEN NULL \
+                 ELSE COALESCE(failing_since, $8) END, \
+                 status = CASE WHEN $15::text IS NULL THEN status ELSE 'disabled' END, \
+                 disabled_reason = COALESCE($15, disabled_reason) \
+                 WHERE workspace_id = $1 AND mode = $2 AND id = $3 \
+                 AND EXISTS (SELECT 1 FROM delivery) \
+                 AND (($14 AND failing_since IS NOT NULL) OR (NOT $14 AND failing_since IS NULL) \
+                 OR $15::text IS NOT NULL)",
                 &[
                     &tenant.workspace_id,
                     &tenant.mode.as_str(),
@@ -567,28 +575,11 @@ impl WebhookStore for PgStore {
                     &i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX),
                     &attempt.response_body,
                     &attempts,
-                ],
-            )
-            .await?;
-        if updated > 0 {
-            db.execute(
-                "UPDATE webhooks SET failing_since = CASE WHEN $4 THEN NULL \
-                 ELSE COALESCE(failing_since, $5) END, \
-                 status = CASE WHEN $6::text IS NULL THEN status ELSE 'disabled' END, \
-                 disabled_reason = COALESCE($6, disabled_reason) \
-                 WHERE workspace_id = $1 AND mode = $2 AND id = $3",
-                &[
-                    &tenant.workspace_id,
-                    &tenant.mode.as_str(),
-                    &claimed.webhook.id,
                     &(result.state == DeliveryState::Succeeded),
-                    &attempt.at.as_micros(),
                     &result.disable,
                 ],
             )
             .await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 

@@ -295,7 +295,7 @@ fn claim(
          lease_owner = ?6 WHERE workspace_id = ?1 AND mode = ?2 AND webhook_id = ?3 \
          AND id IN (SELECT id FROM webhook_deliveries WHERE workspace_id = ?1 AND mode = ?2 \
          AND webhook_id = ?3 AND state = 'pending' AND next_attempt_at <= ?4 \
-         ORDER BY sequence LIMIT ?7) \
+         ORDER BY next_attempt_at, sequence LIMIT ?7) \
          RETURNING id, attempts, sequence";
     let leased = conn
         .prepare_cached(sql)?
@@ -605,10 +605,11 @@ impl WebhookStore for SqliteStore {
         self.readers
             .run_quick(move |conn| {
                 conn.prepare_cached(
-                    "SELECT DISTINCT d.workspace_id, d.mode, d.webhook_id \
-                     FROM webhook_deliveries d JOIN webhooks w ON w.workspace_id = d.workspace_id \
-                     AND w.mode = d.mode AND w.id = d.webhook_id \
-                     WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 AND w.status = 'enabled'",
+                    "SELECT w.workspace_id, w.mode, w.id FROM webhooks w \
+                     WHERE w.status = 'enabled' AND EXISTS (SELECT 1 FROM webhook_deliveries d \
+                     WHERE d.workspace_id = w.workspace_id AND d.mode = w.mode \
+                     AND d.webhook_id = w.id AND d.state = 'pending' \
+                     AND d.next_attempt_at <= ?1)",
                 )?
                 .query_map(params![Timestamp::now().as_micros()], |r| {
                     Ok((
