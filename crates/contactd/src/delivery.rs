@@ -31,6 +31,8 @@ use crate::store::{ClaimedDelivery, EndpointKey, Store};
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the worker looks for work when nothing woke it.
 const TICK: Duration = Duration::from_millis(250);
+/// How long the worker waits after the database failed it.
+const PAUSE_AFTER_ERROR: Duration = Duration::from_secs(5);
 /// Events turned into deliveries per endpoint and fan-out.
 const FAN_OUT: u32 = 1000;
 
@@ -158,7 +160,11 @@ pub async fn run(
         let notified = worker.wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        worker.tick().await;
+        if !worker.tick().await {
+            // The database is away: look again later, without a warning every tick.
+            tokio::time::sleep(PAUSE_AFTER_ERROR).await;
+            continue;
+        }
         tokio::select! {
             () = &mut notified => {}
             () = tokio::time::sleep(TICK) => {}
@@ -167,14 +173,16 @@ pub async fn run(
 }
 
 impl Worker {
-    async fn tick(self: &Arc<Self>) {
+    /// Fans out, then starts a runner for each endpoint with due deliveries; false when
+    /// the database failed.
+    async fn tick(self: &Arc<Self>) -> bool {
         loop {
             match self.store.fan_out(FAN_OUT).await {
                 Ok(n) if n >= u64::from(FAN_OUT) => continue,
                 Ok(_) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook fan-out failed");
-                    break;
+                    return false;
                 }
             }
         }
@@ -182,7 +190,7 @@ impl Worker {
             Ok(due) => due,
             Err(e) => {
                 tracing::warn!(error = %e, "looking for due webhook deliveries failed");
-                return;
+                return false;
             }
         };
         for endpoint in due {
@@ -204,6 +212,7 @@ impl Worker {
                 });
             }
         }
+        true
     }
 
     /// Delivers the endpoint's due deliveries until none is due: whenever a slot is free
