@@ -500,7 +500,7 @@ impl WebhookStore for PgStore {
                      next_attempt_at = $5, lease_owner = $6 FROM due \
                      WHERE d.workspace_id = $1 AND d.mode = $2 AND d.webhook_id = $3 \
                      AND d.id = due.id RETURNING d.id, d.attempts, d.sequence) \
-                     SELECT leased.id, leased.attempts, {} FROM leased JOIN events e \
+                     SELECT leased.id, leased.attempts, {} FROM leased LEFT JOIN events e \
                      ON e.workspace_id = $1 AND e.mode = $2 AND e.sequence = leased.sequence \
                      ORDER BY leased.sequence",
                     EVENT_COLUMNS
@@ -520,18 +520,39 @@ impl WebhookStore for PgStore {
                 ],
             )
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ClaimedDelivery {
-                    tenant: tenant.clone(),
-                    webhook: webhook.clone(),
-                    failing_since: failing_since.map(Timestamp::from_micros),
-                    delivery_id: row.try_get(0)?,
-                    attempts: u32::try_from(row.try_get::<_, i32>(1)?).unwrap_or(0),
-                    event: records::event(&Shifted(row, 2))?,
-                })
-            })
-            .collect()
+        let mut claimed = Vec::with_capacity(rows.len());
+        let mut pruned = Vec::new();
+        for row in &rows {
+            let delivery_id: String = row.try_get(0)?;
+            // The event was pruned (past the retention) before it could be delivered.
+            if row.try_get::<_, Option<i64>>(2)?.is_none() {
+                pruned.push(delivery_id);
+                continue;
+            }
+            claimed.push(ClaimedDelivery {
+                tenant: tenant.clone(),
+                webhook: webhook.clone(),
+                failing_since: failing_since.map(Timestamp::from_micros),
+                delivery_id,
+                attempts: u32::try_from(row.try_get::<_, i32>(1)?).unwrap_or(0),
+                event: records::event(&Shifted(row, 2))?,
+            });
+        }
+        if !pruned.is_empty() {
+            db.execute(
+                "UPDATE webhook_deliveries SET state = 'failed', lease_owner = NULL, \
+                 last_error = 'the event was pruned before delivery' \
+                 WHERE workspace_id = $1 AND mode = $2 AND webhook_id = $3 AND id = ANY($4)",
+                &[
+                    &tenant.workspace_id,
+                    &tenant.mode.as_str(),
+                    &endpoint.webhook_id,
+                    &pruned,
+                ],
+            )
+            .await?;
+        }
+        Ok(claimed)
     }
 
     async fn finish_delivery(
