@@ -119,7 +119,7 @@ async fn after_a_delete_no_event_carries_the_contacts_personal_data() {
     let server = TestServer::start().await;
     let contact = server
         .create_contact(json!({"phone": phone(7), "email": "ada@example.com",
-            "first_name": "Ada", "metadata": {"secret": "s3"}}))
+            "first_name": "Ada", "metadata": {"secret": "Lamp-Post-42"}}))
         .await;
     let id = contact["id"].as_str().unwrap();
     server
@@ -149,7 +149,7 @@ async fn after_a_delete_no_event_carries_the_contacts_personal_data() {
         "ada@example.com",
         "Ada",
         "Lovelace",
-        "s3",
+        "Lamp-Post-42",
         "private words",
     ] {
         assert!(
