@@ -279,3 +279,47 @@ async fn every_event_reaches_both_endpoints_after_a_kill_during_10000_deliveries
     }
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_share_the_deliveries_and_send_each_event_once() {
+    let db = ScratchDb::create().await;
+    let key = create_key(&db.url(), "acme").await;
+    let receiver = Receiver::start(0).await;
+    let a = Server::start("A", &db.url(), FAST).await;
+    let b = Server::start("B", &db.url(), FAST).await;
+    subscribe(&a.api(&key), &receiver).await;
+    for (batch, api) in [a.api(&key), b.api(&key)].iter().enumerate() {
+        let contacts: Vec<Value> = (0..500)
+            .map(|i| json!({"phone": format!("+1557{batch:03}{i:04}")}))
+            .collect();
+        let reply = api
+            .post("/v2/contact/batch", &json!({"contacts": contacts}))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+    let events: HashSet<String> = stored_events(&db)
+        .await
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let seen = receiver.succeeded();
+        if events.iter().all(|e| seen.contains_key(e)) {
+            let duplicates: usize = seen.values().map(|n| n - 1).sum();
+            assert_eq!(
+                duplicates, 0,
+                "with no failure, each event is delivered once"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} delivered",
+            seen.len(),
+            events.len()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    drop((a, b));
+}
