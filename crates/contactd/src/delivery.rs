@@ -156,11 +156,14 @@ pub async fn run(
         wake,
         count,
     });
+    // Owned here, so that stopping the worker stops its runners and their attempts.
+    let mut runners = tokio::task::JoinSet::new();
     loop {
         let notified = worker.wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        if !worker.tick().await {
+        while runners.try_join_next().is_some() {}
+        if !worker.tick(&mut runners).await {
             // The database is away: look again later, without a warning every tick.
             tokio::time::sleep(PAUSE_AFTER_ERROR).await;
             continue;
@@ -175,7 +178,7 @@ pub async fn run(
 impl Worker {
     /// Fans out, then starts a runner for each endpoint with due deliveries; false when
     /// the database failed.
-    async fn tick(self: &Arc<Self>) -> bool {
+    async fn tick(self: &Arc<Self>, runners: &mut tokio::task::JoinSet<()>) -> bool {
         loop {
             match self.store.fan_out(FAN_OUT).await {
                 Ok(n) if n >= u64::from(FAN_OUT) => continue,
@@ -201,7 +204,7 @@ impl Worker {
                 .insert(endpoint.clone());
             if fresh {
                 let worker = self.clone();
-                tokio::spawn(async move {
+                runners.spawn(async move {
                     worker.serve(&endpoint).await;
                     worker
                         .serving
