@@ -84,6 +84,16 @@ impl Client {
         Segments::new(self)
     }
 
+    /// Webhook endpoints and their deliveries.
+    pub fn webhooks(&self) -> crate::Webhooks<'_> {
+        crate::Webhooks::new(self)
+    }
+
+    /// The change feed.
+    pub fn events(&self) -> crate::Events<'_> {
+        crate::Events::new(self)
+    }
+
     /// The server's base URL, as given.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url

@@ -49,6 +49,7 @@ mod error;
 mod models;
 mod phone;
 mod segments;
+mod webhooks;
 
 pub use client::{Client, ClientBuilder};
 pub use contacts::{ContactPager, Contacts};
@@ -61,5 +62,9 @@ pub use models::{
     NewContact, NewConversation, NewSegment, Page, Patch, Segment, SegmentFilter, SegmentUpdate,
     Sort, SortField, Upserted,
 };
+pub use models::{
+    Delivery, DeliveryList, Event, EventList, NewWebhook, Webhook, WebhookList, WebhookUpdate,
+};
 pub use phone::{format_phone_e164, PhoneError};
 pub use segments::Segments;
+pub use webhooks::{Events, Webhooks};

@@ -9,6 +9,9 @@ pub use contactd_wire::{
     MetadataOp, NewContact, NewConversation, NewSegment, Page, Patch, Segment, SegmentFilter,
     SegmentUpdate, Sort, SortField,
 };
+pub use contactd_wire::{
+    Delivery, DeliveryList, Event, EventList, NewWebhook, Webhook, WebhookList, WebhookUpdate,
+};
 
 /// The answer of an upsert: the contact, and whether it was created (`201`) rather than
 /// updated (`200`).

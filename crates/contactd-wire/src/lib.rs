@@ -18,6 +18,7 @@ mod enums;
 mod error;
 mod list;
 mod segment;
+mod webhook;
 
 pub use batch::{BatchItemResult, BatchOutcome, BatchRequest, BatchResult};
 pub use contact::{Contact, ContactUpdate, Metadata, NewContact, Patch};
@@ -32,6 +33,9 @@ pub use list::{
     Page, Sort,
 };
 pub use segment::{NewSegment, Segment, SegmentFilter, SegmentUpdate};
+pub use webhook::{
+    Delivery, DeliveryList, Event, EventList, NewWebhook, Webhook, WebhookList, WebhookUpdate,
+};
 
 #[cfg(feature = "openapi")]
 pub use enums::{ErrorCode, SettableContactStatus};

@@ -11,7 +11,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde::Serialize;
 
-use crate::client_cli::{self, ClientArgs, ContactCommand, OutputArgs, Row, SegmentCommand, Shown};
+use crate::client_cli::{
+    self, ClientArgs, ContactCommand, OutputArgs, Row, SegmentCommand, Shown, WebhookCommand,
+};
 use crate::config::{Config, DatabaseArgs};
 use crate::domain::tenant::Mode;
 use crate::domain::time::Timestamp;
@@ -62,6 +64,14 @@ pub enum Command {
         remote: ClientArgs,
         #[command(subcommand)]
         command: SegmentCommand,
+    },
+    /// Manage webhook endpoints on a running server (through the Rust SDK).
+    #[command(mut_arg("server_url", |a| a.default_value(client_cli::DEFAULT_URL)))]
+    Webhook {
+        #[command(flatten)]
+        remote: ClientArgs,
+        #[command(subcommand)]
+        command: WebhookCommand,
     },
     /// Import contacts from a CSV or NDJSON file, straight into a database (--workspace) or
     /// through a server (--url).
@@ -163,6 +173,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(command) => keys(command).await?,
         Command::Contact { remote, command } => client_cli::run(remote, command).await?,
         Command::Segment { remote, command } => client_cli::run_segment(remote, command).await?,
+        Command::Webhook { remote, command } => client_cli::run_webhook(remote, command).await?,
         Command::Import(args) => {
             if import::run(args).await?.rejected > 0 {
                 return Ok(ExitCode::from(EXIT_ROWS_REJECTED));

@@ -4,8 +4,9 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 use contactd_client::{
-    Channel, Client, Contact, ContactStatus, ContactUpdate, ListContacts, ListSegmentContacts,
-    NewContact, Page, Segment, SegmentFilter, SegmentUpdate, Sort, SortField,
+    Channel, Client, Contact, ContactStatus, ContactUpdate, Delivery, ListContacts,
+    ListSegmentContacts, NewContact, NewWebhook, Page, Segment, SegmentFilter, SegmentUpdate, Sort,
+    SortField, Webhook,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -360,6 +361,105 @@ pub async fn run_segment(remote: ClientArgs, command: SegmentCommand) -> anyhow:
         SegmentCommand::Delete { id } => Shown::One(segments.delete(&id).await?),
     };
     print(&shown, remote.output())
+}
+
+/// `contactd webhook …`.
+#[derive(Subcommand, Debug)]
+pub enum WebhookCommand {
+    /// Create an endpoint; prints it with its signing secret (shown this once).
+    Create {
+        /// Where events are POSTed (http or https).
+        endpoint: String,
+        /// Event types to deliver, comma separated (contact.created,contact.deleted);
+        /// all when left out.
+        #[arg(long, value_delimiter = ',')]
+        event_types: Vec<String>,
+        /// What the endpoint is for.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List the endpoints.
+    List,
+    /// Show an endpoint's deliveries, newest first.
+    Deliveries {
+        /// The endpoint's id (wh_…).
+        id: String,
+        /// Deliveries to show (1 to 100).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// The next_cursor of a previous page.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+}
+
+pub async fn run_webhook(remote: ClientArgs, command: WebhookCommand) -> anyhow::Result<()> {
+    let client = remote.server.client()?;
+    let webhooks = client.webhooks();
+    match command {
+        WebhookCommand::Create {
+            endpoint,
+            event_types,
+            description,
+        } => {
+            let new = NewWebhook {
+                url: endpoint,
+                event_types: (!event_types.is_empty()).then_some(event_types),
+                description,
+            };
+            print(&Shown::One(webhooks.create(&new).await?), remote.output())
+        }
+        WebhookCommand::List => print(&Shown::List(webhooks.list().await?), remote.output()),
+        WebhookCommand::Deliveries { id, limit, cursor } => {
+            let page = webhooks.deliveries(&id, limit, cursor.as_deref()).await?;
+            print(&Shown::List(page.data), remote.output())
+        }
+    }
+}
+
+impl Row for Webhook {
+    const HEADER: &'static [&'static str] = &["id", "url", "status", "event_types", "secret"];
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.clone(),
+            self.url.clone(),
+            self.status.clone(),
+            self.event_types
+                .as_ref()
+                .map_or_else(|| "all".to_owned(), |t| t.join(",")),
+            self.secret.clone().unwrap_or_default(),
+        ]
+    }
+}
+
+impl Row for Delivery {
+    const HEADER: &'static [&'static str] = &[
+        "id",
+        "event",
+        "type",
+        "state",
+        "attempt",
+        "status",
+        "error",
+        "latency_ms",
+        "next_attempt",
+    ];
+
+    fn cells(&self) -> Vec<String> {
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        vec![
+            self.id.clone(),
+            self.event_id.clone(),
+            self.event_type.clone(),
+            self.state.clone(),
+            self.attempt.to_string(),
+            opt(self.response_status.map(|s| s.to_string())),
+            opt(self.error.clone()),
+            opt(self.latency_ms.map(|l| l.to_string())),
+            opt(self.next_attempt_at.clone()),
+        ]
+    }
 }
 
 /// `NAME=VALUE` pairs as a segment filter; a name given twice is refused.

@@ -144,6 +144,29 @@ pub struct Config {
         hide_env_values = true
     )]
     pub metrics_token: Option<MetricsToken>,
+
+    /// Days events stay in the feed (`/v2/events`); older ones are pruned, and a cursor
+    /// older than that is refused.
+    #[arg(long, env = "CONTACTD_EVENT_RETENTION_DAYS", default_value_t = 30.0)]
+    pub event_retention_days: f64,
+
+    /// Let webhook URLs reach loopback, private and link-local addresses (for tests and
+    /// closed networks only).
+    #[arg(long, env = "CONTACTD_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+
+    /// Webhook requests in flight to one endpoint from this server at most.
+    #[arg(long, env = "CONTACTD_WEBHOOK_CONCURRENCY", default_value_t = 8)]
+    pub webhook_concurrency: usize,
+
+    /// Multiplies the webhook retry delays and leases (tests shorten them).
+    #[arg(
+        long,
+        env = "CONTACTD_WEBHOOK_RETRY_SCALE",
+        default_value_t = 1.0,
+        hide = true
+    )]
+    pub webhook_retry_scale: f64,
 }
 
 impl Config {
@@ -161,6 +184,10 @@ impl Config {
             auth_failures_per_minute: 600.0,
             trusted_proxies: Vec::new(),
             metrics_token: None,
+            event_retention_days: 30.0,
+            webhook_allow_private: false,
+            webhook_concurrency: 8,
+            webhook_retry_scale: 1.0,
         }
     }
 }

@@ -175,6 +175,10 @@ impl From<&StoreError> for ApiError {
                 ApiError::NotFound("Conversation not found".into())
             }
             StoreError::NotFound(Entity::Segment) => ApiError::NotFound("Segment not found".into()),
+            StoreError::NotFound(Entity::Webhook) => ApiError::NotFound("Webhook not found".into()),
+            StoreError::NotFound(Entity::Delivery) => {
+                ApiError::NotFound("Delivery not found".into())
+            }
             StoreError::Duplicate {
                 field,
                 existing_contact_id,

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client_cli;
 pub mod config;
 pub mod console;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod server;

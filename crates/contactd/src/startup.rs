@@ -8,8 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::api::{self, Access, AppState, Rate, RequestLimits};
+use crate::api::{self, Access, AppState, EventSettings, Rate, RequestLimits};
 use crate::config::Config;
+use crate::delivery;
 use crate::domain::api_key;
 use crate::domain::tenant::Mode;
 use crate::server::{self, ConnectionLimits};
@@ -77,6 +78,10 @@ impl Application {
                 trusted_proxies: config.trusted_proxies.clone(),
                 metrics_token: config.metrics_token.clone(),
             },
+            EventSettings {
+                retention_days: config.event_retention_days,
+                allow_private: config.webhook_allow_private,
+            },
         );
         let limits = ConnectionLimits {
             max_connections: config.max_connections,
@@ -86,10 +91,25 @@ impl Application {
         let pruner = tokio::spawn(api::prune_idempotency_keys(self.store.clone()));
         let upkeep = tokio::spawn(api::upkeep(state.clone()));
         let revocations = tokio::spawn(api::watch_revocations(state.clone()));
+        let retention = Duration::from_secs_f64(config.event_retention_days.max(0.0) * 86_400.0);
+        let events_pruner = tokio::spawn(delivery::prune_events(self.store.clone(), retention));
+        let counter = state.clone();
+        let deliveries = tokio::spawn(delivery::run(
+            self.store.clone(),
+            delivery::Settings {
+                allow_private: config.webhook_allow_private,
+                retry_scale: config.webhook_retry_scale.max(0.0),
+                per_endpoint: config.webhook_concurrency.max(1),
+            },
+            state.events.clone(),
+            Arc::new(move |outcome| counter.count_delivery(outcome)),
+        ));
         server::serve(self.listener, api::router(state), limits, shutdown).await;
         pruner.abort();
         upkeep.abort();
         revocations.abort();
+        events_pruner.abort();
+        deliveries.abort();
         self.store.close().await;
         Ok(())
     }

@@ -466,6 +466,63 @@ mod schemas {
         pub id: String,
     }
 
+    /// `{webhook_id}` of `/v2/webhook/{webhook_id}`.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Path)]
+    pub struct WebhookIdPath {
+        /// A webhook id; anything else is `invalid_input` with `details.field` `id`.
+        #[param(
+            rename = "webhook_id",
+            pattern = "^wh_[0-9a-z]+$",
+            example = "wh_038ggac0fy000b7n2k4t9qzdx1mr"
+        )]
+        pub id: String,
+    }
+
+    /// `{delivery_id}` of a delivery's path.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Path)]
+    pub struct DeliveryIdPath {
+        /// A delivery id, as the deliveries list shows it.
+        #[param(
+            rename = "delivery_id",
+            pattern = "^dlv_[0-9a-z]+$",
+            example = "dlv_038ggac0fy000b7n2k4t9qzdx1mr"
+        )]
+        pub id: String,
+    }
+
+    /// The change feed's query.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct EventQuery {
+        /// The `next_cursor` of the previous page; left out, the oldest kept event.
+        #[param(nullable = false)]
+        pub after: Option<String>,
+        /// Comma-separated event types, e.g. `contact.created,contact.deleted`; all when
+        /// left out.
+        #[param(nullable = false, example = "contact.created,contact.deleted")]
+        pub types: Option<String>,
+        /// Events per page, 1–1000.
+        #[param(nullable = false, minimum = 1, maximum = 1000, default = 100)]
+        pub limit: Option<u32>,
+        /// Seconds (0–30) an empty answer waits for the next event.
+        #[param(nullable = false, minimum = 0, maximum = 30, default = 0)]
+        pub wait: Option<u32>,
+    }
+
+    /// Cursor paging of the deliveries list.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct DeliveryQuery {
+        /// Deliveries per page, 1–100.
+        #[param(nullable = false, minimum = 1, maximum = 100, default = 20)]
+        pub limit: Option<u32>,
+        /// The `next_cursor` of the previous page.
+        #[param(nullable = false)]
+        pub cursor: Option<String>,
+    }
+
     /// Offset paging of the conversation and message lists.
     #[derive(IntoParams)]
     #[into_params(parameter_in = Query)]

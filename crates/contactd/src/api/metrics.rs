@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::{client_ip, AppState};
 use crate::config::MetricsToken;
+use crate::domain::time::Timestamp;
 use crate::error::ApiError;
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -31,6 +32,7 @@ const BUCKETS: [f64; 14] = [
 const REQUESTS: &str = "contactd_http_requests_total";
 const DURATION: &str = "contactd_http_request_duration_seconds";
 const IDEMPOTENCY_CLAIMS: &str = "contactd_idempotency_claims_total";
+const DELIVERIES: &str = "contactd_webhook_deliveries_total";
 
 /// The metrics of one server, in a Prometheus recorder of its own rather than the
 /// process-wide one, so that servers sharing a process (the tests) count apart.
@@ -61,8 +63,16 @@ impl Default for Metrics {
                 "HTTP requests by route pattern, method and status."
             );
             describe_histogram!(DURATION, "Time to answer, by route pattern.");
+            describe_counter!(
+                DELIVERIES,
+                "Webhook delivery attempts by outcome: succeeded, retrying (failed, another \
+                 attempt is scheduled) or failed (retries ran out)."
+            );
             // Shown from the start, at 0: a counter that appears later reads as a reset.
             counter!(IDEMPOTENCY_CLAIMS).absolute(0);
+            for outcome in ["succeeded", "retrying", "failed"] {
+                counter!(DELIVERIES, "outcome" => outcome).absolute(0);
+            }
         });
         metrics
     }
@@ -86,6 +96,11 @@ impl Metrics {
     /// PostgreSQL).
     pub fn count_idempotency_claim(&self) {
         self.with(|| counter!(IDEMPOTENCY_CLAIMS).increment(1));
+    }
+
+    /// Counts a webhook delivery attempt by its outcome.
+    pub fn count_delivery(&self, outcome: &'static str) {
+        self.with(|| counter!(DELIVERIES, "outcome" => outcome).increment(1));
     }
 
     /// Moves the latency samples recorded since the last call into their histograms;
@@ -237,7 +252,23 @@ pub async fn metrics(State(state): State<AppState>, req: Request) -> Response {
         }
         return response;
     }
-    let body = state.metrics.render(&state.store.gauges());
+    let mut gauges = state.store.gauges();
+    if let Ok((depth, oldest)) = state.store.delivery_backlog().await {
+        let age = oldest.map_or(0.0, |t| {
+            (Timestamp::now().as_micros() - t.as_micros()).max(0) as f64 / 1e6
+        });
+        gauges.push((
+            "contactd_webhook_queue_depth",
+            "Webhook deliveries not yet delivered (pending or retrying).",
+            depth as f64,
+        ));
+        gauges.push((
+            "contactd_webhook_oldest_undelivered_seconds",
+            "Age of the oldest webhook delivery not yet delivered; 0 when there is none.",
+            age,
+        ));
+    }
+    let body = state.metrics.render(&gauges);
     (
         [(
             header::CONTENT_TYPE,

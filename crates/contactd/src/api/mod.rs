@@ -5,6 +5,7 @@ mod client_ip;
 mod contact;
 mod conversation;
 mod doc_types;
+mod events;
 mod extract;
 mod health;
 mod idempotency;
@@ -12,6 +13,7 @@ mod metrics;
 mod openapi;
 mod ratelimit;
 mod segment;
+mod webhook;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -64,6 +66,15 @@ pub struct RequestLimits {
     pub auth_failures: Rate,
 }
 
+/// The change feed and webhook settings the API needs.
+#[derive(Debug, Clone, Copy)]
+pub struct EventSettings {
+    /// Events older than this many days are pruned.
+    pub retention_days: f64,
+    /// Webhook URLs may resolve to private, loopback and link-local addresses (tests).
+    pub allow_private: bool,
+}
+
 /// Whose word about the client is taken, and who may read `/metrics`.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
@@ -99,10 +110,20 @@ pub struct Shared {
     limiter: Arc<RateLimiter>,
     trusted_proxies: Arc<TrustedProxies>,
     metrics_access: Arc<MetricsAccess>,
+    /// Woken when a write through this server may have added events: waiting feed
+    /// readers and the delivery worker look again.
+    pub events: Arc<tokio::sync::Notify>,
+    event_retention_days: f64,
+    allow_private: bool,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, limits: RequestLimits, access: Access) -> AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        limits: RequestLimits,
+        access: Access,
+        events: EventSettings,
+    ) -> AppState {
         AppState(Arc::new(Shared {
             store,
             body_limit: limits.body_limit,
@@ -115,11 +136,20 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(limits.per_key, limits.auth_failures)),
             trusted_proxies: Arc::new(TrustedProxies::new(access.trusted_proxies)),
             metrics_access: Arc::new(MetricsAccess::new(access.metrics_token.as_ref())),
+            events: Arc::default(),
+            event_retention_days: events.retention_days,
+            allow_private: events.allow_private,
         }))
     }
 }
 
 impl Shared {
+    /// Counts a finished delivery attempt by its outcome (`succeeded`, `retrying`,
+    /// `failed`).
+    pub fn count_delivery(&self, outcome: &'static str) {
+        self.metrics.count_delivery(outcome);
+    }
+
     /// Records that a key was used, in the background and at most once a minute.
     fn note_key_use(&self, hash: KeyHash) {
         let now = Instant::now();
@@ -181,6 +211,23 @@ pub fn router(state: AppState) -> Router {
                 .delete(segment::delete),
         )
         .route("/v2/segment/{id}/contacts", get(segment::contacts))
+        .route("/v2/events", get(events::list))
+        .route("/v2/webhook", get(webhook::list).post(webhook::create))
+        .route(
+            "/v2/webhook/{id}",
+            get(webhook::get)
+                .put(webhook::update)
+                .delete(webhook::delete),
+        )
+        .route(
+            "/v2/webhook/{id}/rotate-secret",
+            post(webhook::rotate_secret),
+        )
+        .route("/v2/webhook/{id}/deliveries", get(webhook::deliveries))
+        .route(
+            "/v2/webhook/{id}/deliveries/{delivery_id}/retry",
+            post(webhook::retry),
+        )
         .route("/v2/conversation", post(conversation::create))
         .route(
             "/v2/conversation/{id}",
@@ -194,6 +241,10 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            wake_on_write,
         ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -300,6 +351,23 @@ async fn request_deadline(
             ApiError::Unavailable("The request took too long; retry later".into()).into_response()
         }
     }
+}
+
+/// Wakes the feed's waiting readers and the delivery worker after a write succeeded.
+async fn wake_on_write(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let writes = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let response = next.run(req).await;
+    if writes && response.status().is_success() {
+        state.events.notify_waiters();
+    }
+    response
 }
 
 async fn not_found() -> ApiError {

@@ -12,6 +12,7 @@ pub mod contact_query;
 pub mod conversation;
 pub mod duplicates;
 pub mod email;
+pub mod event;
 pub mod idempotency;
 pub mod identity;
 pub mod ids;
@@ -24,6 +25,7 @@ pub mod search;
 pub mod segment;
 pub mod tenant;
 pub mod time;
+pub mod webhook;
 pub mod write;
 
 use serde_json::Value;

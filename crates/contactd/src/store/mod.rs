@@ -29,12 +29,14 @@ use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, Listing, Message, NewConversation,
     NewMessage, Page,
 };
+use crate::domain::event::{Event, EventType};
 use crate::domain::idempotency::{IdempotencyClaim, StoredResponse};
 use crate::domain::ids::{ContactId, ConversationId, SegmentId};
 use crate::domain::refs::ContactRef;
 use crate::domain::segment::{NewSegment, Segment, SegmentPatch};
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::time::Timestamp;
+use crate::domain::webhook::{AttemptResult, Delivery, Webhook};
 use crate::domain::write::WriteError;
 use crate::domain::FieldError;
 
@@ -43,6 +45,8 @@ pub enum Entity {
     Contact,
     Conversation,
     Segment,
+    Webhook,
+    Delivery,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -239,6 +243,102 @@ pub trait ConversationStore: Send + Sync {
     ) -> StoreResult<Listing<Message>>;
 }
 
+/// A page of the change feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventPage {
+    pub events: Vec<Event>,
+    pub has_more: bool,
+}
+
+/// The change feed: events are written by the writes themselves (in their transactions);
+/// this reads and prunes them.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// The events numbered after `after`, of `types` (all when empty), oldest first.
+    async fn list_events(
+        &self,
+        tenant: &Tenant,
+        after: i64,
+        types: &[EventType],
+        limit: u32,
+    ) -> StoreResult<EventPage>;
+    /// Whether events numbered after `after` were pruned: a reader there missed some.
+    async fn events_pruned_after(&self, tenant: &Tenant, after: i64) -> StoreResult<bool>;
+    /// Deletes the events created before `before`; returns how many.
+    async fn prune_events(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
+/// A delivery the worker holds a lease on: its endpoint and its event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedDelivery {
+    pub tenant: Tenant,
+    pub webhook: Webhook,
+    pub failing_since: Option<Timestamp>,
+    pub delivery_id: String,
+    /// Attempts counting this one.
+    pub attempts: u32,
+    pub event: Event,
+}
+
+/// An enabled endpoint the worker serves.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EndpointKey {
+    pub tenant: Tenant,
+    pub webhook_id: String,
+}
+
+/// Webhook endpoints, and their deliveries as the worker moves them along.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Stores a new endpoint; it receives the events committed from now on.
+    async fn create_webhook(&self, tenant: &Tenant, webhook: Webhook) -> StoreResult<Webhook>;
+    async fn get_webhook(&self, tenant: &Tenant, id: &str) -> StoreResult<Webhook>;
+    /// Oldest first.
+    async fn list_webhooks(&self, tenant: &Tenant) -> StoreResult<Vec<Webhook>>;
+    /// Writes a changed endpoint (see `domain::webhook`), keeping its deliveries.
+    async fn save_webhook(&self, tenant: &Tenant, webhook: Webhook) -> StoreResult<Webhook>;
+    /// Deletes the endpoint and its deliveries; returns it as it was.
+    async fn delete_webhook(&self, tenant: &Tenant, id: &str) -> StoreResult<Webhook>;
+    /// The endpoint's deliveries, newest first, older than the delivery `before`.
+    async fn list_deliveries(
+        &self,
+        tenant: &Tenant,
+        webhook_id: &str,
+        before: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<(Vec<Delivery>, bool)>;
+    /// Makes a delivery due now again, whatever its state.
+    async fn retry_delivery(
+        &self,
+        tenant: &Tenant,
+        webhook_id: &str,
+        delivery_id: &str,
+    ) -> StoreResult<Delivery>;
+    /// Turns events committed since the last call into deliveries of the enabled
+    /// endpoints wanting them; returns how many deliveries were queued.
+    async fn fan_out(&self, limit: u32) -> StoreResult<u64>;
+    /// The enabled endpoints with a delivery due.
+    async fn due_endpoints(&self) -> StoreResult<Vec<EndpointKey>>;
+    /// Leases up to `limit` due deliveries of one endpoint, oldest event first, until
+    /// `lease_until`: then they are due again unless finished.
+    async fn claim_deliveries(
+        &self,
+        endpoint: &EndpointKey,
+        owner: &str,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Records an attempt, if the lease is still this owner's.
+    async fn finish_delivery(
+        &self,
+        claimed: &ClaimedDelivery,
+        owner: &str,
+        result: &AttemptResult,
+    ) -> StoreResult<()>;
+    /// Pending deliveries, and the creation time of the oldest.
+    async fn delivery_backlog(&self) -> StoreResult<(u64, Option<Timestamp>)>;
+}
+
 /// What `keys list` shows of a key: never its secret.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyInfo {
@@ -284,7 +384,13 @@ pub struct KeyRevocations {
 
 #[async_trait]
 pub trait Store:
-    ContactStore + ConversationStore + SegmentStore + KeyStore + IdempotencyStore
+    ContactStore
+    + ConversationStore
+    + SegmentStore
+    + KeyStore
+    + IdempotencyStore
+    + EventStore
+    + WebhookStore
 {
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;

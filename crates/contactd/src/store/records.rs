@@ -10,12 +10,14 @@ use super::{StoreError, StoreResult};
 use crate::domain::contact::{Channel, Contact};
 use crate::domain::conversation::{Conversation, ConversationStatus, Direction, Message};
 use crate::domain::email::Email;
+use crate::domain::event::{Event, EventType};
 use crate::domain::idempotency::{KeyRecord, StoredResponse};
 use crate::domain::ids::{ContactId, ConversationId, MessageId};
 use crate::domain::phone::Phone;
 use crate::domain::refs::ContactRef;
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::time::Timestamp;
+use crate::domain::webhook::{Delivery, DeliveryState, Webhook, WebhookStatus};
 use crate::store::KeyInfo;
 
 fn corrupt(what: &str) -> StoreError {
@@ -111,6 +113,87 @@ pub fn segment(row: &(impl Columns + ?Sized)) -> StoreResult<crate::domain::segm
         filter: row.text(2)?,
         created_at: row.int(3)?,
         updated_at: row.int(4)?,
+    })
+}
+
+/// The columns [`event`] reads, in its order.
+pub const EVENT_COLUMNS: &str = "sequence, id, type, created_at, data";
+
+pub fn event(row: &(impl Columns + ?Sized)) -> StoreResult<Event> {
+    Ok(Event {
+        sequence: row.int(0)?,
+        id: row.text(1)?,
+        kind: EventType::parse(&row.text(2)?).ok_or_else(|| corrupt("event type"))?,
+        created_at: Timestamp::from_micros(row.int(3)?),
+        data: row.json(4)?,
+    })
+}
+
+/// The columns [`webhook`] reads, in its order.
+pub const WEBHOOK_COLUMNS: &str = "id, url, event_types, description, status, \
+    disabled_reason, secret, previous_secret, previous_secret_until, created_at, updated_at";
+/// How many columns [`webhook`] reads: a query may select more after them.
+pub const WEBHOOK_COLUMN_COUNT: usize = 11;
+
+pub fn webhook(row: &(impl Columns + ?Sized)) -> StoreResult<Webhook> {
+    let event_types = match row.opt_text(2)? {
+        None => None,
+        Some(text) => {
+            let names: Vec<String> =
+                serde_json::from_str(&text).map_err(|_| corrupt("event types"))?;
+            Some(
+                EventType::parse_list("event_types", names.iter().map(String::as_str))
+                    .map_err(|_| corrupt("event types"))?,
+            )
+        }
+    };
+    let previous_secret = match (row.opt_text(7)?, row.opt_int(8)?) {
+        (Some(secret), Some(until)) => Some((secret, Timestamp::from_micros(until))),
+        _ => None,
+    };
+    Ok(Webhook {
+        id: row.text(0)?,
+        url: row.text(1)?,
+        event_types,
+        description: row.opt_text(3)?,
+        status: WebhookStatus::parse(&row.text(4)?).ok_or_else(|| corrupt("webhook status"))?,
+        disabled_reason: row.opt_text(5)?,
+        secret: row.text(6)?,
+        previous_secret,
+        created_at: Timestamp::from_micros(row.int(9)?),
+        updated_at: Timestamp::from_micros(row.int(10)?),
+    })
+}
+
+/// A webhook's event types as stored: a JSON array, or NULL for all.
+pub fn event_types_text(webhook: &Webhook) -> Option<String> {
+    webhook.event_types.as_ref().map(|types| {
+        let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+        serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
+    })
+}
+
+/// The columns [`delivery`] reads, in its order.
+pub const DELIVERY_COLUMNS: &str = "id, webhook_id, sequence, event_id, event_type, state, \
+    attempts, next_attempt_at, last_attempt_at, last_status, last_error, last_latency_ms, \
+    response_body, created_at";
+
+pub fn delivery(row: &(impl Columns + ?Sized)) -> StoreResult<Delivery> {
+    Ok(Delivery {
+        id: row.text(0)?,
+        webhook_id: row.text(1)?,
+        sequence: row.int(2)?,
+        event_id: row.text(3)?,
+        event_type: row.text(4)?,
+        state: DeliveryState::parse(&row.text(5)?).ok_or_else(|| corrupt("delivery state"))?,
+        attempts: u32::try_from(row.int(6)?).unwrap_or(0),
+        next_attempt_at: row.opt_int(7)?.map(Timestamp::from_micros),
+        last_attempt_at: row.opt_int(8)?.map(Timestamp::from_micros),
+        last_status: row.opt_int(9)?.and_then(|s| u16::try_from(s).ok()),
+        last_error: row.opt_text(10)?,
+        last_latency_ms: row.opt_int(11)?.and_then(|n| u64::try_from(n).ok()),
+        response_body: row.opt_text(12)?,
+        created_at: Timestamp::from_micros(row.int(13)?),
     })
 }
 

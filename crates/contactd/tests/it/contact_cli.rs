@@ -200,3 +200,50 @@ async fn the_contact_commands_work_against_a_server() {
     assert!(!ok);
     assert!(err.contains("not found"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_commands_create_list_and_show_deliveries() {
+    let server = TestServer::start_with(|c| c.webhook_allow_private = true).await;
+    let created = contactd_json(
+        &server,
+        &[
+            "webhook",
+            "create",
+            "http://127.0.0.1:9/hook",
+            "--event-types",
+            "contact.created,contact.deleted",
+            "--description",
+            "CRM sync",
+        ],
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
+    assert_eq!(
+        created["event_types"],
+        json!(["contact.created", "contact.deleted"])
+    );
+    let listed = contactd_json(&server, &["webhook", "list"]).await;
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert!(listed[0].get("secret").is_none());
+    server
+        .create_contact(json!({"phone": "+14155550101"}))
+        .await;
+    // Nobody listens on port 9: the delivery fails and is listed with its error.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let deliveries = contactd_json(&server, &["webhook", "deliveries", &id]).await;
+        if deliveries[0]["attempted_at"].is_string() {
+            assert_eq!(deliveries[0]["event_type"], "contact.created");
+            assert!(deliveries[0]["error"].is_string(), "{deliveries}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no attempt: {deliveries}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (ok, out, _) = contactd(&server, &["webhook", "list", "--output", "table"]).await;
+    assert!(ok && out.contains(&id) && out.contains("contact.created,contact.deleted"));
+}

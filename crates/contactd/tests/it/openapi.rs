@@ -13,7 +13,7 @@ use crate::utils::{TestServer, CONTACT_FIELDS};
 const REGENERATE: &str = "CONTACTD_WRITE_OPENAPI=1 cargo test -p contactd --test it openapi";
 
 /// Every operation of docs/api.md, as (method, path, operationId).
-const OPERATIONS: [(&str, &str, &str); 24] = [
+const OPERATIONS: [(&str, &str, &str); 33] = [
     ("get", "/v2/contact", "listContacts"),
     ("get", "/v2/contact/count", "countContacts"),
     ("post", "/v2/segment", "createSegment"),
@@ -25,6 +25,27 @@ const OPERATIONS: [(&str, &str, &str); 24] = [
         "get",
         "/v2/segment/{segment_id}/contacts",
         "listSegmentContacts",
+    ),
+    ("get", "/v2/events", "listEvents"),
+    ("post", "/v2/webhook", "createWebhook"),
+    ("get", "/v2/webhook", "listWebhooks"),
+    ("get", "/v2/webhook/{webhook_id}", "getWebhook"),
+    ("put", "/v2/webhook/{webhook_id}", "updateWebhook"),
+    ("delete", "/v2/webhook/{webhook_id}", "deleteWebhook"),
+    (
+        "post",
+        "/v2/webhook/{webhook_id}/rotate-secret",
+        "rotateWebhookSecret",
+    ),
+    (
+        "get",
+        "/v2/webhook/{webhook_id}/deliveries",
+        "listWebhookDeliveries",
+    ),
+    (
+        "post",
+        "/v2/webhook/{webhook_id}/deliveries/{delivery_id}/retry",
+        "retryWebhookDelivery",
     ),
     ("post", "/v2/contact", "createContact"),
     ("get", "/v2/contact/{ref}", "getContact"),

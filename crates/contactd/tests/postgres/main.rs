@@ -9,6 +9,7 @@
 
 mod support;
 
+mod events;
 mod multi_replica;
 mod outage;
 mod restart;

@@ -7,13 +7,14 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use super::idempotency::{answer_committed, keep_answer};
-use super::{read_snapshot, Db, PgStore};
+use super::{events, read_snapshot, Db, PgStore};
 use crate::domain::batch::BatchItem;
 use crate::domain::contact::{
     Channel, Contact, ContactPatch, NewContact, Precondition, UpsertContact, UpsertOutcome,
 };
 use crate::domain::contact_query::{full_name_key, ContactFilter, ContactPage, ContactQuery};
 use crate::domain::email::Email;
+use crate::domain::event::NewEvent;
 use crate::domain::phone::Phone;
 use crate::domain::refs::ContactRef;
 use crate::domain::search::{SearchKeys, TermChanges};
@@ -21,8 +22,8 @@ use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
 use crate::domain::write::{self, Write};
 use crate::store::known::Known;
+use crate::store::listing;
 use crate::store::records::{self, CONTACT_COLUMNS, CONTACT_COLUMN_COUNT};
-use crate::store::{answer, listing};
 use crate::store::{ContactStore, Entity, StoreError, StoreResult};
 
 /// The contact a ref names in this tenant; `lock` takes its row lock until the
@@ -219,6 +220,7 @@ async fn item_in(
     tx: &mut Transaction<'_>,
     tenant: &Tenant,
     item: &BatchItem,
+    events: &mut Vec<NewEvent>,
 ) -> StoreResult<(Contact, UpsertOutcome)> {
     const ATTEMPTS: usize = 3;
     let lookups = write::lookups(item);
@@ -235,6 +237,7 @@ async fn item_in(
         match run(&Db::Tx(&savepoint), tenant, &plan).await {
             Ok(_) => {
                 savepoint.commit().await?;
+                events.extend(NewEvent::of_write(&plan));
                 return Ok(plan.into_answer());
             }
             Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) && !lookups.is_empty() => {
@@ -262,7 +265,7 @@ async fn batch_in_one_pass(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     items: &[BatchItem],
-) -> StoreResult<Option<Vec<StoreResult<(Contact, UpsertOutcome)>>>> {
+) -> StoreResult<Option<BatchAnswer>> {
     let db = Db::Tx(tx);
     let (mut ids, mut phones, mut emails) = (Vec::new(), Vec::new(), Vec::new());
     for contact in write::batch_refs(items) {
@@ -327,13 +330,19 @@ async fn batch_in_one_pass(
             }
         }
     }
-    Ok(Some(
-        plans
-            .into_iter()
-            .map(|plan| plan.map(Write::into_answer).map_err(StoreError::from))
-            .collect(),
-    ))
+    let events = plans
+        .iter()
+        .filter_map(|plan| plan.as_ref().ok().and_then(NewEvent::of_write))
+        .collect();
+    let results = plans
+        .into_iter()
+        .map(|plan| plan.map(Write::into_answer).map_err(StoreError::from))
+        .collect();
+    Ok(Some((results, events)))
 }
+
+/// A batch's results, item by item, and the events of its writes.
+type BatchAnswer = (Vec<StoreResult<(Contact, UpsertOutcome)>>, Vec<NewEvent>);
 
 /// Another transaction took an identifier first, or the two waited on each other's row
 /// locks: running the batch again item by item settles it.
@@ -604,25 +613,17 @@ impl ContactStore for PgStore {
     async fn create_contact(&self, tenant: &Tenant, new: NewContact) -> StoreResult<Contact> {
         let mut client = self.client().await?;
         let plan = write::create(new);
-        if answer::current().is_none() {
-            // One statement: atomic without a transaction of its own.
-            let db = Db::Client(&client);
-            return match run(&db, tenant, &plan).await {
-                Ok(_) => Ok(plan.into_contact()),
-                Err(e) => Err(on_unique_violation(&db, tenant, plan.contact(), e).await),
-            };
-        }
         let tx = client.transaction().await?;
         if let Err(e) = run(&Db::Tx(&tx), tenant, &plan).await {
             drop(tx);
             let db = Db::Client(&client);
             return Err(on_unique_violation(&db, tenant, plan.contact(), e).await);
         }
-        let contact = plan.into_contact();
-        let kept = keep_answer(&Db::Tx(&tx), &contact).await?;
+        let kept = keep_answer(&Db::Tx(&tx), plan.contact()).await?;
+        events::append(&Db::Tx(&tx), tenant, NewEvent::of_write(&plan).as_slice()).await?;
         tx.commit().await?;
         answer_committed(kept);
-        Ok(contact)
+        Ok(plan.into_contact())
     }
 
     async fn get_contact(&self, tenant: &Tenant, contact: &ContactRef) -> StoreResult<Contact> {
@@ -646,6 +647,7 @@ impl ContactStore for PgStore {
             let db = Db::Client(&client);
             return Err(on_unique_violation(&db, tenant, plan.contact(), e).await);
         }
+        events::append(&Db::Tx(&tx), tenant, NewEvent::of_write(&plan).as_slice()).await?;
         tx.commit().await?;
         Ok(plan.into_contact())
     }
@@ -679,6 +681,8 @@ impl ContactStore for PgStore {
                 ],
             )
             .await?;
+        events::erase_contact(&Db::Tx(&tx), tenant, &current.id).await?;
+        events::append(&Db::Tx(&tx), tenant, &[NewEvent::contact_deleted(current)]).await?;
         tx.commit().await?;
         Ok(erase.answer())
     }
@@ -716,8 +720,10 @@ impl ContactStore for PgStore {
     ) -> StoreResult<(Contact, UpsertOutcome)> {
         let mut client = self.client().await?;
         let mut tx = client.transaction().await?;
-        let result = item_in(&mut tx, tenant, &BatchItem::Upsert(request)).await?;
+        let mut written = Vec::new();
+        let result = item_in(&mut tx, tenant, &BatchItem::Upsert(request), &mut written).await?;
         let kept = keep_answer(&Db::Tx(&tx), &result).await?;
+        events::append(&Db::Tx(&tx), tenant, &written).await?;
         tx.commit().await?;
         answer_committed(kept);
         Ok(result)
@@ -731,8 +737,9 @@ impl ContactStore for PgStore {
         let mut client = self.client().await?;
         {
             let tx = client.transaction().await?;
-            if let Some(results) = batch_in_one_pass(&tx, tenant, &items).await? {
+            if let Some((results, written)) = batch_in_one_pass(&tx, tenant, &items).await? {
                 let kept = keep_answer(&Db::Tx(&tx), &results).await?;
+                events::append(&Db::Tx(&tx), tenant, &written).await?;
                 tx.commit().await?;
                 answer_committed(kept);
                 let created = results
@@ -747,9 +754,10 @@ impl ContactStore for PgStore {
         }
         let mut tx = client.transaction().await?;
         let mut results = Vec::with_capacity(items.len());
+        let mut written = Vec::new();
         for item in items {
             let mut savepoint = tx.transaction().await?;
-            match item_in(&mut savepoint, tenant, &item).await {
+            match item_in(&mut savepoint, tenant, &item, &mut written).await {
                 Ok(done) => {
                     savepoint.commit().await?;
                     results.push(Ok(done));
@@ -763,6 +771,7 @@ impl ContactStore for PgStore {
             }
         }
         let kept = keep_answer(&Db::Tx(&tx), &results).await?;
+        events::append(&Db::Tx(&tx), tenant, &written).await?;
         tx.commit().await?;
         answer_committed(kept);
         Ok(results)

@@ -5,12 +5,13 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::IsolationLevel;
 
 use super::idempotency::{answer_committed, keep_answer};
-use super::{contacts, Db, PgStore};
+use super::{contacts, events, Db, PgStore};
 use crate::domain::contact::Channel;
 use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, ConversationStatus, Direction, Listing,
     Message, NewConversation, NewMessage, Page,
 };
+use crate::domain::event::NewEvent;
 use crate::domain::ids::ConversationId;
 use crate::domain::refs::ContactRef;
 use crate::domain::tenant::Tenant;
@@ -90,6 +91,8 @@ impl ConversationStore for PgStore {
         let conversation = new.into_conversation(contact.id);
         save(&db, tenant, &conversation).await?;
         let kept = keep_answer(&db, &conversation).await?;
+        let created = NewEvent::conversation_created(&conversation);
+        events::append(&db, tenant, &[created]).await?;
         tx.commit().await?;
         answer_committed(kept);
         Ok(conversation)
@@ -117,6 +120,8 @@ impl ConversationStore for PgStore {
             return Ok(current);
         };
         save(&Db::Tx(&tx), tenant, &next).await?;
+        let updated = NewEvent::conversation_updated(&current, &next);
+        events::append(&Db::Tx(&tx), tenant, updated.as_slice()).await?;
         tx.commit().await?;
         Ok(next)
     }
@@ -219,10 +224,14 @@ impl ConversationStore for PgStore {
         )
         .await?;
         save(&db, tenant, &next).await?;
+        let mut written = vec![NewEvent::message_created(&message, &next.contact_id)];
         if let Some(contact) = contact {
-            contacts::run(&db, tenant, &write::contacted(contact, created_at)).await?;
+            let contacted = write::contacted(contact, created_at);
+            contacts::run(&db, tenant, &contacted).await?;
+            written.extend(NewEvent::of_write(&contacted));
         }
         let kept = keep_answer(&db, &message).await?;
+        events::append(&db, tenant, &written).await?;
         tx.commit().await?;
         answer_committed(kept);
         Ok(message)

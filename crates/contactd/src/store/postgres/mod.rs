@@ -8,6 +8,7 @@
 
 mod contacts;
 mod conversations;
+mod events;
 mod idempotency;
 mod keys;
 mod segments;
@@ -33,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0001_init.sql"),
     include_str!("../../../migrations/postgres/0002_search.sql"),
     include_str!("../../../migrations/postgres/0003_idempotency_age.sql"),
+    include_str!("../../../migrations/postgres/0004_events.sql"),
 ];
 /// The migration after which every contact's search terms are written again.
 const REINDEX_AFTER: usize = 2;

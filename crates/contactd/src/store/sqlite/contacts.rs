@@ -4,13 +4,14 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::{in_place, in_snapshot, SqliteStore};
+use super::{events, in_place, in_snapshot, SqliteStore};
 use crate::domain::batch::BatchItem;
 use crate::domain::contact::{
     Channel, Contact, ContactPatch, NewContact, Precondition, UpsertContact, UpsertOutcome,
 };
 use crate::domain::contact_query::{full_name_key, ContactFilter, ContactPage, ContactQuery};
 use crate::domain::email::Email;
+use crate::domain::event::NewEvent;
 use crate::domain::ids::ContactId;
 use crate::domain::phone::Phone;
 use crate::domain::refs::ContactRef;
@@ -210,12 +211,16 @@ fn update(conn: &Connection, tenant: &Tenant, old: &Contact, c: &Contact) -> Sto
     write_terms(conn, tenant, c, &changes)
 }
 
-/// Runs a plan's statement; answers the contact as written and the outcome.
+/// Runs a plan's statement and appends its event; answers the contact as written and
+/// the outcome.
 fn run(conn: &Connection, tenant: &Tenant, write: Write) -> StoreResult<(Contact, UpsertOutcome)> {
     match &write {
         Write::Insert(contact) => insert(conn, tenant, contact)?,
         Write::Update { old, new } => update(conn, tenant, old, new)?,
         Write::Unchanged(_) => {}
+    }
+    if let Some(event) = NewEvent::of_write(&write) {
+        events::append(conn, tenant, &[event])?;
     }
     Ok(write.into_answer())
 }
@@ -334,6 +339,8 @@ impl ContactStore for SqliteStore {
                 ])?;
                 let removed = TermChanges::between(Some(current), None);
                 write_terms(conn, &tenant, current, &removed)?;
+                events::erase_contact(conn, &tenant, &current.id)?;
+                events::append(conn, &tenant, &[NewEvent::contact_deleted(current)])?;
                 Ok(erase.answer())
             })
             .await

@@ -3,12 +3,13 @@
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{contacts, in_snapshot, SqliteStore};
+use super::{contacts, events, in_snapshot, SqliteStore};
 use crate::domain::contact::Channel;
 use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, ConversationStatus, Direction, Listing,
     Message, NewConversation, NewMessage, Page,
 };
+use crate::domain::event::NewEvent;
 use crate::domain::ids::ConversationId;
 use crate::domain::refs::ContactRef;
 use crate::domain::tenant::Tenant;
@@ -164,6 +165,11 @@ fn add_message(
         created_at.as_micros(),
     ])?;
     save(conn, tenant, &next)?;
+    events::append(
+        conn,
+        tenant,
+        &[NewEvent::message_created(&message, &next.contact_id)],
+    )?;
     if message.direction == Direction::Outbound {
         contacts::mark_contacted(conn, tenant, &next.contact_id, created_at)?;
     }
@@ -183,6 +189,8 @@ impl ConversationStore for SqliteStore {
                 let contact = contacts::get(conn, &tenant, &new.contact)?;
                 let conversation = new.into_conversation(contact.id);
                 save(conn, &tenant, &conversation)?;
+                let created = NewEvent::conversation_created(&conversation);
+                events::append(conn, &tenant, &[created])?;
                 Ok(conversation)
             })
             .await
@@ -213,6 +221,8 @@ impl ConversationStore for SqliteStore {
                     None => Ok(current),
                     Some(next) => {
                         save(conn, &tenant, &next)?;
+                        let updated = NewEvent::conversation_updated(&current, &next);
+                        events::append(conn, &tenant, updated.as_slice())?;
                         Ok(next)
                     }
                 }

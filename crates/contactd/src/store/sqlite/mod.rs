@@ -5,6 +5,7 @@ pub mod backup;
 mod checkpointer;
 mod contacts;
 mod conversations;
+mod events;
 mod idempotency;
 mod keys;
 mod readers;
@@ -34,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0001_init.sql"),
     include_str!("../../../migrations/sqlite/0002_search.sql"),
     include_str!("../../../migrations/sqlite/0003_idempotency_age.sql"),
+    include_str!("../../../migrations/sqlite/0004_events.sql"),
 ];
 /// The migration after which every contact's search terms are written again.
 const REINDEX_AFTER: usize = 2;

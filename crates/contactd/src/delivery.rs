@@ -1,0 +1,387 @@
+//! Webhook deliveries, run inside `contactd serve`: no other service to operate.
+//!
+//! The state lives in the database (see `store::WebhookStore`), so a killed server loses
+//! nothing and replicas share the work. Each tick the worker turns new events into
+//! deliveries (fan-out), then serves every endpoint with due deliveries: whenever one of
+//! its [`Settings::per_endpoint`] slots is free it leases that many deliveries (due again
+//! when the lease runs out, so at least once always), POSTs them, and records each attempt with what follows it
+//! (`domain::webhook::after_attempt`). Requests follow no redirect, time out after 10 s,
+//! and connect only to addresses the SSRF rules allow: names are resolved by
+//! [`GuardedResolver`], which refuses a forbidden address, and the connection goes to
+//! the address checked, so a name cannot change between the check and the connection.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use tokio::sync::{Notify, Semaphore};
+
+use crate::domain::ids::new_id;
+use crate::domain::time::Timestamp;
+use crate::domain::webhook::{
+    self, after_attempt, refused_address, url_parts::WebhookUrl, Attempt, DeliveryState,
+    MAX_RESPONSE_BODY,
+};
+use crate::domain::FieldError;
+use crate::store::{ClaimedDelivery, EndpointKey, Store};
+
+/// How long the endpoint has to answer.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the worker looks for work when nothing woke it.
+const TICK: Duration = Duration::from_millis(250);
+/// How long the worker waits after the database failed it.
+const PAUSE_AFTER_ERROR: Duration = Duration::from_secs(5);
+/// Events turned into deliveries per endpoint and fan-out.
+const FAN_OUT: u32 = 1000;
+
+/// How the worker delivers.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub allow_private: bool,
+    /// Multiplies the retry delays (tests shorten them).
+    pub retry_scale: f64,
+    /// Requests in flight to one endpoint from this server at most.
+    pub per_endpoint: usize,
+}
+
+/// Refuses a URL whose host is, or resolves to, an address deliveries may not reach.
+pub async fn check_url(url: &WebhookUrl, allow_private: bool) -> Result<(), FieldError> {
+    if allow_private {
+        return Ok(());
+    }
+    let refused = |ip: IpAddr, why: &str| {
+        FieldError::new(
+            "url",
+            format!("url resolves to {ip}, a {why} address, which webhooks may not reach"),
+        )
+        .received(url.as_str())
+        .expected("a URL of a public host")
+    };
+    let addrs: Vec<SocketAddr> = match url.host().parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, url.port())],
+        Err(_) => tokio::net::lookup_host((url.host(), url.port()))
+            .await
+            .map_err(|_| {
+                FieldError::new("url", "url's host name does not resolve")
+                    .received(url.as_str())
+                    .expected("a URL of a public host")
+            })?
+            .collect(),
+    };
+    for addr in addrs {
+        if let Some(why) = refused_address(addr.ip()) {
+            return Err(refused(addr.ip(), why));
+        }
+    }
+    Ok(())
+}
+
+/// Resolves names for deliveries, refusing any that leads to a forbidden address.
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            if !allow_private {
+                if let Some((ip, why)) = addrs
+                    .iter()
+                    .find_map(|a| refused_address(a.ip()).map(|why| (a.ip(), why)))
+                {
+                    return Err(format!(
+                        "refused: {} resolves to {ip}, a {why} address",
+                        name.as_str()
+                    )
+                    .into());
+                }
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// The HTTP client of deliveries.
+pub fn client(allow_private: bool) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        .user_agent(concat!("contactd-webhooks/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+        .build()?)
+}
+
+struct Worker {
+    store: Arc<dyn Store>,
+    client: reqwest::Client,
+    settings: Settings,
+    /// Names this process's leases.
+    owner: String,
+    lease: Duration,
+    /// Endpoints being served now, so each gets one runner.
+    serving: Mutex<HashSet<EndpointKey>>,
+    wake: Arc<Notify>,
+    count: Arc<dyn Fn(&'static str) + Send + Sync>,
+}
+
+/// Runs the delivery worker until the task is aborted.
+pub async fn run(
+    store: Arc<dyn Store>,
+    settings: Settings,
+    wake: Arc<Notify>,
+    count: Arc<dyn Fn(&'static str) + Send + Sync>,
+) {
+    let client = match client(settings.allow_private) {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!(error = %e, "webhook deliveries cannot start");
+            return;
+        }
+    };
+    // A lease covers one attempt (each starts as soon as it is leased) and a margin.
+    let lease = TIMEOUT * 2;
+    let worker = Arc::new(Worker {
+        store,
+        client,
+        settings,
+        owner: new_id("wkr_"),
+        lease,
+        serving: Mutex::default(),
+        wake,
+        count,
+    });
+    // Owned here, so that stopping the worker stops its runners and their attempts.
+    let mut runners = tokio::task::JoinSet::new();
+    loop {
+        let notified = worker.wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        while runners.try_join_next().is_some() {}
+        if !worker.tick(&mut runners).await {
+            // The database is away: look again later, without a warning every tick.
+            tokio::time::sleep(PAUSE_AFTER_ERROR).await;
+            continue;
+        }
+        tokio::select! {
+            () = &mut notified => {}
+            () = tokio::time::sleep(TICK) => {}
+        }
+    }
+}
+
+impl Worker {
+    /// Fans out, then starts a runner for each endpoint with due deliveries; false when
+    /// the database failed.
+    async fn tick(self: &Arc<Self>, runners: &mut tokio::task::JoinSet<()>) -> bool {
+        loop {
+            match self.store.fan_out(FAN_OUT).await {
+                Ok(n) if n >= u64::from(FAN_OUT) => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook fan-out failed");
+                    return false;
+                }
+            }
+        }
+        let due = match self.store.due_endpoints().await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "looking for due webhook deliveries failed");
+                return false;
+            }
+        };
+        for endpoint in due {
+            let fresh = self
+                .serving
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(endpoint.clone());
+            if fresh {
+                let worker = self.clone();
+                runners.spawn(async move {
+                    worker.serve(&endpoint).await;
+                    worker
+                        .serving
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&endpoint);
+                    worker.wake.notify_waiters();
+                });
+            }
+        }
+        true
+    }
+
+    /// Delivers the endpoint's due deliveries until none is due: whenever a slot is free
+    /// it leases as many as there are free slots, so a slow answer holds up nothing else.
+    async fn serve(self: &Arc<Self>, endpoint: &EndpointKey) {
+        let slots = Arc::new(Semaphore::new(self.settings.per_endpoint.max(1)));
+        let mut running = tokio::task::JoinSet::new();
+        loop {
+            let Ok(first) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let mut permits = vec![first];
+            while let Ok(permit) = slots.clone().try_acquire_owned() {
+                permits.push(permit);
+            }
+            let lease_until = Timestamp::from_micros(
+                Timestamp::now().as_micros() + self.lease.as_micros() as i64,
+            );
+            let claimed = self
+                .store
+                .claim_deliveries(endpoint, &self.owner, lease_until, permits.len() as u32)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "leasing webhook deliveries failed");
+                    Vec::new()
+                });
+            if claimed.is_empty() {
+                drop(permits);
+                if running.is_empty() {
+                    return;
+                }
+                // Finished attempts may have made retries due: look again after one.
+                running.join_next().await;
+                continue;
+            }
+            for (delivery, permit) in claimed.into_iter().zip(permits) {
+                let worker = self.clone();
+                running.spawn(async move {
+                    worker.deliver(delivery).await;
+                    drop(permit);
+                });
+            }
+            while running.try_join_next().is_some() {}
+        }
+    }
+
+    async fn deliver(&self, claimed: ClaimedDelivery) {
+        let attempt = self.attempt(&claimed).await;
+        let result = after_attempt(
+            attempt,
+            claimed.attempts,
+            claimed.failing_since,
+            self.settings.retry_scale,
+        );
+        (self.count)(match result.state {
+            DeliveryState::Succeeded => "succeeded",
+            DeliveryState::Pending => "retrying",
+            DeliveryState::Failed => "failed",
+        });
+        if let Some(reason) = &result.disable {
+            tracing::warn!(webhook = %claimed.webhook.id, %reason, "webhook endpoint disabled");
+        }
+        if let Err(e) = self
+            .store
+            .finish_delivery(&claimed, &self.owner, &result)
+            .await
+        {
+            // The lease runs out and the delivery is attempted again: at least once.
+            tracing::warn!(error = %e, "recording a webhook delivery failed");
+        }
+    }
+
+    /// One POST of the event, signed.
+    async fn attempt(&self, claimed: &ClaimedDelivery) -> Attempt {
+        let at = Timestamp::now();
+        let started = Instant::now();
+        let failed = |error: String| Attempt {
+            at,
+            status: None,
+            error: Some(error),
+            latency_ms: started.elapsed().as_millis() as u64,
+            response_body: None,
+        };
+        let url = match WebhookUrl::parse(&claimed.webhook.url) {
+            Ok(url) => url,
+            Err(e) => return failed(e.message),
+        };
+        if !self.settings.allow_private {
+            if let Some(why) = url.host().parse::<IpAddr>().ok().and_then(refused_address) {
+                return failed(format!("refused: {} is a {why} address", url.host()));
+            }
+        }
+        let body = match serde_json::to_vec(&claimed.event.to_json()) {
+            Ok(body) => body,
+            Err(e) => return failed(e.to_string()),
+        };
+        let timestamp = at.as_micros() / 1_000_000;
+        let signature = webhook::signature(
+            &claimed.webhook.signing_secrets(at),
+            &claimed.event.id,
+            timestamp,
+            &body,
+        );
+        let sent = self
+            .client
+            .post(url.as_str())
+            .header("content-type", "application/json")
+            .header("webhook-id", &claimed.event.id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+            .await;
+        let mut response = match sent {
+            Ok(response) => response,
+            Err(e) => return failed(error_chain(&e)),
+        };
+        let status = response.status().as_u16();
+        let mut kept = Vec::new();
+        while kept.len() < MAX_RESPONSE_BODY {
+            match response.chunk().await {
+                Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+        kept.truncate(MAX_RESPONSE_BODY);
+        Attempt {
+            at,
+            status: Some(status),
+            error: None,
+            latency_ms: started.elapsed().as_millis() as u64,
+            response_body: (!kept.is_empty()).then(|| String::from_utf8_lossy(&kept).into_owned()),
+        }
+    }
+}
+
+/// An error and its causes in one line ("error sending request: … refused: …").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text.chars().take(500).collect()
+}
+
+/// Prunes events older than the retention, every minute, in slices.
+pub async fn prune_events(store: Arc<dyn Store>, retention: Duration) {
+    let mut every = tokio::time::interval(
+        (retention / 2).clamp(Duration::from_millis(100), Duration::from_secs(60)),
+    );
+    loop {
+        every.tick().await;
+        let before =
+            Timestamp::from_micros(Timestamp::now().as_micros() - retention.as_micros() as i64);
+        loop {
+            match store.prune_events(before).await {
+                Ok(n) if n >= 1000 => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning old events failed");
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,677 @@
+//! The change feed and webhooks in SQLite.
+//!
+//! Events are appended by the writes themselves, on the writer thread, after the write's
+//! one statement that can fail: numbering and inserting cannot fail on a constraint, so
+//! a write still needs no savepoint. The single writer commits in the order it numbers.
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+
+use super::SqliteStore;
+use crate::domain::event::{self, EventType, NewEvent};
+use crate::domain::ids::ContactId;
+use crate::domain::tenant::{Mode, Tenant};
+use crate::domain::time::Timestamp;
+use crate::domain::webhook::{AttemptResult, Delivery, DeliveryState, Webhook};
+use crate::store::records::{
+    self, DELIVERY_COLUMNS, EVENT_COLUMNS, WEBHOOK_COLUMNS, WEBHOOK_COLUMN_COUNT,
+};
+use crate::store::{
+    ClaimedDelivery, EndpointKey, Entity, EventPage, EventStore, StoreError, StoreResult,
+    WebhookStore,
+};
+
+/// Numbers the events in the tenant's order and inserts them.
+pub(super) fn append(conn: &Connection, tenant: &Tenant, events: &[NewEvent]) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let n = events.len() as i64;
+    let next: i64 = conn
+        .prepare_cached(
+            "INSERT INTO event_counters (workspace_id, mode, next_sequence) VALUES (?1, ?2, 1 + ?3) \
+             ON CONFLICT (workspace_id, mode) DO UPDATE SET next_sequence = next_sequence + ?3 \
+             RETURNING next_sequence",
+        )?
+        .query_row(params![tenant.workspace_id, tenant.mode.as_str(), n], |r| {
+            r.get(0)
+        })?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO events (workspace_id, mode, sequence, id, type, created_at, contact_id, data) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for (i, e) in events.iter().enumerate() {
+        insert.execute(params![
+            tenant.workspace_id,
+            tenant.mode.as_str(),
+            next - n + i as i64,
+            e.id,
+            e.kind.as_str(),
+            e.created_at.as_micros(),
+            e.contact_id.as_ref().map(ContactId::as_str),
+            e.data.to_string(),
+        ])?;
+    }
+    Ok(())
+}
+
+/// Strips the events of an erased contact to ids (see `domain::event::erased`).
+pub(super) fn erase_contact(conn: &Connection, tenant: &Tenant, id: &ContactId) -> StoreResult<()> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT sequence, data FROM events \
+             WHERE workspace_id = ?1 AND mode = ?2 AND contact_id = ?3",
+        )?
+        .query_map(
+            params![tenant.workspace_id, tenant.mode.as_str(), id.as_str()],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut update = conn.prepare_cached(
+        "UPDATE events SET data = ?4 WHERE workspace_id = ?1 AND mode = ?2 AND sequence = ?3",
+    )?;
+    for (sequence, data) in rows {
+        let data: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+        update.execute(params![
+            tenant.workspace_id,
+            tenant.mode.as_str(),
+            sequence,
+            event::erased(&data).to_string()
+        ])?;
+    }
+    Ok(())
+}
+
+fn types_json(types: &[EventType]) -> Option<String> {
+    (!types.is_empty()).then(|| {
+        let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+        serde_json::to_string(&names).unwrap_or_default()
+    })
+}
+
+fn list_events(
+    conn: &Connection,
+    tenant: &Tenant,
+    after: i64,
+    types: &[EventType],
+    limit: u32,
+) -> StoreResult<EventPage> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE workspace_id = ?1 AND mode = ?2 \
+         AND sequence > ?3 AND (?4 IS NULL OR type IN (SELECT value FROM json_each(?4))) \
+         ORDER BY sequence LIMIT ?5"
+    );
+    let mut events = conn
+        .prepare_cached(&sql)?
+        .query_map(
+            params![
+                tenant.workspace_id,
+                tenant.mode.as_str(),
+                after,
+                types_json(types),
+                i64::from(limit) + 1
+            ],
+            |row| Ok(records::event(row)),
+        )?
+        .map(|r| r?)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let has_more = events.len() > limit as usize;
+    events.truncate(limit as usize);
+    Ok(EventPage { events, has_more })
+}
+
+fn pruned_after(conn: &Connection, tenant: &Tenant, after: i64) -> StoreResult<bool> {
+    let first: Option<i64> = conn
+        .prepare_cached(
+            "SELECT MIN(sequence) FROM events WHERE workspace_id = ?1 AND mode = ?2 \
+             AND sequence > ?3",
+        )?
+        .query_row(
+            params![tenant.workspace_id, tenant.mode.as_str(), after],
+            |r| r.get(0),
+        )?;
+    if let Some(first) = first {
+        return Ok(first > after + 1);
+    }
+    let next: Option<i64> = conn
+        .prepare_cached(
+            "SELECT next_sequence FROM event_counters WHERE workspace_id = ?1 AND mode = ?2",
+        )?
+        .query_row(params![tenant.workspace_id, tenant.mode.as_str()], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(next.is_some_and(|next| next - 1 > after))
+}
+
+fn get_webhook(conn: &Connection, tenant: &Tenant, id: &str) -> StoreResult<Webhook> {
+    conn.prepare_cached(&format!(
+        "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3"
+    ))?
+    .query_row(
+        params![tenant.workspace_id, tenant.mode.as_str(), id],
+        |r| Ok(records::webhook(r)),
+    )
+    .optional()?
+    .ok_or(StoreError::NotFound(Entity::Webhook))?
+}
+
+fn get_delivery(
+    conn: &Connection,
+    tenant: &Tenant,
+    webhook_id: &str,
+    id: &str,
+) -> StoreResult<Delivery> {
+    conn.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
+         WHERE workspace_id = ?1 AND mode = ?2 AND webhook_id = ?3 AND id = ?4"
+    ))?
+    .query_row(
+        params![tenant.workspace_id, tenant.mode.as_str(), webhook_id, id],
+        |r| Ok(records::delivery(r)),
+    )
+    .optional()?
+    .ok_or(StoreError::NotFound(Entity::Delivery))?
+}
+
+fn save_webhook(conn: &Connection, tenant: &Tenant, w: &Webhook) -> StoreResult<usize> {
+    let (previous, until) = match &w.previous_secret {
+        Some((secret, until)) => (Some(secret.as_str()), Some(until.as_micros())),
+        None => (None, None),
+    };
+    Ok(conn
+        .prepare_cached(
+            "UPDATE webhooks SET url = ?4, event_types = ?5, description = ?6, status = ?7, \
+             disabled_reason = ?8, secret = ?9, previous_secret = ?10, \
+             previous_secret_until = ?11, updated_at = ?12, \
+             failing_since = CASE WHEN ?7 = 'enabled' AND status <> 'enabled' THEN NULL \
+             ELSE failing_since END \
+             WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
+        )?
+        .execute(params![
+            tenant.workspace_id,
+            tenant.mode.as_str(),
+            w.id,
+            w.url,
+            records::event_types_text(w),
+            w.description,
+            w.status.as_str(),
+            w.disabled_reason,
+            w.secret,
+            previous,
+            until,
+            w.updated_at.as_micros(),
+        ])?)
+}
+
+/// Queues deliveries of the events after each enabled endpoint's mark.
+fn fan_out(conn: &Connection, limit: u32) -> StoreResult<u64> {
+    let sql = format!(
+        "SELECT {WEBHOOK_COLUMNS}, workspace_id, mode, fanned_out FROM webhooks \
+         WHERE status = 'enabled'"
+    );
+    let endpoints = conn
+        .prepare_cached(&sql)?
+        .query_map([], |row| {
+            Ok((|| {
+                let webhook = records::webhook(row)?;
+                let tenant = records::tenant(row, WEBHOOK_COLUMN_COUNT)?;
+                let mark: i64 = row.get(WEBHOOK_COLUMN_COUNT + 2)?;
+                Ok::<_, StoreError>((webhook, tenant, mark))
+            })())
+        })?
+        .map(|r| r?)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut queued = 0;
+    let now = Timestamp::now().as_micros();
+    for (webhook, tenant, mark) in endpoints {
+        let page = list_events(conn, &tenant, mark, &[], limit)?;
+        let Some(last) = page.events.last().map(|e| e.sequence) else {
+            continue;
+        };
+        let mut insert = conn.prepare_cached(
+            "INSERT OR IGNORE INTO webhook_deliveries (workspace_id, mode, webhook_id, id, \
+             sequence, event_id, event_type, state, attempts, next_attempt_at, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8, ?8)",
+        )?;
+        for e in page.events.iter().filter(|e| webhook.wants(e.kind)) {
+            queued += insert.execute(params![
+                tenant.workspace_id,
+                tenant.mode.as_str(),
+                webhook.id,
+                Delivery::id_for(&e.id),
+                e.sequence,
+                e.id,
+                e.kind.as_str(),
+                now
+            ])? as u64;
+        }
+        conn.prepare_cached(
+            "UPDATE webhooks SET fanned_out = ?4 WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
+        )?
+        .execute(params![
+            tenant.workspace_id,
+            tenant.mode.as_str(),
+            webhook.id,
+            last
+        ])?;
+    }
+    Ok(queued)
+}
+
+fn claim(
+    conn: &Connection,
+    endpoint: &EndpointKey,
+    owner: &str,
+    lease_until: Timestamp,
+    limit: u32,
+) -> StoreResult<Vec<ClaimedDelivery>> {
+    let tenant = &endpoint.tenant;
+    let now = Timestamp::now().as_micros();
+    let (webhook, failing_since) = conn
+        .prepare_cached(&format!(
+            "SELECT {WEBHOOK_COLUMNS}, failing_since FROM webhooks \
+             WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3 AND status = 'enabled'"
+        ))?
+        .query_row(
+            params![
+                tenant.workspace_id,
+                tenant.mode.as_str(),
+                endpoint.webhook_id
+            ],
+            |r| {
+                let since: Option<i64> = r.get(WEBHOOK_COLUMN_COUNT)?;
+                Ok(records::webhook(r).map(|w| (w, since.map(Timestamp::from_micros))))
+            },
+        )
+        .optional()?
+        .transpose()?
+        .map_or((None, None), |(w, since)| (Some(w), since));
+    let Some(webhook) = webhook else {
+        return Ok(Vec::new());
+    };
+    let sql = "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?5, \
+         lease_owner = ?6 WHERE workspace_id = ?1 AND mode = ?2 AND webhook_id = ?3 \
+         AND id IN (SELECT id FROM webhook_deliveries WHERE workspace_id = ?1 AND mode = ?2 \
+         AND webhook_id = ?3 AND state = 'pending' AND next_attempt_at <= ?4 \
+         ORDER BY next_attempt_at, sequence LIMIT ?7) \
+         RETURNING id, attempts, sequence";
+    let leased = conn
+        .prepare_cached(sql)?
+        .query_map(
+            params![
+                tenant.workspace_id,
+                tenant.mode.as_str(),
+                endpoint.webhook_id,
+                now,
+                lease_until.as_micros(),
+                owner,
+                limit
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut claimed = Vec::with_capacity(leased.len());
+    for (delivery_id, attempts, sequence) in leased {
+        let event = conn
+            .prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events \
+                 WHERE workspace_id = ?1 AND mode = ?2 AND sequence = ?3"
+            ))?
+            .query_row(
+                params![tenant.workspace_id, tenant.mode.as_str(), sequence],
+                |r| Ok(records::event(r)),
+            )
+            .optional()?
+            .transpose()?;
+        match event {
+            Some(event) => claimed.push(ClaimedDelivery {
+                tenant: tenant.clone(),
+                webhook: webhook.clone(),
+                failing_since,
+                delivery_id,
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                event,
+            }),
+            // The event was pruned before it could be delivered.
+            None => {
+                conn.prepare_cached(
+                    "UPDATE webhook_deliveries SET state = 'failed', \
+                     last_error = 'the event was pruned before delivery' \
+                     WHERE workspace_id = ?1 AND mode = ?2 AND webhook_id = ?3 AND id = ?4",
+                )?
+                .execute(params![
+                    tenant.workspace_id,
+                    tenant.mode.as_str(),
+                    endpoint.webhook_id,
+                    delivery_id
+                ])?;
+            }
+        }
+    }
+    Ok(claimed)
+}
+
+fn finish(
+    conn: &Connection,
+    claimed: &ClaimedDelivery,
+    owner: &str,
+    result: &AttemptResult,
+) -> StoreResult<()> {
+    let tenant = &claimed.tenant;
+    let attempt = &result.attempt;
+    let updated = conn
+        .prepare_cached(
+            "UPDATE webhook_deliveries SET state = ?6, next_attempt_at = ?7, lease_owner = NULL, \
+             last_attempt_at = ?8, last_status = ?9, last_error = ?10, last_latency_ms = ?11, \
+             response_body = ?12 WHERE workspace_id = ?1 AND mode = ?2 AND webhook_id = ?3 \
+             AND id = ?4 AND lease_owner = ?5 AND attempts = ?13",
+        )?
+        .execute(params![
+            tenant.workspace_id,
+            tenant.mode.as_str(),
+            claimed.webhook.id,
+            claimed.delivery_id,
+            owner,
+            result.state.as_str(),
+            result.next_attempt_at.map(Timestamp::as_micros),
+            attempt.at.as_micros(),
+            attempt.status,
+            attempt.error,
+            i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX),
+            attempt.response_body,
+            claimed.attempts,
+        ])?;
+    if updated == 0 {
+        return Ok(());
+    }
+    let succeeded = result.state == DeliveryState::Succeeded;
+    conn.prepare_cached(
+        "UPDATE webhooks SET failing_since = CASE WHEN ?4 THEN NULL \
+         ELSE COALESCE(failing_since, ?5) END, \
+         status = CASE WHEN ?6 IS NULL THEN status ELSE 'disabled' END, \
+         disabled_reason = COALESCE(?6, disabled_reason) \
+         WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
+    )?
+    .execute(params![
+        tenant.workspace_id,
+        tenant.mode.as_str(),
+        claimed.webhook.id,
+        succeeded,
+        attempt.at.as_micros(),
+        result.disable,
+    ])?;
+    Ok(())
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn list_events(
+        &self,
+        tenant: &Tenant,
+        after: i64,
+        types: &[EventType],
+        limit: u32,
+    ) -> StoreResult<EventPage> {
+        let (tenant, types) = (tenant.clone(), types.to_vec());
+        self.readers
+            .run_quick(move |conn| list_events(conn, &tenant, after, &types, limit))
+            .await
+    }
+
+    async fn events_pruned_after(&self, tenant: &Tenant, after: i64) -> StoreResult<bool> {
+        let tenant = tenant.clone();
+        self.readers
+            .run_quick(move |conn| pruned_after(conn, &tenant, after))
+            .await
+    }
+
+    async fn prune_events(&self, before: Timestamp) -> StoreResult<u64> {
+        self.writer
+            .run(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "DELETE FROM events WHERE (workspace_id, mode, sequence) IN \
+                         (SELECT workspace_id, mode, sequence FROM events \
+                         WHERE created_at < ?1 LIMIT 1000)",
+                    )?
+                    .execute(params![before.as_micros()])? as u64)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl WebhookStore for SqliteStore {
+    async fn create_webhook(&self, tenant: &Tenant, w: Webhook) -> StoreResult<Webhook> {
+        let tenant = tenant.clone();
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO webhooks (workspace_id, mode, id, url, event_types, description, \
+                     status, disabled_reason, secret, fanned_out, created_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, \
+                     COALESCE((SELECT next_sequence - 1 FROM event_counters \
+                     WHERE workspace_id = ?1 AND mode = ?2), 0), ?9, ?9)",
+                )?
+                .execute(params![
+                    tenant.workspace_id,
+                    tenant.mode.as_str(),
+                    w.id,
+                    w.url,
+                    records::event_types_text(&w),
+                    w.description,
+                    w.status.as_str(),
+                    w.secret,
+                    w.created_at.as_micros(),
+                ])?;
+                Ok(w)
+            })
+            .await
+    }
+
+    async fn get_webhook(&self, tenant: &Tenant, id: &str) -> StoreResult<Webhook> {
+        let (tenant, id) = (tenant.clone(), id.to_owned());
+        self.readers
+            .run_quick(move |conn| get_webhook(conn, &tenant, &id))
+            .await
+    }
+
+    async fn list_webhooks(&self, tenant: &Tenant) -> StoreResult<Vec<Webhook>> {
+        let tenant = tenant.clone();
+        self.readers
+            .run_quick(move |conn| {
+                conn.prepare_cached(&format!(
+                    "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE workspace_id = ?1 AND mode = ?2 \
+                     ORDER BY created_at, id LIMIT 1000"
+                ))?
+                .query_map(params![tenant.workspace_id, tenant.mode.as_str()], |r| {
+                    Ok(records::webhook(r))
+                })?
+                .map(|r| r?)
+                .collect()
+            })
+            .await
+    }
+
+    async fn save_webhook(&self, tenant: &Tenant, w: Webhook) -> StoreResult<Webhook> {
+        let tenant = tenant.clone();
+        self.writer
+            .run(move |conn| match save_webhook(conn, &tenant, &w)? {
+                0 => Err(StoreError::NotFound(Entity::Webhook)),
+                _ => Ok(w),
+            })
+            .await
+    }
+
+    async fn delete_webhook(&self, tenant: &Tenant, id: &str) -> StoreResult<Webhook> {
+        let (tenant, id) = (tenant.clone(), id.to_owned());
+        self.writer
+            .run(move |conn| {
+                let webhook = get_webhook(conn, &tenant, &id)?;
+                // Its deliveries go by ON DELETE CASCADE.
+                conn.prepare_cached(
+                    "DELETE FROM webhooks WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
+                )?
+                .execute(params![
+                    tenant.workspace_id,
+                    tenant.mode.as_str(),
+                    id
+                ])?;
+                Ok(webhook)
+            })
+            .await
+    }
+
+    async fn list_deliveries(
+        &self,
+        tenant: &Tenant,
+        webhook_id: &str,
+        before: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<(Vec<Delivery>, bool)> {
+        let (tenant, webhook_id) = (tenant.clone(), webhook_id.to_owned());
+        let before = before.map(str::to_owned);
+        self.readers
+            .run_quick(move |conn| {
+                get_webhook(conn, &tenant, &webhook_id)?;
+                let mut rows = conn
+                    .prepare_cached(&format!(
+                        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
+                         WHERE workspace_id = ?1 AND mode = ?2 AND webhook_id = ?3 \
+                         AND (?4 IS NULL OR id < ?4) ORDER BY id DESC LIMIT ?5"
+                    ))?
+                    .query_map(
+                        params![
+                            tenant.workspace_id,
+                            tenant.mode.as_str(),
+                            webhook_id,
+                            before,
+                            i64::from(limit) + 1
+                        ],
+                        |r| Ok(records::delivery(r)),
+                    )?
+                    .map(|r| r?)
+                    .collect::<StoreResult<Vec<_>>>()?;
+                let more = rows.len() > limit as usize;
+                rows.truncate(limit as usize);
+                Ok((rows, more))
+            })
+            .await
+    }
+
+    async fn retry_delivery(
+        &self,
+        tenant: &Tenant,
+        webhook_id: &str,
+        delivery_id: &str,
+    ) -> StoreResult<Delivery> {
+        let (tenant, webhook_id) = (tenant.clone(), webhook_id.to_owned());
+        let delivery_id = delivery_id.to_owned();
+        self.writer
+            .run(move |conn| {
+                get_delivery(conn, &tenant, &webhook_id, &delivery_id)?;
+                conn.prepare_cached(
+                    "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ?5, \
+                     lease_owner = NULL \
+                     WHERE workspace_id = ?1 AND mode = ?2 AND webhook_id = ?3 AND id = ?4",
+                )?
+                .execute(params![
+                    tenant.workspace_id,
+                    tenant.mode.as_str(),
+                    webhook_id,
+                    delivery_id,
+                    Timestamp::now().as_micros()
+                ])?;
+                get_delivery(conn, &tenant, &webhook_id, &delivery_id)
+            })
+            .await
+    }
+
+    async fn fan_out(&self, limit: u32) -> StoreResult<u64> {
+        self.writer
+            .run_atomic(move |conn| fan_out(conn, limit))
+            .await
+    }
+
+    async fn due_endpoints(&self) -> StoreResult<Vec<EndpointKey>> {
+        self.readers
+            .run_quick(move |conn| {
+                conn.prepare_cached(
+                    "SELECT w.workspace_id, w.mode, w.id FROM webhooks w \
+                     WHERE w.status = 'enabled' AND EXISTS (SELECT 1 FROM webhook_deliveries d \
+                     WHERE d.workspace_id = w.workspace_id AND d.mode = w.mode \
+                     AND d.webhook_id = w.id AND d.state = 'pending' \
+                     AND d.next_attempt_at <= ?1)",
+                )?
+                .query_map(params![Timestamp::now().as_micros()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })?
+                .map(|r| {
+                    let (workspace_id, mode, webhook_id) = r?;
+                    let mode = Mode::parse(&mode).ok_or_else(|| {
+                        StoreError::Internal(anyhow::anyhow!("stored mode is malformed"))
+                    })?;
+                    Ok(EndpointKey {
+                        tenant: Tenant { workspace_id, mode },
+                        webhook_id,
+                    })
+                })
+                .collect()
+            })
+            .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        endpoint: &EndpointKey,
+        owner: &str,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        let (endpoint, owner) = (endpoint.clone(), owner.to_owned());
+        self.writer
+            .run_atomic(move |conn| claim(conn, &endpoint, &owner, lease_until, limit))
+            .await
+    }
+
+    async fn finish_delivery(
+        &self,
+        claimed: &ClaimedDelivery,
+        owner: &str,
+        result: &AttemptResult,
+    ) -> StoreResult<()> {
+        let (claimed, owner, result) = (claimed.clone(), owner.to_owned(), result.clone());
+        self.writer
+            .run_atomic(move |conn| finish(conn, &claimed, &owner, &result))
+            .await
+    }
+
+    async fn delivery_backlog(&self) -> StoreResult<(u64, Option<Timestamp>)> {
+        self.readers
+            .run_quick(move |conn| {
+                let (n, oldest): (i64, Option<i64>) = conn
+                    .prepare_cached(
+                        "SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries \
+                         WHERE state = 'pending'",
+                    )?
+                    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok((
+                    u64::try_from(n).unwrap_or(0),
+                    oldest.map(Timestamp::from_micros),
+                ))
+            })
+            .await
+    }
+}

@@ -1,0 +1,222 @@
+//! The change feed (contract §7): every change in commit order, resumable, erasable.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::utils::{assert_invalid, phone, TestServer};
+
+/// Every event after `cursor`, following `next_cursor`.
+async fn read_all(server: &TestServer, query: &str) -> (Vec<Value>, String) {
+    let mut events = Vec::new();
+    let mut path = format!("/v2/events?limit=7{query}");
+    loop {
+        let page = server.get(&path).await.expect(200);
+        events.extend(page["data"].as_array().unwrap().iter().cloned());
+        let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+        if !page["has_more"].as_bool().unwrap() {
+            return (events, cursor);
+        }
+        path = format!("/v2/events?limit=7{query}&after={cursor}");
+    }
+}
+
+fn types(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["type"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn every_change_is_an_event_in_sequence_order() {
+    let server = TestServer::start().await;
+    let contact = server
+        .create_contact(json!({"phone": phone(1), "last_name": "Doe",
+            "metadata": {"plan": "basic"}}))
+        .await;
+    let id = contact["id"].as_str().unwrap();
+    server
+        .update_contact(id, json!({"last_name": "Roe", "metadata": {"plan": "pro"}}))
+        .await;
+    // An update that changes nothing is no event.
+    server.update_contact(id, json!({"last_name": "Roe"})).await;
+    server
+        .post("/v2/contact/upsert", &json!({"phone": phone(2)}))
+        .await;
+    server
+        .post(
+            "/v2/contact/batch",
+            &json!({"contacts": [{"phone": phone(3)}, {"phone": phone(4)}]}),
+        )
+        .await
+        .expect(200);
+    let conversation = server.create_conversation(id, "sms").await;
+    let conversation_id = conversation["id"].as_str().unwrap();
+    server
+        .put(
+            &format!("/v2/conversation/{conversation_id}"),
+            &json!({"status": "closed"}),
+        )
+        .await
+        .expect(200);
+    server.post_message(conversation_id, "inbound", "hi").await;
+
+    let (events, _) = read_all(&server, "").await;
+    assert_eq!(
+        types(&events),
+        [
+            "contact.created",
+            "contact.updated",
+            "contact.created",
+            "contact.created",
+            "contact.created",
+            "conversation.created",
+            "conversation.updated",
+            "message.created"
+        ]
+    );
+    let sequences: Vec<i64> = events
+        .iter()
+        .map(|e| e["sequence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(sequences, (1..=8).collect::<Vec<_>>());
+    let updated = &events[1];
+    assert!(updated["id"].as_str().unwrap().starts_with("evt_"));
+    assert_eq!(
+        updated["data"]["changed_fields"],
+        json!(["last_name", "metadata.plan"])
+    );
+    assert_eq!(
+        updated["data"]["previous"],
+        json!({"last_name": "Doe", "metadata": {"plan": "basic"}})
+    );
+    assert_eq!(updated["data"]["object"]["last_name"], "Roe");
+    assert_eq!(events[7]["data"]["object"]["text"], "hi");
+}
+
+#[tokio::test]
+async fn the_types_filter_and_the_tenant_bound_the_feed() {
+    let server = TestServer::start().await;
+    let a = server.create_contact(json!({"phone": phone(1)})).await;
+    server.create_contact(json!({"phone": phone(2)})).await;
+    server
+        .delete(&format!("/v2/contact/{}", a["id"].as_str().unwrap()))
+        .await
+        .expect(200);
+    let (deleted, _) = read_all(&server, "&types=contact.deleted").await;
+    assert_eq!(types(&deleted), ["contact.deleted"]);
+    assert_eq!(deleted[0]["sequence"], 3);
+    let bad = server.get("/v2/events?types=contact.nope").await;
+    assert_invalid(&bad, "types");
+    // The test mode of the same workspace is another tenant.
+    let other = server
+        .get_as(&server.test_key, "/v2/events")
+        .await
+        .expect(200);
+    assert_eq!(other["data"], json!([]));
+}
+
+#[tokio::test]
+async fn after_a_delete_no_event_carries_the_contacts_personal_data() {
+    let server = TestServer::start().await;
+    let contact = server
+        .create_contact(json!({"phone": phone(7), "email": "ada@example.com",
+            "first_name": "Ada", "metadata": {"secret": "Lamp-Post-42"}}))
+        .await;
+    let id = contact["id"].as_str().unwrap();
+    server
+        .update_contact(id, json!({"last_name": "Lovelace"}))
+        .await;
+    let conversation = server.create_conversation(id, "sms").await;
+    server
+        .post_message(
+            conversation["id"].as_str().unwrap(),
+            "outbound",
+            "private words",
+        )
+        .await;
+    let (before, _) = read_all(&server, "").await;
+    assert!(serde_json::to_string(&before)
+        .unwrap()
+        .contains("ada@example.com"));
+    server
+        .delete(&format!("/v2/contact/{id}"))
+        .await
+        .expect(200);
+    let (after, _) = read_all(&server, "").await;
+    assert_eq!(after.len(), before.len() + 1);
+    let text = serde_json::to_string(&after).unwrap();
+    for personal in [
+        phone(7).as_str(),
+        "ada@example.com",
+        "Ada",
+        "Lovelace",
+        "Lamp-Post-42",
+        "private words",
+    ] {
+        assert!(
+            !text.contains(personal),
+            "{personal} is still served: {text}"
+        );
+    }
+    assert!(text.contains(id), "the events keep their ids");
+    assert_eq!(after.last().unwrap()["type"], "contact.deleted");
+}
+
+#[tokio::test]
+async fn a_waiting_reader_is_woken_by_a_write() {
+    let server = TestServer::start().await;
+    let empty = server.get("/v2/events").await.expect(200);
+    let cursor = empty["next_cursor"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    let path = format!("/v2/events?wait=20&after={cursor}");
+    let waiting = server.get(&path);
+    let writer = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        server.create_contact(json!({"phone": phone(1)})).await
+    };
+    let (page, _) = tokio::join!(waiting, writer);
+    let page = page.expect(200);
+    assert_eq!(types(page["data"].as_array().unwrap()), ["contact.created"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // Nothing new: the wait runs out and answers empty, with the same cursor.
+    let next = page["next_cursor"].as_str().unwrap();
+    let started = Instant::now();
+    let idle = server
+        .get(&format!("/v2/events?wait=1&after={next}"))
+        .await
+        .expect(200);
+    assert_eq!(idle["data"], json!([]));
+    assert_eq!(idle["next_cursor"], next);
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+#[tokio::test]
+async fn bad_and_pruned_cursors_are_invalid_input() {
+    for (query, field) in [
+        ("after=nonsense", "after"),
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("wait=31", "wait"),
+        ("nope=1", "nope"),
+    ] {
+        let server = TestServer::start().await;
+        assert_invalid(&server.get(&format!("/v2/events?{query}")).await, field);
+    }
+    // A retention of about a second: events older than that are pruned.
+    let server = TestServer::start_with(|c| c.event_retention_days = 1.0 / 86_400.0).await;
+    server.create_contact(json!({"phone": phone(1)})).await;
+    let first = server.get("/v2/events").await.expect(200);
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    server.create_contact(json!({"phone": phone(2)})).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    server.create_contact(json!({"phone": phone(3)})).await;
+    let stale = server.get(&format!("/v2/events?after={cursor}")).await;
+    assert_invalid(&stale, "after");
+    assert!(stale.text.contains("retention"), "{}", stale.text);
+    // Starting again from the oldest kept event works.
+    let fresh = server.get("/v2/events").await.expect(200);
+    assert_eq!(fresh["data"][0]["sequence"], 3);
+}
