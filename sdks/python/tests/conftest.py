@@ -121,6 +121,14 @@ def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     stop_server(process)
 
 
+@pytest.fixture(scope="session")
+def webhook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server that may deliver webhooks to loopback, where the tests receive them."""
+    srv, process = start_server(tmp_path_factory.mktemp("contactd-webhooks"), "--webhook-allow-private")
+    yield srv
+    stop_server(process)
+
+
 @pytest.fixture
 def proxy(server: Server) -> Iterator[FaultProxy]:
     with FaultProxy(server.url) as p:
@@ -153,12 +161,29 @@ class Blocking:
 
         return call
 
-    def _iterate(self, items: Any) -> Iterator[Any]:
-        while True:
-            try:
-                yield self._loop.run_until_complete(items.__anext__())
-            except StopAsyncIteration:
-                return
+    def _iterate(self, items: Any) -> BlockingIterator:
+        return BlockingIterator(items, self._loop)
+
+
+class BlockingIterator:
+    """An async iterator read as a plain one; its other attributes (an event feed's
+    `cursor`) show through."""
+
+    def __init__(self, items: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._items = items
+        self._loop = loop
+
+    def __iter__(self) -> BlockingIterator:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return self._loop.run_until_complete(self._items.__anext__())
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._items, name)
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -170,6 +195,10 @@ def kind(request: pytest.FixtureRequest) -> str:
 def connect(kind: str, server: Server):
     """`connect(**kwargs)`: a client of the test's kind (the test server and its key
     unless `base_url`/`api_key` say otherwise), closed after the test."""
+    yield from _connect(kind, server)
+
+
+def _connect(kind: str, server: Server):
     loop = asyncio.new_event_loop() if kind == "async" else None
     made: list[Any] = []
 

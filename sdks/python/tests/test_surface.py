@@ -34,6 +34,15 @@ METHODS = {
     "updateSegment": ["segments.update"],
     "deleteSegment": ["segments.delete"],
     "listSegmentContacts": ["segments.contacts", "segments.contacts_page"],
+    "listEvents": ["events.list", "events.list_page", "events.follow"],
+    "createWebhook": ["webhooks.create"],
+    "listWebhooks": ["webhooks.list"],
+    "getWebhook": ["webhooks.get"],
+    "updateWebhook": ["webhooks.update"],
+    "deleteWebhook": ["webhooks.delete"],
+    "rotateWebhookSecret": ["webhooks.rotate_secret"],
+    "listWebhookDeliveries": ["webhooks.deliveries", "webhooks.deliveries_page"],
+    "retryWebhookDelivery": ["webhooks.retry_delivery"],
     "checkHealth": ["health"],
     "checkReadiness": ["ready"],
     "getMetrics": ["metrics"],
@@ -68,7 +77,7 @@ def test_both_clients_have_the_method_with_the_same_parameters(dotted):
     coroutine = method(AsyncClient(api_key="sk_test_x"), dotted)
     asynchronous = inspect.signature(coroutine)
     assert blocking.parameters == asynchronous.parameters
-    if blocking.return_annotation.startswith("Iterator["):
+    if blocking.return_annotation.startswith("Iterator[") or blocking.return_annotation == "EventFeed":
         # The lists that read every page: an iterator, an async iterator.
         assert asynchronous.return_annotation == "Async" + blocking.return_annotation
         assert not inspect.iscoroutinefunction(coroutine)

@@ -40,6 +40,14 @@ export type SegmentCreate = Schemas["SegmentCreate"];
 export type SegmentUpdate = Schemas["SegmentUpdate"];
 export type SegmentList = Schemas["SegmentList"];
 export type HealthStatus = Schemas["HealthStatus"];
+export type Event = Schemas["Event"];
+export type EventList = Schemas["EventList"];
+export type Webhook = Schemas["Webhook"];
+export type WebhookCreate = Schemas["WebhookCreate"];
+export type WebhookUpdate = Schemas["WebhookUpdate"];
+export type WebhookList = Schemas["WebhookList"];
+export type Delivery = Schemas["Delivery"];
+export type DeliveryList = Schemas["DeliveryList"];
 
 /**
  * Metadata filters: `{plan: "premium", "score[gte]": 5, "preferences.language": "en"}` is
@@ -59,6 +67,11 @@ export type SegmentListQuery = QueryOf<"listSegments">;
 /** `sort`, `limit`, `offset`, `cursor`, `include_total` of a segment's contacts. */
 export type SegmentContactsQuery = QueryOf<"listSegmentContacts">;
 
+/** The feed's query: `after` (a `next_cursor`), `types` (a list or comma-separated), `limit`, `wait` (0–30 s). */
+export type EventQuery = Omit<QueryOf<"listEvents">, "types"> & { types?: string | string[] };
+/** `limit`, `cursor` of an endpoint's deliveries. */
+export type DeliveryListQuery = QueryOf<"listWebhookDeliveries">;
+
 /** Options of a contact update or delete: `ifMatch` makes it conditional on a version. */
 export interface ConditionalOptions extends RequestOptions {
   /** One or more `ETag`s (comma-separated) or `*`; another current version fails with `PreconditionFailedError`. */
@@ -74,6 +87,8 @@ export interface UpsertResponse {
 const CONTACTS = "/v2/contact";
 const CONVERSATIONS = "/v2/conversation";
 const SEGMENTS = "/v2/segment";
+const EVENTS = "/v2/events";
+const WEBHOOKS = "/v2/webhook";
 
 /**
  * The contactd client. Every method returns a Promise; list methods return a Promise of the
@@ -89,6 +104,8 @@ export class Client {
   readonly contacts: Contacts;
   readonly conversations: Conversations;
   readonly segments: Segments;
+  readonly events: Events;
+  readonly webhooks: Webhooks;
   private readonly transport: Transport;
 
   constructor(options: ClientOptions) {
@@ -96,6 +113,8 @@ export class Client {
     this.contacts = new Contacts(this.transport);
     this.conversations = new Conversations(this.transport);
     this.segments = new Segments(this.transport);
+    this.events = new Events(this.transport);
+    this.webhooks = new Webhooks(this.transport);
   }
 
   /** Where this client sends its requests. */
@@ -363,6 +382,148 @@ export class Segments {
         ),
       query as Query,
     );
+  }
+}
+
+/**
+ * The change feed as an async iterable of events, oldest first (`client.events.list()` and
+ * `client.events.follow()`). `cursor` is where to resume: every event before it has been
+ * handed out. It moves at the end of each page, so a reader that stops in the middle of a
+ * page and resumes from `cursor` sees the rest of that page again (at least once, never a gap).
+ */
+export class EventFeed implements AsyncIterable<Event> {
+  /** The `after` of the next request. */
+  cursor: string | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly query: EventQuery,
+    private readonly follow: boolean,
+    private readonly options?: RequestOptions,
+  ) {
+    this.cursor = query.after;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Event> {
+    for (;;) {
+      const page = await eventPage(this.transport, { ...this.query, after: this.cursor }, this.options);
+      yield* page.data;
+      this.cursor = page.next_cursor;
+      if (!page.has_more && !this.follow) return;
+    }
+  }
+
+  /** Every event up to the newest now, in one array (not for a feed that follows). */
+  async toArray(): Promise<Event[]> {
+    const all: Event[] = [];
+    for await (const event of this) all.push(event);
+    return all;
+  }
+}
+
+async function eventPage(transport: Transport, query: EventQuery, options?: RequestOptions): Promise<EventList> {
+  const types = Array.isArray(query.types) ? query.types.join(",") : query.types;
+  const q = { ...query, types } as Query;
+  return data(await transport.send<EventList>({ method: "GET", path: EVENTS, query: q, ...signal(options) }));
+}
+
+/** `client.events`: `/v2/events`, every change in the order the workspace committed it. */
+export class Events {
+  constructor(private readonly transport: Transport) {}
+
+  /** The events after `after` (from the oldest kept when left out) up to the newest now. */
+  list(query: Omit<EventQuery, "wait"> = {}, options?: RequestOptions): EventFeed {
+    return new EventFeed(this.transport, query, false, options);
+  }
+
+  /**
+   * The events after `after`, then each new one as it comes, without end: an empty page
+   * waits up to `wait` seconds (default 30) on the server. Stop it with `break` or a signal.
+   */
+  follow(query: EventQuery = {}, options?: RequestOptions): EventFeed {
+    return new EventFeed(this.transport, { wait: 30, ...query }, true, options);
+  }
+
+  /** One page of the feed; its `next_cursor` is the `after` of the next. */
+  async listPage(query: EventQuery = {}, options?: RequestOptions): Promise<EventList> {
+    return eventPage(this.transport, query, options);
+  }
+}
+
+/** `client.webhooks`: `/v2/webhook`, endpoints that receive signed events, and their deliveries. */
+export class Webhooks {
+  constructor(private readonly transport: Transport) {}
+
+  /** `POST /v2/webhook`: the answer's `secret` is shown this once (and by `rotateSecret`). */
+  async create(body: WebhookCreate, options?: WriteOptions): Promise<Webhook> {
+    return data(await this.transport.send<Webhook>({ method: "POST", path: WEBHOOKS, body, ...write(options) }));
+  }
+
+  /** `GET /v2/webhook`: every endpoint, oldest first. */
+  async list(options?: RequestOptions): Promise<WebhookList> {
+    return data(await this.transport.send<WebhookList>({ method: "GET", path: WEBHOOKS, ...signal(options) }));
+  }
+
+  async get(id: string, options?: RequestOptions): Promise<Webhook> {
+    return data(
+      await this.transport.send<Webhook>({ method: "GET", path: pathOf(WEBHOOKS, id, "", "id"), ...signal(options) }),
+    );
+  }
+
+  /** `PUT /v2/webhook/{id}`: `url`, `event_types`, `description` or `status` (`enabled`/`disabled`). */
+  async update(id: string, body: WebhookUpdate, options?: RequestOptions): Promise<Webhook> {
+    return data(
+      await this.transport.send<Webhook>({
+        method: "PUT",
+        path: pathOf(WEBHOOKS, id, "", "id"),
+        body,
+        ...signal(options),
+      }),
+    );
+  }
+
+  async delete(id: string, options?: RequestOptions): Promise<Webhook> {
+    return data(
+      await this.transport.send<Webhook>({
+        method: "DELETE",
+        path: pathOf(WEBHOOKS, id, "", "id"),
+        ...signal(options),
+      }),
+    );
+  }
+
+  /** A new secret (in the answer); the old one keeps signing alongside for 24 hours. */
+  async rotateSecret(id: string, options?: WriteOptions): Promise<Webhook> {
+    return data(
+      await this.transport.send<Webhook>({
+        method: "POST",
+        path: pathOf(WEBHOOKS, id, "/rotate-secret", "id"),
+        ...write(options),
+      }),
+    );
+  }
+
+  /** `GET /v2/webhook/{id}/deliveries`: newest first; iterate it for all of them. */
+  deliveries(id: string, query: DeliveryListQuery = {}, options?: RequestOptions): PageList<DeliveryList> {
+    return paginate(
+      async (q) =>
+        data(
+          await this.transport.send<DeliveryList>({
+            method: "GET",
+            path: pathOf(WEBHOOKS, id, "/deliveries", "id"),
+            query: q,
+            ...signal(options),
+          }),
+        ),
+      query as Query,
+    );
+  }
+
+  /** Makes the delivery due now, whatever its state (a failed one starts its retries again). */
+  async retryDelivery(id: string, deliveryId: string, options?: WriteOptions): Promise<Delivery> {
+    const path =
+      pathOf(WEBHOOKS, id, "/deliveries", "id") + "/" + pathOf("", deliveryId, "/retry", "deliveryId").slice(1);
+    return data(await this.transport.send<Delivery>({ method: "POST", path, ...write(options) }));
   }
 }
 

@@ -1,4 +1,4 @@
-export { Client, Contacts, Conversations, Segments } from "./client.js";
+export { Client, Contacts, Conversations, EventFeed, Events, Segments, Webhooks } from "./client.js";
 export type {
   BatchItemResult,
   BatchRequest,
@@ -19,6 +19,12 @@ export type {
   ConversationStatus,
   ConversationUpdate,
   CountFilters,
+  Delivery,
+  DeliveryList,
+  DeliveryListQuery,
+  Event,
+  EventList,
+  EventQuery,
   HealthStatus,
   Message,
   MessageCreate,
@@ -34,6 +40,10 @@ export type {
   UpsertResponse,
   UpsertResult,
   VersionedContact,
+  Webhook,
+  WebhookCreate,
+  WebhookList,
+  WebhookUpdate,
 } from "./client.js";
 export type { ClientOptions, RequestOptions, WriteOptions } from "./http.js";
 export type { AnyPage, PageList } from "./pages.js";

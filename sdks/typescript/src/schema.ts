@@ -289,6 +289,140 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List events
+         * @description Every change of the workspace and mode in commit order. Follow `next_cursor` (as
+         *     `after`) to see every event exactly once, in `sequence` order, with no gaps. `after`
+         *     left out starts at the oldest kept event; a cursor older than the retention
+         *     (`--event-retention-days`) is `invalid_input` naming `after`.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List webhook endpoints */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description The answer carries the signing `secret`, shown here and by rotate-secret only. The URL
+         *     must not resolve to a loopback, private, link-local or cloud metadata address (unless
+         *     the server runs with `--webhook-allow-private`).
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/webhook/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a webhook endpoint */
+        get: operations["getWebhook"];
+        /**
+         * Update a webhook endpoint
+         * @description Only the fields sent change; `status` `enabled` turns on an endpoint that was disabled
+         *     (by hand or after 3 days of failures) and it catches up with the events since.
+         */
+        put: operations["updateWebhook"];
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Its pending deliveries are dropped.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/webhook/{webhook_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook endpoint's secret
+         * @description Answers the new `secret`; the old one keeps signing beside it for 24 hours (both
+         *     signatures are sent, space-separated), so receivers can switch without losing events.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/webhook/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a webhook endpoint's deliveries
+         * @description Newest first: the event, the attempts made, the last answer or error, its latency and
+         *     the next retry. Page with `cursor` (the `next_cursor` of the previous page).
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/webhook/{webhook_id}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a delivery
+         * @description Makes the delivery due now, whatever its state (a failed one gets a new schedule).
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -773,6 +907,73 @@ export interface components {
             /** @description The new status; cannot be null. */
             status?: components["schemas"]["ConversationStatus"];
         };
+        /** @description One event on its way to one endpoint, with its last attempt. */
+        Delivery: {
+            /**
+             * @description `dlv_` and lowercase letters and digits.
+             * @example dlv_038ggac0fy000a0wp1kh1adwpwetq
+             */
+            id: string;
+            /** @description The event delivered. */
+            event_id: string;
+            /** @description Its type. */
+            event_type: string;
+            /**
+             * Format: int64
+             * @description Its sequence.
+             */
+            sequence: number;
+            /**
+             * @description `pending` (waiting for its next attempt), `succeeded` or `failed` (retries ran out).
+             * @example succeeded
+             */
+            state: string;
+            /**
+             * Format: int32
+             * @description Attempts made so far.
+             */
+            attempt: number;
+            /**
+             * Format: date-time
+             * @description When the last attempt was made; null before the first.
+             */
+            attempted_at: string | null;
+            /**
+             * Format: int32
+             * @description The HTTP status the endpoint answered; null when it did not answer.
+             * @example 200
+             */
+            response_status: number | null;
+            /** @description Why the last attempt failed, when it did. */
+            error: string | null;
+            /** @description The first 1 KB of the endpoint's answer. */
+            response_body: string | null;
+            /**
+             * Format: int64
+             * @description How long the last attempt took, in milliseconds.
+             * @example 42
+             */
+            latency_ms: number | null;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due; null when none is.
+             */
+            next_attempt_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the delivery was queued.
+             */
+            created_at: string;
+        };
+        /** @description A page of an endpoint's deliveries, newest first. */
+        DeliveryList: {
+            /** @description The deliveries, newest first. */
+            data: components["schemas"]["Delivery"][];
+            /** @description Whether older deliveries follow. */
+            has_more: boolean;
+            /** @description The `cursor` of the next page; null on the last page. */
+            next_cursor: string | null;
+        };
         /**
          * @description Which way a message went: `inbound` from the contact, `outbound` to the contact.
          * @enum {string}
@@ -845,6 +1046,46 @@ export interface components {
              * @description `rate_limited`: seconds to wait, as in `Retry-After`.
              */
             retry_after?: number;
+        };
+        /** @description A change, as the feed serves it and webhooks deliver it. */
+        Event: {
+            /**
+             * @description `evt_` and lowercase letters and digits; the `webhook-id` of its deliveries.
+             * @example evt_038ggac0fy000a0wp1kh1adwpwetq
+             */
+            id: string;
+            /**
+             * @description `contact.created`, `contact.updated`, `contact.deleted`, `contact.merged`,
+             *     `conversation.created`, `conversation.updated` or `message.created`.
+             * @example contact.updated
+             */
+            type: string;
+            /**
+             * Format: int64
+             * @description The event's place in its workspace and mode: grows by commit order.
+             * @example 1042
+             */
+            sequence: number;
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             * @example 2026-01-25T10:30:00.000000Z
+             */
+            created_at: string;
+            /**
+             * @description `object` (the contact, conversation or message after the change; ids only once its
+             *     contact is erased), and for updates `changed_fields` and `previous`.
+             */
+            data: Record<string, never>;
+        };
+        /** @description A page of the feed, oldest first. */
+        EventList: {
+            /** @description The events after the cursor, oldest first. */
+            data: components["schemas"]["Event"][];
+            /** @description The `after` of the next request; never null, also when no event came. */
+            next_cursor: string;
+            /** @description Whether more events follow right away. */
+            has_more: boolean;
         };
         /**
          * @description `{"status": "ok"}` or `{"status": "ready"}`.
@@ -1042,6 +1283,102 @@ export interface components {
          * @enum {string}
          */
         UpsertResult: "created" | "updated" | "unchanged";
+        /** @description A webhook endpoint. Its secret is shown when it is created and when it is rotated only. */
+        Webhook: {
+            /**
+             * @description `wh_` and lowercase letters and digits.
+             * @example wh_038ggac0fy000a0wp1kh1adwpwetq
+             */
+            id: string;
+            /**
+             * @description Where events are POSTed (`http` or `https`).
+             * @example https://crm.example.com/hooks/contactd
+             */
+            url: string;
+            /**
+             * @description The event types delivered; null for all.
+             * @example [
+             *       "contact.created",
+             *       "contact.deleted"
+             *     ]
+             */
+            event_types: string[] | null;
+            /**
+             * @description What the endpoint is for.
+             * @example CRM sync
+             */
+            description: string | null;
+            /**
+             * @description `enabled` or `disabled`.
+             * @example enabled
+             */
+            status: string;
+            /** @description Why contactd disabled the endpoint (after 3 days of failures); null otherwise. */
+            disabled_reason: string | null;
+            /**
+             * @description `whsec_` and the base64 key: only in the answers of create and rotate-secret.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was created.
+             * @example 2026-01-25T10:30:00.000000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             * @example 2026-01-25T10:30:00.000000Z
+             */
+            updated_at: string;
+        };
+        /**
+         * @description `POST /v2/webhook`.
+         * @example {
+         *       "url": "https://crm.example.com/hooks/contactd",
+         *       "event_types": [
+         *         "contact.created",
+         *         "contact.deleted"
+         *       ],
+         *       "description": "CRM sync"
+         *     }
+         */
+        WebhookCreate: {
+            /**
+             * @description `http` or `https`; must not resolve to a loopback, private, link-local or cloud
+             *     metadata address.
+             */
+            url: string;
+            /** @description The event types to deliver; left out or null for all. */
+            event_types?: string[] | null;
+            /** @description What the endpoint is for (at most 255 characters). */
+            description?: string | null;
+        };
+        /** @description The endpoints of a workspace and mode, oldest first. */
+        WebhookList: {
+            /** @description Every endpoint. */
+            data: components["schemas"]["Webhook"][];
+        };
+        /**
+         * @description `PUT /v2/webhook/{id}`: only the fields sent change.
+         * @example {
+         *       "status": "disabled"
+         *     }
+         */
+        WebhookUpdate: {
+            /** @description A new URL, checked as on create. */
+            url?: string;
+            /** @description New event types; an empty list or null is not accepted (send all types instead). */
+            event_types?: string[];
+            /** @description A new description. */
+            description?: string;
+            /**
+             * @description `enabled` or `disabled`; enabling clears `disabled_reason`.
+             * @example disabled
+             */
+            status?: string;
+        };
     };
     responses: {
         /** @description `duplicate_contact`: the phone or email belongs to another contact (`details.existing_contact_id`; for an upsert whose phone and email name two contacts, also `details.phone_contact_id` and `details.email_contact_id`), or `idempotency_conflict`: the `Idempotency-Key` was used for another request, or its first request is still running after 10 s */
@@ -2199,6 +2536,409 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContactList"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page; left out, the oldest kept event. */
+                after?: string;
+                /**
+                 * @description Comma-separated event types, e.g. `contact.created,contact.deleted`; all when
+                 *     left out.
+                 * @example contact.created,contact.deleted
+                 */
+                types?: string;
+                /** @description Events per page, 1–1000. */
+                limit?: number;
+                /** @description Seconds (0–30) an empty answer waits for the next event. */
+                wait?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events, oldest first */
+            200: {
+                headers: {
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every endpoint, oldest first */
+            200: {
+                headers: {
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 1–255 visible ASCII characters, e.g. a UUID. The first request with a key runs
+                 *     and its answer is kept 24 hours; the same key with the same request replays it
+                 *     (with `Idempotent-Replayed: true`), with another request is
+                 *     `409 idempotency_conflict`. 5xx and 429 answers are not kept.
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its secret */
+            201: {
+                headers: {
+                    /** @description `true` when this is the kept answer of an earlier request with the same `Idempotency-Key`, replayed without running the operation again */
+                    "Idempotent-Replayed"?: boolean;
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook id; anything else is `invalid_input` with `details.field` `id`.
+                 * @example wh_038ggac0fy000b7n2k4t9qzdx1mr
+                 */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook id; anything else is `invalid_input` with `details.field` `id`.
+                 * @example wh_038ggac0fy000b7n2k4t9qzdx1mr
+                 */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookUpdate"];
+            };
+        };
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook id; anything else is `invalid_input` with `details.field` `id`.
+                 * @example wh_038ggac0fy000b7n2k4t9qzdx1mr
+                 */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint as it was */
+            200: {
+                headers: {
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 1–255 visible ASCII characters, e.g. a UUID. The first request with a key runs
+                 *     and its answer is kept 24 hours; the same key with the same request replays it
+                 *     (with `Idempotent-Replayed: true`), with another request is
+                 *     `409 idempotency_conflict`. 5xx and 429 answers are not kept.
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /**
+                 * @description A webhook id; anything else is `invalid_input` with `details.field` `id`.
+                 * @example wh_038ggac0fy000b7n2k4t9qzdx1mr
+                 */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint, with its new secret */
+            200: {
+                headers: {
+                    /** @description `true` when this is the kept answer of an earlier request with the same `Idempotency-Key`, replayed without running the operation again */
+                    "Idempotent-Replayed"?: boolean;
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Deliveries per page, 1–100. */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description A webhook id; anything else is `invalid_input` with `details.field` `id`.
+                 * @example wh_038ggac0fy000b7n2k4t9qzdx1mr
+                 */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries, newest first */
+            200: {
+                headers: {
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryList"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 1–255 visible ASCII characters, e.g. a UUID. The first request with a key runs
+                 *     and its answer is kept 24 hours; the same key with the same request replays it
+                 *     (with `Idempotent-Replayed: true`), with another request is
+                 *     `409 idempotency_conflict`. 5xx and 429 answers are not kept.
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /**
+                 * @description A webhook id; anything else is `invalid_input` with `details.field` `id`.
+                 * @example wh_038ggac0fy000b7n2k4t9qzdx1mr
+                 */
+                webhook_id: string;
+                /**
+                 * @description A delivery id, as the deliveries list shows it.
+                 * @example dlv_038ggac0fy000b7n2k4t9qzdx1mr
+                 */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, due now */
+            200: {
+                headers: {
+                    /** @description `true` when this is the kept answer of an earlier request with the same `Idempotency-Key`, replayed without running the operation again */
+                    "Idempotent-Replayed"?: boolean;
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
                 };
             };
             400: components["responses"]["InvalidInput"];

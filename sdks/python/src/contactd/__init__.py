@@ -17,15 +17,22 @@ from ._generated import (
     ContactUpdate,
     Conversation,
     ConversationList,
+    Delivery,
+    DeliveryList,
+    Event,
+    EventList,
     Message,
     MessageList,
     Segment,
     SegmentList,
+    Webhook,
+    WebhookCreate,
+    WebhookUpdate,
 )
 from ._operations import Upserted
 from ._version import __version__
-from .async_client import AsyncClient
-from .client import Client
+from .async_client import AsyncClient, AsyncEventFeed
+from .client import Client, EventFeed
 from .errors import (
     ContactdConnectionError,
     ContactdError,
@@ -44,6 +51,7 @@ from .webhooks import WebhookVerificationError, verify_webhook_signature
 
 __all__ = [
     "AsyncClient",
+    "AsyncEventFeed",
     "BatchResponse",
     "Client",
     "Contact",
@@ -54,6 +62,11 @@ __all__ = [
     "ContactdError",
     "Conversation",
     "ConversationList",
+    "Delivery",
+    "DeliveryList",
+    "Event",
+    "EventFeed",
+    "EventList",
     "DuplicateContactError",
     "IdempotencyConflictError",
     "InvalidInputError",
@@ -68,6 +81,9 @@ __all__ = [
     "UnauthorizedError",
     "UnavailableError",
     "Upserted",
+    "Webhook",
+    "WebhookCreate",
+    "WebhookUpdate",
     "WebhookVerificationError",
     "__version__",
     "format_phone_e164",

@@ -89,6 +89,84 @@ class ConversationUpdate(ApiModel):
     """
 
 
+class Delivery(ApiModel):
+    """
+    One event on its way to one endpoint, with its last attempt.
+    """
+
+    id: str = Field(..., examples=["dlv_038ggac0fy000a0wp1kh1adwpwetq"])
+    """
+    `dlv_` and lowercase letters and digits.
+    """
+    event_id: str
+    """
+    The event delivered.
+    """
+    event_type: str
+    """
+    Its type.
+    """
+    sequence: int
+    """
+    Its sequence.
+    """
+    state: str = Field(..., examples=["succeeded"])
+    """
+    `pending` (waiting for its next attempt), `succeeded` or `failed` (retries ran out).
+    """
+    attempt: int = Field(..., ge=0)
+    """
+    Attempts made so far.
+    """
+    attempted_at: AwareDatetime | None
+    """
+    When the last attempt was made; null before the first.
+    """
+    response_status: int | None = Field(..., examples=[200], ge=0)
+    """
+    The HTTP status the endpoint answered; null when it did not answer.
+    """
+    error: str | None
+    """
+    Why the last attempt failed, when it did.
+    """
+    response_body: str | None
+    """
+    The first 1 KB of the endpoint's answer.
+    """
+    latency_ms: int | None = Field(..., examples=[42], ge=0)
+    """
+    How long the last attempt took, in milliseconds.
+    """
+    next_attempt_at: AwareDatetime | None
+    """
+    When the next attempt is due; null when none is.
+    """
+    created_at: AwareDatetime
+    """
+    When the delivery was queued.
+    """
+
+
+class DeliveryList(ApiModel):
+    """
+    A page of an endpoint's deliveries, newest first.
+    """
+
+    data: list[Delivery]
+    """
+    The deliveries, newest first.
+    """
+    has_more: bool
+    """
+    Whether older deliveries follow.
+    """
+    next_cursor: str | None
+    """
+    The `cursor` of the next page; null on the last page.
+    """
+
+
 class ErrorDetails(ApiModel):
     """
     The members `details` can have; which ones depends on `error`.
@@ -132,6 +210,54 @@ class ErrorDetails(ApiModel):
     retry_after: int | None = Field(None, ge=0)
     """
     `rate_limited`: seconds to wait, as in `Retry-After`.
+    """
+
+
+class Event(ApiModel):
+    """
+    A change, as the feed serves it and webhooks deliver it.
+    """
+
+    id: str = Field(..., examples=["evt_038ggac0fy000a0wp1kh1adwpwetq"])
+    """
+    `evt_` and lowercase letters and digits; the `webhook-id` of its deliveries.
+    """
+    type: str = Field(..., examples=["contact.updated"])
+    """
+    `contact.created`, `contact.updated`, `contact.deleted`, `contact.merged`,
+    `conversation.created`, `conversation.updated` or `message.created`.
+    """
+    sequence: int = Field(..., examples=[1042])
+    """
+    The event's place in its workspace and mode: grows by commit order.
+    """
+    created_at: AwareDatetime = Field(..., examples=["2026-01-25T10:30:00.000000Z"])
+    """
+    When the change was made.
+    """
+    data: dict[str, Any]
+    """
+    `object` (the contact, conversation or message after the change; ids only once its
+    contact is erased), and for updates `changed_fields` and `previous`.
+    """
+
+
+class EventList(ApiModel):
+    """
+    A page of the feed, oldest first.
+    """
+
+    data: list[Event]
+    """
+    The events after the cursor, oldest first.
+    """
+    next_cursor: str
+    """
+    The `after` of the next request; never null, also when no event came.
+    """
+    has_more: bool
+    """
+    Whether more events follow right away.
     """
 
 
@@ -327,6 +453,113 @@ UpsertResult = RootModel[Literal["created", "updated", "unchanged"]]
 """
 What `X-Upsert-Result` and a batch item's `status` say happened.
 """
+
+
+class Webhook(ApiModel):
+    """
+    A webhook endpoint. Its secret is shown when it is created and when it is rotated only.
+    """
+
+    id: str = Field(..., examples=["wh_038ggac0fy000a0wp1kh1adwpwetq"])
+    """
+    `wh_` and lowercase letters and digits.
+    """
+    url: str = Field(..., examples=["https://crm.example.com/hooks/contactd"])
+    """
+    Where events are POSTed (`http` or `https`).
+    """
+    event_types: list[str] | None = Field(
+        ..., examples=[["contact.created", "contact.deleted"]]
+    )
+    """
+    The event types delivered; null for all.
+    """
+    description: str | None = Field(..., examples=["CRM sync"])
+    """
+    What the endpoint is for.
+    """
+    status: str = Field(..., examples=["enabled"])
+    """
+    `enabled` or `disabled`.
+    """
+    disabled_reason: str | None
+    """
+    Why contactd disabled the endpoint (after 3 days of failures); null otherwise.
+    """
+    secret: str | None = Field(
+        None, examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+    )
+    """
+    `whsec_` and the base64 key: only in the answers of create and rotate-secret.
+    """
+    created_at: AwareDatetime = Field(..., examples=["2026-01-25T10:30:00.000000Z"])
+    """
+    When it was created.
+    """
+    updated_at: AwareDatetime = Field(..., examples=["2026-01-25T10:30:00.000000Z"])
+    """
+    When it last changed.
+    """
+
+
+class WebhookCreate(ApiModel):
+    """
+    `POST /v2/webhook`.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    url: str
+    """
+    `http` or `https`; must not resolve to a loopback, private, link-local or cloud
+    metadata address.
+    """
+    event_types: list[str] | None = None
+    """
+    The event types to deliver; left out or null for all.
+    """
+    description: str | None = None
+    """
+    What the endpoint is for (at most 255 characters).
+    """
+
+
+class WebhookList(ApiModel):
+    """
+    The endpoints of a workspace and mode, oldest first.
+    """
+
+    data: list[Webhook]
+    """
+    Every endpoint.
+    """
+
+
+class WebhookUpdate(ApiModel):
+    """
+    `PUT /v2/webhook/{id}`: only the fields sent change.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    url: str | None = None
+    """
+    A new URL, checked as on create.
+    """
+    event_types: list[str] | None = None
+    """
+    New event types; an empty list or null is not accepted (send all types instead).
+    """
+    description: str | None = None
+    """
+    A new description.
+    """
+    status: str | None = Field(None, examples=["disabled"])
+    """
+    `enabled` or `disabled`; enabling clears `disabled_reason`.
+    """
 
 
 class Contact(ApiModel):

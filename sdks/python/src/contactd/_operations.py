@@ -22,11 +22,16 @@ from ._generated import (
     ContactList,
     Conversation,
     ConversationList,
+    Delivery,
+    DeliveryList,
+    EventList,
     HealthStatus,
     Message,
     MessageList,
     Segment,
     SegmentList,
+    Webhook,
+    WebhookList,
 )
 from ._transport import Call
 
@@ -65,6 +70,10 @@ def _conversation(conversation_id: str, suffix: str = "") -> str:
 
 def _segment_path(segment_id: str, suffix: str = "") -> str:
     return f"/v2/segment/{_segment(segment_id, 'segment_id')}{suffix}"
+
+
+def _webhook_path(webhook_id: str, suffix: str = "") -> str:
+    return f"/v2/webhook/{_segment(webhook_id, 'webhook_id')}{suffix}"
 
 
 # Bodies and queries --------------------------------------------------------------------
@@ -258,6 +267,59 @@ def delete_segment(segment_id: str, idempotency_key: str | None) -> Call[Segment
 
 def list_segment_contacts(segment_id: str, params: list[tuple[str, str]]) -> Call[ContactList]:
     return Call("GET", _segment_path(segment_id, "/contacts"), _model(ContactList), params=params)
+
+
+# Events and webhooks -------------------------------------------------------------------
+
+
+def list_events(params: list[tuple[str, str]]) -> Call[EventList]:
+    return Call("GET", "/v2/events", _model(EventList), params=params)
+
+
+def event_params(
+    after: str | None, types: Iterable[str] | str | None, limit: int | None, wait: int | None
+) -> list[tuple[str, str]]:
+    """The feed's query: `types` as a list or a comma-separated string."""
+    if types is not None and not isinstance(types, str):
+        types = ",".join(types)
+    return query({"after": after, "types": types, "limit": limit, "wait": wait})
+
+
+def create_webhook(data: Any, idempotency_key: str | None) -> Call[Webhook]:
+    return Call("POST", "/v2/webhook", _model(Webhook), json=body(data), idempotency_key=idempotency_key)
+
+
+def list_webhooks() -> Call[WebhookList]:
+    return Call("GET", "/v2/webhook", _model(WebhookList))
+
+
+def get_webhook(webhook_id: str) -> Call[Webhook]:
+    return Call("GET", _webhook_path(webhook_id), _model(Webhook))
+
+
+def update_webhook(webhook_id: str, data: Any, idempotency_key: str | None) -> Call[Webhook]:
+    return Call(
+        "PUT", _webhook_path(webhook_id), _model(Webhook), json=body(data), idempotency_key=idempotency_key
+    )
+
+
+def delete_webhook(webhook_id: str, idempotency_key: str | None) -> Call[Webhook]:
+    return Call("DELETE", _webhook_path(webhook_id), _model(Webhook), idempotency_key=idempotency_key)
+
+
+def rotate_webhook_secret(webhook_id: str, idempotency_key: str | None) -> Call[Webhook]:
+    return Call(
+        "POST", _webhook_path(webhook_id, "/rotate-secret"), _model(Webhook), idempotency_key=idempotency_key
+    )
+
+
+def list_webhook_deliveries(webhook_id: str, params: list[tuple[str, str]]) -> Call[DeliveryList]:
+    return Call("GET", _webhook_path(webhook_id, "/deliveries"), _model(DeliveryList), params=params)
+
+
+def retry_webhook_delivery(webhook_id: str, delivery_id: str, idempotency_key: str | None) -> Call[Delivery]:
+    path = _webhook_path(webhook_id, f"/deliveries/{_segment(delivery_id, 'delivery_id')}/retry")
+    return Call("POST", path, _model(Delivery), idempotency_key=idempotency_key)
 
 
 # Service -------------------------------------------------------------------------------

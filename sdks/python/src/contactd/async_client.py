@@ -18,11 +18,16 @@ from ._generated import (
     ContactList,
     Conversation,
     ConversationList,
+    Delivery,
+    DeliveryList,
+    Event,
+    EventList,
     HealthStatus,
     Message,
     MessageList,
     Segment,
     SegmentList,
+    Webhook,
 )
 from ._operations import Upserted
 from ._transport import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncTransport, Call
@@ -179,6 +184,112 @@ class AsyncSegments:
         return await self._send(ops.list_segment_contacts(segment_id, ops.query(params)))
 
 
+class AsyncEventFeed:
+    """The change feed as an async iterator of events; see `contactd.client.EventFeed`."""
+
+    def __init__(
+        self,
+        send: Send,
+        after: str | None,
+        types: Iterable[str] | str | None,
+        limit: int | None,
+        wait: int | None,
+        follow: bool,
+    ) -> None:
+        self._send = send
+        self.cursor = after
+        self._types, self._limit, self._wait, self._follow = types, limit, wait, follow
+        self._items: AsyncIterator[Event] = self._read()
+
+    async def _read(self) -> AsyncIterator[Event]:
+        while True:
+            params = ops.event_params(self.cursor, self._types, self._limit, self._wait)
+            page = await self._send(ops.list_events(params))
+            for event in page.data:
+                yield event
+            self.cursor = page.next_cursor
+            if not page.has_more and not self._follow:
+                return
+
+    def __aiter__(self) -> AsyncEventFeed:
+        return self
+
+    async def __anext__(self) -> Event:
+        return await self._items.__anext__()
+
+
+class AsyncEvents:
+    """`client.events` of an `AsyncClient`; see `contactd.client.Events`."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._send = transport.send
+
+    def list(
+        self, *, after: str | None = None, types: Iterable[str] | str | None = None, limit: int | None = None
+    ) -> AsyncEventFeed:
+        return AsyncEventFeed(self._send, after, types, limit, None, follow=False)
+
+    def follow(
+        self,
+        *,
+        after: str | None = None,
+        types: Iterable[str] | str | None = None,
+        limit: int | None = None,
+        wait: int = 30,
+    ) -> AsyncEventFeed:
+        return AsyncEventFeed(self._send, after, types, limit, wait, follow=True)
+
+    async def list_page(
+        self,
+        *,
+        after: str | None = None,
+        types: Iterable[str] | str | None = None,
+        limit: int | None = None,
+        wait: int | None = None,
+    ) -> EventList:
+        return await self._send(ops.list_events(ops.event_params(after, types, limit, wait)))
+
+
+class AsyncWebhooks:
+    """`client.webhooks` of an `AsyncClient`; see `contactd.client.Webhooks`."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._send = transport.send
+
+    async def create(self, data: dict[str, Any] | Any, *, idempotency_key: str | None = None) -> Webhook:
+        return await self._send(ops.create_webhook(data, idempotency_key))
+
+    async def get(self, webhook_id: str) -> Webhook:
+        return await self._send(ops.get_webhook(webhook_id))
+
+    async def update(
+        self, webhook_id: str, data: dict[str, Any] | Any, *, idempotency_key: str | None = None
+    ) -> Webhook:
+        return await self._send(ops.update_webhook(webhook_id, data, idempotency_key))
+
+    async def delete(self, webhook_id: str, *, idempotency_key: str | None = None) -> Webhook:
+        return await self._send(ops.delete_webhook(webhook_id, idempotency_key))
+
+    async def list(self) -> AsyncIterator[Webhook]:
+        for webhook in (await self._send(ops.list_webhooks())).data:
+            yield webhook
+
+    async def rotate_secret(self, webhook_id: str, *, idempotency_key: str | None = None) -> Webhook:
+        return await self._send(ops.rotate_webhook_secret(webhook_id, idempotency_key))
+
+    def deliveries(self, webhook_id: str, **params: Any) -> AsyncIterator[Delivery]:
+        query = ops.list_all_params(params, "deliveries", cursor_paged=False)
+        return _cursor_items(self._send, lambda p: ops.list_webhook_deliveries(webhook_id, p), query)
+
+    async def deliveries_page(self, webhook_id: str, **params: Any) -> DeliveryList:
+        return await self._send(ops.list_webhook_deliveries(webhook_id, ops.query(params)))
+
+    async def retry_delivery(
+        self, webhook_id: str, delivery_id: str, *, idempotency_key: str | None = None
+    ) -> Delivery:
+        return await self._send(ops.retry_webhook_delivery(webhook_id, delivery_id, idempotency_key))
+
+
 class AsyncClient:
     """An asyncio contactd client; arguments as for `Client`. Use `async with`, or
     `await client.close()`."""
@@ -198,6 +309,8 @@ class AsyncClient:
         self.contacts = AsyncContacts(self._transport)
         self.conversations = AsyncConversations(self._transport)
         self.segments = AsyncSegments(self._transport)
+        self.events = AsyncEvents(self._transport)
+        self.webhooks = AsyncWebhooks(self._transport)
 
     async def health(self) -> HealthStatus:
         return await self._transport.send(ops.check_health())

@@ -1,4 +1,5 @@
-"""`Client`: the blocking client, `client.contacts`, `client.conversations`, `client.segments`.
+"""`Client`: the blocking client, `client.contacts`, `client.conversations`, `client.segments`,
+`client.events`, `client.webhooks`.
 
 Each method sends one operation of docs/openapi.json (see `_operations.py`) and answers
 with the generated model of its response; the list methods without `_page` read every
@@ -18,11 +19,16 @@ from ._generated import (
     ContactList,
     Conversation,
     ConversationList,
+    Delivery,
+    DeliveryList,
+    Event,
+    EventList,
     HealthStatus,
     Message,
     MessageList,
     Segment,
     SegmentList,
+    Webhook,
 )
 from ._operations import Upserted
 from ._transport import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Call, SyncTransport
@@ -210,6 +216,132 @@ class Segments:
         return self._send(ops.list_segment_contacts(segment_id, ops.query(params)))
 
 
+class EventFeed:
+    """The change feed as an iterator of events, oldest first (`client.events.follow()` and
+    `client.events.list()`).
+
+    `cursor` is where to resume: every event before it has been handed out. It moves at the
+    end of each page, so a reader that stops in the middle of a page and resumes from
+    `cursor` sees the rest of that page again (at least once, never a gap)."""
+
+    def __init__(
+        self,
+        send: Callable[[Call[Any]], Any],
+        after: str | None,
+        types: Iterable[str] | str | None,
+        limit: int | None,
+        wait: int | None,
+        follow: bool,
+    ) -> None:
+        self._send = send
+        self.cursor = after
+        self._types, self._limit, self._wait, self._follow = types, limit, wait, follow
+        self._items: Iterator[Event] = self._read()
+
+    def _read(self) -> Iterator[Event]:
+        while True:
+            page = self._send(
+                ops.list_events(ops.event_params(self.cursor, self._types, self._limit, self._wait))
+            )
+            yield from page.data
+            self.cursor = page.next_cursor
+            if not page.has_more and not self._follow:
+                return
+
+    def __iter__(self) -> EventFeed:
+        return self
+
+    def __next__(self) -> Event:
+        return next(self._items)
+
+
+class Events:
+    """`client.events`: every change to contacts, conversations and messages, in the order
+    the workspace committed them, resumable from a cursor."""
+
+    def __init__(self, transport: SyncTransport) -> None:
+        self._send = transport.send
+
+    def list(
+        self, *, after: str | None = None, types: Iterable[str] | str | None = None, limit: int | None = None
+    ) -> EventFeed:
+        """The events after `after` (from the oldest kept when left out) up to the newest
+        now; `types` keeps only those types (`["contact.created", "contact.deleted"]`)."""
+        return EventFeed(self._send, after, types, limit, None, follow=False)
+
+    def follow(
+        self,
+        *,
+        after: str | None = None,
+        types: Iterable[str] | str | None = None,
+        limit: int | None = None,
+        wait: int = 30,
+    ) -> EventFeed:
+        """The events after `after`, then each new one as it comes, without end: an empty
+        page waits up to `wait` seconds (0–30) on the server for the next event."""
+        return EventFeed(self._send, after, types, limit, wait, follow=True)
+
+    def list_page(
+        self,
+        *,
+        after: str | None = None,
+        types: Iterable[str] | str | None = None,
+        limit: int | None = None,
+        wait: int | None = None,
+    ) -> EventList:
+        """One page of the feed; its `next_cursor` is the `after` of the next."""
+        return self._send(ops.list_events(ops.event_params(after, types, limit, wait)))
+
+
+class Webhooks:
+    """`client.webhooks`: endpoints that receive the events, signed as Standard Webhooks
+    (check them with `verify_webhook_signature`), and their delivery log."""
+
+    def __init__(self, transport: SyncTransport) -> None:
+        self._send = transport.send
+
+    def create(self, data: dict[str, Any] | Any, *, idempotency_key: str | None = None) -> Webhook:
+        """`{"url": "https://…", "event_types": ["contact.created"]}`; the answer's `secret`
+        is shown this once (and by `rotate_secret`)."""
+        return self._send(ops.create_webhook(data, idempotency_key))
+
+    def get(self, webhook_id: str) -> Webhook:
+        return self._send(ops.get_webhook(webhook_id))
+
+    def update(
+        self, webhook_id: str, data: dict[str, Any] | Any, *, idempotency_key: str | None = None
+    ) -> Webhook:
+        """Changes `url`, `event_types`, `description` or `status` (`enabled`/`disabled`)."""
+        return self._send(ops.update_webhook(webhook_id, data, idempotency_key))
+
+    def delete(self, webhook_id: str, *, idempotency_key: str | None = None) -> Webhook:
+        return self._send(ops.delete_webhook(webhook_id, idempotency_key))
+
+    def list(self) -> Iterator[Webhook]:
+        """Every endpoint of the workspace, oldest first."""
+        return iter(self._send(ops.list_webhooks()).data)
+
+    def rotate_secret(self, webhook_id: str, *, idempotency_key: str | None = None) -> Webhook:
+        """A new secret (in the answer); the old one keeps signing alongside for 24 hours."""
+        return self._send(ops.rotate_webhook_secret(webhook_id, idempotency_key))
+
+    def deliveries(self, webhook_id: str, **params: Any) -> Iterator[Delivery]:
+        """The endpoint's deliveries, newest first (`limit` as page size)."""
+        query = ops.list_all_params(params, "deliveries", cursor_paged=False)
+        return _cursor_items(self._send, lambda p: ops.list_webhook_deliveries(webhook_id, p), query)
+
+    def deliveries_page(self, webhook_id: str, **params: Any) -> DeliveryList:
+        """One page of deliveries (`limit`, `cursor`)."""
+        return self._send(ops.list_webhook_deliveries(webhook_id, ops.query(params)))
+
+    def retry_delivery(
+        self, webhook_id: str, delivery_id: str, *, idempotency_key: str | None = None
+    ) -> Delivery:
+        """Makes the delivery due now, whatever its state (a failed one starts its retries
+        again)."""
+        return self._send(ops.retry_webhook_delivery(webhook_id, delivery_id, idempotency_key))
+
+
 class Client:
     """A blocking contactd client.
 
@@ -234,6 +366,8 @@ class Client:
         self.contacts = Contacts(self._transport)
         self.conversations = Conversations(self._transport)
         self.segments = Segments(self._transport)
+        self.events = Events(self._transport)
+        self.webhooks = Webhooks(self._transport)
 
     def health(self) -> HealthStatus:
         """`GET /healthz`: the server process is up."""
