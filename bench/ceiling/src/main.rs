@@ -4,7 +4,6 @@
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
 
@@ -27,7 +26,8 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8099".to_owned());
-    let app = Router::new().fallback(get(contact));
+    // Any method: bench/run also points a webhook endpoint here, whose deliveries are POSTs.
+    let app = Router::new().fallback(contact);
     // contactd sets TCP_NODELAY on every connection; so does the ceiling.
     let listener = tokio::net::TcpListener::bind(&addr).await?.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
