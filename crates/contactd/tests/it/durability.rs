@@ -19,7 +19,14 @@ struct Traced {
 }
 
 impl Drop for Traced {
+    /// Stops the server, then strace: a tracee outlives a killed strace and kept serving.
     fn drop(&mut self) {
+        let pid = self.child.id();
+        if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+            for server in children.split_whitespace() {
+                let _ = Command::new("kill").args(["-KILL", server]).status();
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
