@@ -241,14 +241,19 @@ impl KeyCache {
 }
 
 /// Empties the key cache whenever the database's revocations change, or cannot be read
-/// (then nothing says a cached key is still valid). Runs for as long as the server does.
+/// in time (then nothing says a cached key is still valid: a check that hangs on an
+/// unreachable database must not keep the cache trusted). Runs for as long as the server
+/// does.
 pub async fn watch_revocations(state: AppState) {
     let mut every = tokio::time::interval(REVOCATION_CHECK);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last: Option<KeyRevocations> = None;
     loop {
         every.tick().await;
-        let now = state.store.key_revocations().await.ok();
+        let now = tokio::time::timeout(REVOCATION_CHECK, state.store.key_revocations())
+            .await
+            .ok()
+            .and_then(Result::ok);
         if now.is_none() || now != last {
             state.key_cache.invalidate();
         }

@@ -182,6 +182,10 @@ async fn outage_cycle(s: &mut Setup, round: usize, id: &str, before: &Value) {
         );
     }
 
+    // By now the key cache has been emptied (its revocation check cannot reach the
+    // database), so the burst below authenticates through the keys seen valid lately.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
     // A burst of concurrent requests while down: all 503, none hangs.
     let burst = (0..8).map(|i| {
         let api = api.clone();
@@ -203,9 +207,15 @@ async fn outage_cycle(s: &mut Setup, round: usize, id: &str, before: &Value) {
 
     // The 503s came from the reads and writes themselves, not from authentication: the
     // key was known valid, so each request went on to the database and failed there.
+    // (The server writes its log out every 20 ms: give the lines a moment to arrive.)
+    let logged = "authenticated by a key seen valid moments ago";
+    let waited = Instant::now();
+    while !s.server.log_text().contains(logged) && waited.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let log = s.server.log_text();
     assert!(
-        log.contains("authenticated by a key seen valid moments ago"),
+        log.contains(logged),
         "outage {round}: no request got past authentication; log:\n{log}"
     );
 
