@@ -319,22 +319,18 @@ pub trait WebhookStore: Send + Sync {
     async fn fan_out(&self, limit: u32) -> StoreResult<u64>;
     /// The enabled endpoints with a delivery due.
     async fn due_endpoints(&self) -> StoreResult<Vec<EndpointKey>>;
-    /// Leases up to `limit` due deliveries of one endpoint, oldest event first, until
-    /// `lease_until`: then they are due again unless finished.
-    async fn claim_deliveries(
+    /// Records the attempts made (each only while its lease is still this owner's), then
+    /// leases up to `limit` due deliveries of the endpoint, oldest event first, until
+    /// `lease_until` (then they are due again unless finished). One transaction, so that
+    /// a runner costs the database one write per batch of deliveries, not two each.
+    async fn settle_deliveries(
         &self,
         endpoint: &EndpointKey,
         owner: &str,
+        finished: Vec<(ClaimedDelivery, AttemptResult)>,
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
-    /// Records an attempt, if the lease is still this owner's.
-    async fn finish_delivery(
-        &self,
-        claimed: &ClaimedDelivery,
-        owner: &str,
-        result: &AttemptResult,
-    ) -> StoreResult<()>;
     /// Pending deliveries, and the creation time of the oldest.
     async fn delivery_backlog(&self) -> StoreResult<(u64, Option<Timestamp>)>;
 }

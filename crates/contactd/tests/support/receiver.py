@@ -21,6 +21,9 @@ LOCK = threading.Lock()
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Buffered, so that the head and the body of an answer leave in one segment: two small
+    # writes meet the client's delayed ACK and cost 40 ms an answer.
+    wbufsize = 64 * 1024
 
     def log_message(self, *args):
         pass

@@ -461,147 +461,31 @@ impl WebhookStore for PgStore {
             .collect()
     }
 
-    async fn claim_deliveries(
+    async fn settle_deliveries(
         &self,
         endpoint: &EndpointKey,
         owner: &str,
+        finished: Vec<(ClaimedDelivery, AttemptResult)>,
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        let tenant = &endpoint.tenant;
-        let client = self.client().await?;
-        let db = Db::Client(&client);
-        let Some(row) = db
-            .query_opt(
-                &format!(
-                    "SELECT {WEBHOOK_COLUMNS}, failing_since FROM webhooks \
-                     WHERE workspace_id = $1 AND mode = $2 AND id = $3 AND status = 'enabled'"
-                ),
-                &[
-                    &tenant.workspace_id,
-                    &tenant.mode.as_str(),
-                    &endpoint.webhook_id,
-                ],
-            )
-            .await?
-        else {
-            return Ok(Vec::new());
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let db = Db::Tx(&tx);
+        // Sent together (pipelined), run in order: one round trip for the batch.
+        futures_util::future::try_join_all(
+            finished
+                .iter()
+                .map(|(claimed, result)| finish(&db, claimed, owner, result)),
+        )
+        .await?;
+        let claimed = if limit == 0 {
+            Vec::new()
+        } else {
+            claim(&db, endpoint, owner, lease_until, limit).await?
         };
-        let webhook = records::webhook(&row)?;
-        let failing_since: Option<i64> = row.try_get(WEBHOOK_COLUMN_COUNT)?;
-        let rows = db
-            .query(
-                &format!(
-                    "WITH due AS (SELECT id FROM webhook_deliveries WHERE workspace_id = $1 \
-                     AND mode = $2 AND webhook_id = $3 AND state = 'pending' \
-                     AND next_attempt_at <= $4 ORDER BY next_attempt_at, sequence LIMIT $7 \
-                     FOR UPDATE SKIP LOCKED), \
-                     leased AS (UPDATE webhook_deliveries d SET attempts = d.attempts + 1, \
-                     next_attempt_at = $5, lease_owner = $6 FROM due \
-                     WHERE d.workspace_id = $1 AND d.mode = $2 AND d.webhook_id = $3 \
-                     AND d.id = due.id RETURNING d.id, d.attempts, d.sequence) \
-                     SELECT leased.id, leased.attempts, {} FROM leased LEFT JOIN events e \
-                     ON e.workspace_id = $1 AND e.mode = $2 AND e.sequence = leased.sequence \
-                     ORDER BY leased.sequence",
-                    EVENT_COLUMNS
-                        .split(", ")
-                        .map(|c| format!("e.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                &[
-                    &tenant.workspace_id,
-                    &tenant.mode.as_str(),
-                    &endpoint.webhook_id,
-                    &Timestamp::now().as_micros(),
-                    &lease_until.as_micros(),
-                    &owner,
-                    &i64::from(limit),
-                ],
-            )
-            .await?;
-        let mut claimed = Vec::with_capacity(rows.len());
-        let mut pruned = Vec::new();
-        for row in &rows {
-            let delivery_id: String = row.try_get(0)?;
-            // The event was pruned (past the retention) before it could be delivered.
-            if row.try_get::<_, Option<i64>>(2)?.is_none() {
-                pruned.push(delivery_id);
-                continue;
-            }
-            claimed.push(ClaimedDelivery {
-                tenant: tenant.clone(),
-                webhook: webhook.clone(),
-                failing_since: failing_since.map(Timestamp::from_micros),
-                delivery_id,
-                attempts: u32::try_from(row.try_get::<_, i32>(1)?).unwrap_or(0),
-                event: records::event(&Shifted(row, 2))?,
-            });
-        }
-        if !pruned.is_empty() {
-            db.execute(
-                "UPDATE webhook_deliveries SET state = 'failed', lease_owner = NULL, \
-                 last_error = 'the event was pruned before delivery' \
-                 WHERE workspace_id = $1 AND mode = $2 AND webhook_id = $3 AND id = ANY($4)",
-                &[
-                    &tenant.workspace_id,
-                    &tenant.mode.as_str(),
-                    &endpoint.webhook_id,
-                    &pruned,
-                ],
-            )
-            .await?;
-        }
+        tx.commit().await?;
         Ok(claimed)
-    }
-
-    async fn finish_delivery(
-        &self,
-        claimed: &ClaimedDelivery,
-        owner: &str,
-        result: &AttemptResult,
-    ) -> StoreResult<()> {
-        let tenant = &claimed.tenant;
-        let attempt = &result.attempt;
-        let client = self.client().await?;
-        let attempts = i32::try_from(claimed.attempts).unwrap_or(i32::MAX);
-        // One statement: the delivery, and the endpoint's run of failures only when it
-        // changes (a success after failures, a first failure, a disabling).
-        Db::Client(&client)
-            .execute(
-                "WITH delivery AS (UPDATE webhook_deliveries SET state = $6, \
-                 next_attempt_at = $7, lease_owner = NULL, last_attempt_at = $8, \
-                 last_status = $9, last_error = $10, last_latency_ms = $11, response_body = $12 \
-                 WHERE workspace_id = $1 AND mode = $2 AND webhook_id = $3 AND id = $4 \
-                 AND lease_owner = $5 AND attempts = $13 RETURNING 1) \
-                 UPDATE webhooks SET failing_since = CASE WHEN $14 THEN NULL \
-                 ELSE COALESCE(failing_since, $8) END, \
-                 status = CASE WHEN $15::text IS NULL THEN status ELSE 'disabled' END, \
-                 disabled_reason = COALESCE($15, disabled_reason) \
-                 WHERE workspace_id = $1 AND mode = $2 AND id = $3 \
-                 AND EXISTS (SELECT 1 FROM delivery) \
-                 AND (($14 AND failing_since IS NOT NULL) OR (NOT $14 AND failing_since IS NULL) \
-                 OR $15::text IS NOT NULL)",
-                &[
-                    &tenant.workspace_id,
-                    &tenant.mode.as_str(),
-                    &claimed.webhook.id,
-                    &claimed.delivery_id,
-                    &owner,
-                    &result.state.as_str(),
-                    &result.next_attempt_at.map(Timestamp::as_micros),
-                    &attempt.at.as_micros(),
-                    &attempt.status.map(i32::from),
-                    &attempt.error,
-                    &i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX),
-                    &attempt.response_body,
-                    &attempts,
-                    &(result.state == DeliveryState::Succeeded),
-                    &result.disable,
-                ],
-            )
-            .await?;
-        Ok(())
     }
 
     async fn delivery_backlog(&self) -> StoreResult<(u64, Option<Timestamp>)> {
@@ -639,4 +523,145 @@ impl records::Columns for Shifted<'_> {
     fn json(&self, i: usize) -> StoreResult<Value> {
         self.0.json(i + self.1)
     }
+}
+
+/// Leases up to `limit` due deliveries of one endpoint, oldest event first.
+async fn claim(
+    db: &Db<'_>,
+    endpoint: &EndpointKey,
+    owner: &str,
+    lease_until: Timestamp,
+    limit: u32,
+) -> StoreResult<Vec<ClaimedDelivery>> {
+    let tenant = &endpoint.tenant;
+    let Some(row) = db
+        .query_opt(
+            &format!(
+                "SELECT {WEBHOOK_COLUMNS}, failing_since FROM webhooks \
+                 WHERE workspace_id = $1 AND mode = $2 AND id = $3 AND status = 'enabled'"
+            ),
+            &[
+                &tenant.workspace_id,
+                &tenant.mode.as_str(),
+                &endpoint.webhook_id,
+            ],
+        )
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let webhook = records::webhook(&row)?;
+    let failing_since: Option<i64> = row.try_get(WEBHOOK_COLUMN_COUNT)?;
+    let rows = db
+        .query(
+            &format!(
+                "WITH due AS (SELECT id FROM webhook_deliveries WHERE workspace_id = $1 \
+                 AND mode = $2 AND webhook_id = $3 AND state = 'pending' \
+                 AND next_attempt_at <= $4 ORDER BY next_attempt_at, sequence LIMIT $7 \
+                 FOR UPDATE SKIP LOCKED), \
+                 leased AS (UPDATE webhook_deliveries d SET attempts = d.attempts + 1, \
+                 next_attempt_at = $5, lease_owner = $6 FROM due \
+                 WHERE d.workspace_id = $1 AND d.mode = $2 AND d.webhook_id = $3 \
+                 AND d.id = due.id RETURNING d.id, d.attempts, d.sequence) \
+                 SELECT leased.id, leased.attempts, {} FROM leased LEFT JOIN events e \
+                 ON e.workspace_id = $1 AND e.mode = $2 AND e.sequence = leased.sequence \
+                 ORDER BY leased.sequence",
+                EVENT_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("e.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            &[
+                &tenant.workspace_id,
+                &tenant.mode.as_str(),
+                &endpoint.webhook_id,
+                &Timestamp::now().as_micros(),
+                &lease_until.as_micros(),
+                &owner,
+                &i64::from(limit),
+            ],
+        )
+        .await?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    let mut pruned = Vec::new();
+    for row in &rows {
+        let delivery_id: String = row.try_get(0)?;
+        // The event was pruned (past the retention) before it could be delivered.
+        if row.try_get::<_, Option<i64>>(2)?.is_none() {
+            pruned.push(delivery_id);
+            continue;
+        }
+        claimed.push(ClaimedDelivery {
+            tenant: tenant.clone(),
+            webhook: webhook.clone(),
+            failing_since: failing_since.map(Timestamp::from_micros),
+            delivery_id,
+            attempts: u32::try_from(row.try_get::<_, i32>(1)?).unwrap_or(0),
+            event: records::event(&Shifted(row, 2))?,
+        });
+    }
+    if !pruned.is_empty() {
+        db.execute(
+            "UPDATE webhook_deliveries SET state = 'failed', lease_owner = NULL, \
+             last_error = 'the event was pruned before delivery' \
+             WHERE workspace_id = $1 AND mode = $2 AND webhook_id = $3 AND id = ANY($4)",
+            &[
+                &tenant.workspace_id,
+                &tenant.mode.as_str(),
+                &endpoint.webhook_id,
+                &pruned,
+            ],
+        )
+        .await?;
+    }
+    Ok(claimed)
+}
+
+/// Records an attempt, if the lease is still `owner`'s.
+async fn finish(
+    db: &Db<'_>,
+    claimed: &ClaimedDelivery,
+    owner: &str,
+    result: &AttemptResult,
+) -> StoreResult<()> {
+    let tenant = &claimed.tenant;
+    let attempt = &result.attempt;
+    let attempts = i32::try_from(claimed.attempts).unwrap_or(i32::MAX);
+    // One statement: the delivery, and the endpoint's run of failures only when it
+    // changes (a success after failures, a first failure, a disabling).
+    db.execute(
+        "WITH delivery AS (UPDATE webhook_deliveries SET state = $6, \
+             next_attempt_at = $7, lease_owner = NULL, last_attempt_at = $8, \
+             last_status = $9, last_error = $10, last_latency_ms = $11, response_body = $12 \
+             WHERE workspace_id = $1 AND mode = $2 AND webhook_id = $3 AND id = $4 \
+             AND lease_owner = $5 AND attempts = $13 RETURNING 1) \
+             UPDATE webhooks SET failing_since = CASE WHEN $14 THEN NULL \
+             ELSE COALESCE(failing_since, $8) END, \
+             status = CASE WHEN $15::text IS NULL THEN status ELSE 'disabled' END, \
+             disabled_reason = COALESCE($15, disabled_reason) \
+             WHERE workspace_id = $1 AND mode = $2 AND id = $3 \
+             AND EXISTS (SELECT 1 FROM delivery) \
+             AND (($14 AND failing_since IS NOT NULL) OR (NOT $14 AND failing_since IS NULL) \
+             OR $15::text IS NOT NULL)",
+        &[
+            &tenant.workspace_id,
+            &tenant.mode.as_str(),
+            &claimed.webhook.id,
+            &claimed.delivery_id,
+            &owner,
+            &result.state.as_str(),
+            &result.next_attempt_at.map(Timestamp::as_micros),
+            &attempt.at.as_micros(),
+            &attempt.status.map(i32::from),
+            &attempt.error,
+            &i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX),
+            &attempt.response_body,
+            &attempts,
+            &(result.state == DeliveryState::Succeeded),
+            &result.disable,
+        ],
+    )
+    .await?;
+    Ok(())
 }

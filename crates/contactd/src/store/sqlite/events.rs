@@ -359,6 +359,8 @@ fn claim(
     Ok(claimed)
 }
 
+/// Records an attempt if the lease is still `owner`'s; the endpoint's run of failures is
+/// written only when it changes (a success after failures, a first failure, a disabling).
 fn finish(
     conn: &Connection,
     claimed: &ClaimedDelivery,
@@ -398,7 +400,9 @@ fn finish(
          ELSE COALESCE(failing_since, ?5) END, \
          status = CASE WHEN ?6 IS NULL THEN status ELSE 'disabled' END, \
          disabled_reason = COALESCE(?6, disabled_reason) \
-         WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
+         WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3 \
+         AND ((?4 AND failing_since IS NOT NULL) OR (NOT ?4 AND failing_since IS NULL) \
+         OR ?6 IS NOT NULL)",
     )?
     .execute(params![
         tenant.workspace_id,
@@ -633,28 +637,25 @@ impl WebhookStore for SqliteStore {
             .await
     }
 
-    async fn claim_deliveries(
+    async fn settle_deliveries(
         &self,
         endpoint: &EndpointKey,
         owner: &str,
+        finished: Vec<(ClaimedDelivery, AttemptResult)>,
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
         let (endpoint, owner) = (endpoint.clone(), owner.to_owned());
         self.writer
-            .run_atomic(move |conn| claim(conn, &endpoint, &owner, lease_until, limit))
-            .await
-    }
-
-    async fn finish_delivery(
-        &self,
-        claimed: &ClaimedDelivery,
-        owner: &str,
-        result: &AttemptResult,
-    ) -> StoreResult<()> {
-        let (claimed, owner, result) = (claimed.clone(), owner.to_owned(), result.clone());
-        self.writer
-            .run_atomic(move |conn| finish(conn, &claimed, &owner, &result))
+            .run_atomic(move |conn| {
+                for (claimed, result) in &finished {
+                    finish(conn, claimed, &owner, result)?;
+                }
+                if limit == 0 {
+                    return Ok(Vec::new());
+                }
+                claim(conn, &endpoint, &owner, lease_until, limit)
+            })
             .await
     }
 
