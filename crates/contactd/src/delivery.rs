@@ -26,7 +26,7 @@ use crate::domain::webhook::{
     DeliveryState, MAX_RESPONSE_BODY,
 };
 use crate::domain::FieldError;
-use crate::store::{ClaimedDelivery, EndpointKey, Store};
+use crate::store::{ClaimedDelivery, EndpointKey, Store, StoreError, StoreResult};
 
 /// How long the endpoint has to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,10 +34,16 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 const TICK: Duration = Duration::from_millis(250);
 /// How long the worker waits after the database failed it.
 const PAUSE_AFTER_ERROR: Duration = Duration::from_secs(5);
-/// Events turned into deliveries per endpoint and fan-out.
-const FAN_OUT: u32 = 1000;
+/// Due deliveries kept ahead of each endpoint's runner: the fan-out writes no more, so
+/// that deliveries cost the database only as fast as they are made (a runner leases 64
+/// at a time; 2,000 keep it busy between fan-outs 20 ms apart up to 100,000 a second).
+const AHEAD: u32 = 2000;
 /// Deliveries one endpoint's runner leases at once, at most.
 const LEASE_BATCH: usize = 64;
+/// How long deliveries give way to requests that keep the database busy, at most, before
+/// each write of their own: under a write load that saturates the database they go on at
+/// about a batch per endpoint every 100 ms, and catch up when the load eases.
+const GIVE_WAY: Duration = Duration::from_millis(100);
 /// The shortest time between two fan-outs: a worker woken by every write would
 /// otherwise fan out (a write) after each, a few events at a time.
 const GATHER: Duration = Duration::from_millis(20);
@@ -125,6 +131,8 @@ pub fn client(allow_private: bool) -> anyhow::Result<reqwest::Client> {
 
 struct Worker {
     store: Arc<dyn Store>,
+    /// The server's runtime: the database work runs there (see [`Worker::on_main`]).
+    main: tokio::runtime::Handle,
     client: reqwest::Client,
     settings: Settings,
     /// Names this process's leases.
@@ -135,9 +143,77 @@ struct Worker {
     count: Arc<dyn Fn(&'static str) + Send + Sync>,
 }
 
-/// Runs the delivery worker until the task is aborted.
-pub async fn run(
+/// The delivery worker, on its own thread: stop it with [`Deliveries::stop`].
+pub struct Deliveries {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Nice value of the delivery thread, against the API's 0: when requests keep the cores
+/// busy they get about nine times its share of CPU time, and deliveries catch up as soon
+/// as there is slack; with cores to spare they run at full speed.
+const NICE: i32 = 10;
+
+/// Starts the delivery worker on a thread of its own, at a lower CPU priority than the
+/// API: its HTTP requests, signatures and JSON run there, and its database work on the
+/// server's runtime (`main`), so that a connection it opens is driven by the server's
+/// threads like any other.
+pub fn start(
     store: Arc<dyn Store>,
+    settings: Settings,
+    wake: Arc<Notify>,
+    count: Arc<dyn Fn(&'static str) + Send + Sync>,
+) -> std::io::Result<Deliveries> {
+    let main = tokio::runtime::Handle::current();
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let thread = std::thread::Builder::new()
+        .name("contactd-webhooks".into())
+        .spawn(move || {
+            // On Linux the nice value is the calling thread's own.
+            if let Err(e) = rustix::process::nice(NICE) {
+                tracing::warn!(error = %e, "the webhook thread keeps the API's CPU priority");
+            }
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    tracing::error!(error = %e, "webhook deliveries cannot start");
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                tokio::select! {
+                    () = run(store, main, settings, wake, count) => {}
+                    _ = stopped => {}
+                }
+            });
+            // Dropping the runtime ends the attempts in flight: their leases run out and
+            // they are sent again.
+        })?;
+    Ok(Deliveries {
+        stop: Some(stop),
+        thread: Some(thread),
+    })
+}
+
+impl Deliveries {
+    /// Stops the worker and waits for its thread.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+/// Runs the delivery worker until the task is dropped.
+async fn run(
+    store: Arc<dyn Store>,
+    main: tokio::runtime::Handle,
     settings: Settings,
     wake: Arc<Notify>,
     count: Arc<dyn Fn(&'static str) + Send + Sync>,
@@ -151,6 +227,7 @@ pub async fn run(
     };
     let worker = Arc::new(Worker {
         store,
+        main,
         client,
         settings,
         owner: new_id("wkr_"),
@@ -180,12 +257,36 @@ pub async fn run(
 }
 
 impl Worker {
+    /// Waits while requests keep the database busy, for [`GIVE_WAY`] at most.
+    async fn give_way(&self) {
+        let started = Instant::now();
+        while self.store.busy() && started.elapsed() < GIVE_WAY {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Runs database work on the server's runtime.
+    async fn on_main<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = StoreResult<T>> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.main
+            .spawn(work)
+            .await
+            .unwrap_or_else(|e| Err(StoreError::Unavailable(format!("database work ended: {e}"))))
+    }
+
     /// Fans out, then starts a runner for each endpoint with due deliveries; false when
     /// the database failed.
     async fn tick(self: &Arc<Self>, runners: &mut tokio::task::JoinSet<()>) -> bool {
         loop {
-            match self.store.fan_out(FAN_OUT).await {
-                Ok(n) if n >= u64::from(FAN_OUT) => continue,
+            self.give_way().await;
+            let store = self.store.clone();
+            match self
+                .on_main(async move { store.fan_out(AHEAD).await })
+                .await
+            {
+                Ok(n) if n >= u64::from(AHEAD) => continue,
                 Ok(_) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook fan-out failed");
@@ -193,7 +294,11 @@ impl Worker {
                 }
             }
         }
-        let due = match self.store.due_endpoints().await {
+        let store = self.store.clone();
+        let due = match self
+            .on_main(async move { store.due_endpoints().await })
+            .await
+        {
             Ok(due) => due,
             Err(e) => {
                 tracing::warn!(error = %e, "looking for due webhook deliveries failed");
@@ -253,17 +358,24 @@ impl Worker {
             let hungry = more && queue.is_empty() && running.len() <= slots / 2;
             if hungry || (!done.is_empty() && (idle || done.len() >= batch)) {
                 let limit = if hungry { batch - running.len() } else { 0 };
+                self.give_way().await;
                 let lease_until =
                     Timestamp::from_micros(Timestamp::now().as_micros() + lease.as_micros() as i64);
+                let (store, endpoint, owner) =
+                    (self.store.clone(), endpoint.clone(), self.owner.clone());
+                let finished = std::mem::take(&mut done);
                 let settled = self
-                    .store
-                    .settle_deliveries(
-                        endpoint,
-                        &self.owner,
-                        std::mem::take(&mut done),
-                        lease_until,
-                        limit as u32,
-                    )
+                    .on_main(async move {
+                        store
+                            .settle_deliveries(
+                                &endpoint,
+                                &owner,
+                                finished,
+                                lease_until,
+                                limit as u32,
+                            )
+                            .await
+                    })
                     .await;
                 match settled {
                     Ok(claimed) => {

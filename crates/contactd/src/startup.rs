@@ -94,7 +94,7 @@ impl Application {
         let retention = Duration::from_secs_f64(config.event_retention_days.max(0.0) * 86_400.0);
         let events_pruner = tokio::spawn(delivery::prune_events(self.store.clone(), retention));
         let counter = state.clone();
-        let deliveries = tokio::spawn(delivery::run(
+        let deliveries = delivery::start(
             self.store.clone(),
             delivery::Settings {
                 allow_private: config.webhook_allow_private,
@@ -103,13 +103,14 @@ impl Application {
             },
             state.events.clone(),
             Arc::new(move |outcome| counter.count_delivery(outcome)),
-        ));
+        )
+        .context("cannot start the webhook delivery thread")?;
         server::serve(self.listener, api::router(state), limits, shutdown).await;
         pruner.abort();
         upkeep.abort();
         revocations.abort();
         events_pruner.abort();
-        deliveries.abort();
+        deliveries.stop().await;
         self.store.close().await;
         Ok(())
     }

@@ -315,8 +315,10 @@ pub trait WebhookStore: Send + Sync {
         delivery_id: &str,
     ) -> StoreResult<Delivery>;
     /// Turns events committed since the last call into deliveries of the enabled
-    /// endpoints wanting them; returns how many deliveries were queued.
-    async fn fan_out(&self, limit: u32) -> StoreResult<u64>;
+    /// endpoints wanting them, keeping at most `ahead` due deliveries per endpoint: the
+    /// events are the durable queue, and deliveries are written only as fast as they are
+    /// made. Returns how many deliveries were queued.
+    async fn fan_out(&self, ahead: u32) -> StoreResult<u64>;
     /// The enabled endpoints with a delivery due.
     async fn due_endpoints(&self) -> StoreResult<Vec<EndpointKey>>;
     /// Records the attempts made (each only while its lease is still this owner's), then
@@ -331,7 +333,8 @@ pub trait WebhookStore: Send + Sync {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
-    /// Pending deliveries, and the creation time of the oldest.
+    /// Deliveries not yet made (pending ones, and events not yet turned into deliveries
+    /// of an enabled endpoint), and the creation time of the oldest.
     async fn delivery_backlog(&self) -> StoreResult<(u64, Option<Timestamp>)>;
 }
 
@@ -396,6 +399,9 @@ pub trait Store:
     async fn analyze(&self) -> StoreResult<()>;
     /// Queue and pool gauges for `/metrics`: name, help, value.
     fn gauges(&self) -> Vec<(&'static str, &'static str, f64)>;
+    /// Whether requests keep the database busy right now (writes queued for SQLite's
+    /// writer; every PostgreSQL connection taken): background work gives way.
+    fn busy(&self) -> bool;
 }
 
 /// Connection settings of a client-server backend (unused by SQLite).

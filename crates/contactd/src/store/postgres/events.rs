@@ -373,7 +373,7 @@ impl WebhookStore for PgStore {
         get_delivery(&db, tenant, webhook_id, delivery_id).await
     }
 
-    async fn fan_out(&self, limit: u32) -> StoreResult<u64> {
+    async fn fan_out(&self, ahead: u32) -> StoreResult<u64> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let db = Db::Tx(&tx);
@@ -392,7 +392,29 @@ impl WebhookStore for PgStore {
             let webhook = records::webhook(row)?;
             let tenant = records::tenant(row, WEBHOOK_COLUMN_COUNT)?;
             let mark: i64 = row.try_get(WEBHOOK_COLUMN_COUNT + 2)?;
-            let page = list_events(&db, &tenant, mark, &[], limit).await?;
+            let due: i64 = db
+                .query_opt(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries \
+                     WHERE workspace_id = $1 AND mode = $2 AND webhook_id = $3 \
+                     AND state = 'pending' AND next_attempt_at <= $4 LIMIT $5) d",
+                    &[
+                        &tenant.workspace_id,
+                        &tenant.mode.as_str(),
+                        &webhook.id,
+                        &now,
+                        &i64::from(ahead),
+                    ],
+                )
+                .await?
+                .map_or(Ok(0), |row| row.try_get(0))?;
+            let Some(room) = u32::try_from(due)
+                .ok()
+                .and_then(|due| ahead.checked_sub(due))
+                .filter(|room| *room > 0)
+            else {
+                continue;
+            };
+            let page = list_events(&db, &tenant, mark, &[], room).await?;
             let Some(last) = page.events.last().map(|e| e.sequence) else {
                 continue;
             };
@@ -437,6 +459,7 @@ impl WebhookStore for PgStore {
             .await?;
         }
         tx.commit().await?;
+        self.after_fan_out(queued).await;
         Ok(queued)
     }
 
@@ -492,7 +515,11 @@ impl WebhookStore for PgStore {
         let client = self.client().await?;
         let row = client
             .query_one(
-                "SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries WHERE state = 'pending'",
+                "SELECT COUNT(*), MIN(created_at) FROM (SELECT created_at \
+                 FROM webhook_deliveries WHERE state = 'pending' UNION ALL \
+                 SELECT e.created_at FROM webhooks w JOIN events e \
+                 ON e.workspace_id = w.workspace_id AND e.mode = w.mode \
+                 AND e.sequence > w.fanned_out WHERE w.status = 'enabled') backlog",
                 &[],
             )
             .await?;
@@ -525,7 +552,10 @@ impl records::Columns for Shifted<'_> {
     }
 }
 
-/// Leases up to `limit` due deliveries of one endpoint, oldest event first.
+/// Leases up to `limit` due deliveries of one endpoint, oldest event first. The events
+/// are read by a lateral lookup each (its `LIMIT 1` keeps PostgreSQL from flattening it
+/// into a join): a plain join hashed all the tenant's events, 128 ms for a claim of 60
+/// with 60,000 events.
 async fn claim(
     db: &Db<'_>,
     endpoint: &EndpointKey,
@@ -563,9 +593,9 @@ async fn claim(
                  next_attempt_at = $5, lease_owner = $6 FROM due \
                  WHERE d.workspace_id = $1 AND d.mode = $2 AND d.webhook_id = $3 \
                  AND d.id = due.id RETURNING d.id, d.attempts, d.sequence) \
-                 SELECT leased.id, leased.attempts, {} FROM leased LEFT JOIN events e \
-                 ON e.workspace_id = $1 AND e.mode = $2 AND e.sequence = leased.sequence \
-                 ORDER BY leased.sequence",
+                 SELECT leased.id, leased.attempts, {} FROM leased LEFT JOIN LATERAL \
+                 (SELECT {EVENT_COLUMNS} FROM events WHERE workspace_id = $1 AND mode = $2 \
+                 AND sequence = leased.sequence LIMIT 1) e ON true ORDER BY leased.sequence",
                 EVENT_COLUMNS
                     .split(", ")
                     .map(|c| format!("e.{c}"))

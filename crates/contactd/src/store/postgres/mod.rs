@@ -12,6 +12,7 @@ mod events;
 mod idempotency;
 mod keys;
 mod segments;
+mod statistics;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -57,52 +58,39 @@ pub struct PgStore {
     share: WorkspaceShare,
     /// The most prepared statements seen on one connection (a gauge: it must stay flat).
     largest_statement_cache: AtomicUsize,
-    /// Contacts this process inserted in batches, and the count at which it next refreshes
-    /// the planner's statistics (see [`PgStore::after_batch_inserts`]).
-    batch_inserted: std::sync::atomic::AtomicU64,
-    next_analyze_at: std::sync::atomic::AtomicU64,
+    /// When to refresh the statistics of contacts inserted by batches, and of webhook
+    /// deliveries queued by the fan-out.
+    contact_statistics: statistics::Refresh,
+    delivery_statistics: statistics::Refresh,
 }
 
-/// Batch-inserted contacts after which statistics are first refreshed; then at every
-/// doubling.
-const FIRST_ANALYZE_AT: u64 = 1_000;
-/// Past this many batch-inserted contacts no further refresh falls due.
-const LAST_ANALYZE_AT: u64 = 64_000;
-
 impl PgStore {
-    /// Refreshes the planner's statistics of the contacts when this process's batches have
-    /// inserted past a doubling of what they had at the last refresh (1,000, 2,000, 4,000,
-    /// …). A table loaded from empty has none until autovacuum comes by, and meanwhile
-    /// PostgreSQL takes the tenant for one row and picks plans that scan it for each batch:
-    /// a 20,000-row import into a fresh database ran past the statement timeout. Past
-    /// [`LAST_ANALYZE_AT`] the statistics already say the tenant is large, and autovacuum's
-    /// own analyze (every 10% of change) keeps them so; each refresh samples the tables
-    /// whole, which took 18% of PostgreSQL's time in a 100k import.
+    /// Refreshes the planner's statistics of the contacts as batches fill the table
+    /// (see [`statistics`]).
     pub(super) async fn after_batch_inserts(&self, inserted: u64) {
-        use std::sync::atomic::Ordering::Relaxed;
-        if inserted == 0 {
-            return;
+        if self.contact_statistics.due(inserted) {
+            self.analyze("contacts, contact_terms").await;
         }
-        let total = self.batch_inserted.fetch_add(inserted, Relaxed) + inserted;
-        let due = self.next_analyze_at.load(Relaxed);
-        if total < due
-            || due > LAST_ANALYZE_AT
-            || self
-                .next_analyze_at
-                .compare_exchange(due, total.saturating_mul(2), Relaxed, Relaxed)
-                .is_err()
-        {
-            return;
+    }
+
+    /// Refreshes the statistics of the deliveries as the fan-out fills the table: a claim
+    /// planned on none scanned every delivery of its endpoint.
+    pub(super) async fn after_fan_out(&self, queued: u64) {
+        if self.delivery_statistics.due(queued) {
+            self.analyze("webhook_deliveries").await;
         }
+    }
+
+    async fn analyze(&self, tables: &str) {
         let analyzed = match self.client().await {
             Ok(client) => client
-                .batch_execute("ANALYZE contacts, contact_terms")
+                .batch_execute(&format!("ANALYZE {tables}"))
                 .await
                 .map_err(StoreError::from),
             Err(e) => Err(e),
         };
         if let Err(e) = analyzed {
-            tracing::warn!(error = %e, "refreshing statistics after batch inserts failed");
+            tracing::warn!(error = %e, tables, "refreshing statistics failed");
         }
     }
 
@@ -139,8 +127,8 @@ impl PgStore {
             key_pool: pool(manager(config), KEY_CONNECTIONS)?,
             share: WorkspaceShare::new(options.pool_size / 4, options.statement_timeout),
             largest_statement_cache: AtomicUsize::new(0),
-            batch_inserted: std::sync::atomic::AtomicU64::new(0),
-            next_analyze_at: std::sync::atomic::AtomicU64::new(FIRST_ANALYZE_AT),
+            contact_statistics: statistics::Refresh::new(),
+            delivery_statistics: statistics::Refresh::new(),
         };
         store.migrate().await?;
         Ok(store)
@@ -384,6 +372,11 @@ impl Store for PgStore {
             .batch_execute("VACUUM (ANALYZE) contacts, contact_terms, conversations, messages")
             .await?;
         Ok(())
+    }
+
+    fn busy(&self) -> bool {
+        let status = self.pool.status();
+        status.waiting > 0 || (status.available == 0 && status.size >= status.max_size)
     }
 
     fn gauges(&self) -> Vec<(&'static str, &'static str, f64)> {

@@ -206,7 +206,7 @@ fn save_webhook(conn: &Connection, tenant: &Tenant, w: &Webhook) -> StoreResult<
 }
 
 /// Queues deliveries of the events after each enabled endpoint's mark.
-fn fan_out(conn: &Connection, limit: u32) -> StoreResult<u64> {
+fn fan_out(conn: &Connection, ahead: u32) -> StoreResult<u64> {
     let sql = format!(
         "SELECT {WEBHOOK_COLUMNS}, workspace_id, mode, fanned_out FROM webhooks \
          WHERE status = 'enabled'"
@@ -226,7 +226,26 @@ fn fan_out(conn: &Connection, limit: u32) -> StoreResult<u64> {
     let mut queued = 0;
     let now = Timestamp::now().as_micros();
     for (webhook, tenant, mark) in endpoints {
-        let page = list_events(conn, &tenant, mark, &[], limit)?;
+        let due: u32 = conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries WHERE workspace_id = ?1 \
+                 AND mode = ?2 AND webhook_id = ?3 AND state = 'pending' \
+                 AND next_attempt_at <= ?4 LIMIT ?5)",
+            )?
+            .query_row(
+                params![
+                    tenant.workspace_id,
+                    tenant.mode.as_str(),
+                    webhook.id,
+                    now,
+                    ahead
+                ],
+                |r| r.get(0),
+            )?;
+        if due >= ahead {
+            continue;
+        }
+        let page = list_events(conn, &tenant, mark, &[], ahead - due)?;
         let Some(last) = page.events.last().map(|e| e.sequence) else {
             continue;
         };
@@ -599,9 +618,9 @@ impl WebhookStore for SqliteStore {
             .await
     }
 
-    async fn fan_out(&self, limit: u32) -> StoreResult<u64> {
+    async fn fan_out(&self, ahead: u32) -> StoreResult<u64> {
         self.writer
-            .run_atomic(move |conn| fan_out(conn, limit))
+            .run_atomic(move |conn| fan_out(conn, ahead))
             .await
     }
 
@@ -664,8 +683,11 @@ impl WebhookStore for SqliteStore {
             .run_quick(move |conn| {
                 let (n, oldest): (i64, Option<i64>) = conn
                     .prepare_cached(
-                        "SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries \
-                         WHERE state = 'pending'",
+                        "SELECT COUNT(*), MIN(created_at) FROM (SELECT created_at \
+                         FROM webhook_deliveries WHERE state = 'pending' UNION ALL \
+                         SELECT e.created_at FROM webhooks w JOIN events e \
+                         ON e.workspace_id = w.workspace_id AND e.mode = w.mode \
+                         AND e.sequence > w.fanned_out WHERE w.status = 'enabled')",
                     )?
                     .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
                 Ok((

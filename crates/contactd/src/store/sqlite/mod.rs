@@ -297,6 +297,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    fn busy(&self) -> bool {
+        self.writer.queued() > 0
+    }
+
     fn gauges(&self) -> Vec<(&'static str, &'static str, f64)> {
         vec![
             (
