@@ -184,11 +184,19 @@ async fn walk_while_creating(server: &TestServer, sort: &str) -> (Vec<Value>, us
             tokio::task::yield_now().await;
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
-        let before = made.load(Ordering::SeqCst);
-        let items = walk(server, &format!("sort={sort}"), 20).await;
-        let during = made.load(Ordering::SeqCst) - before;
+        // A machine busy elsewhere can stall the writers' commits for a whole walk: walk
+        // again (a few times at most) until one saw contacts created while it paged.
+        let mut walked = (Vec::new(), 0);
+        for _ in 0..5 {
+            let before = made.load(Ordering::SeqCst);
+            let items = walk(server, &format!("sort={sort}"), 20).await;
+            walked = (items, made.load(Ordering::SeqCst) - before);
+            if walked.1 > 0 {
+                break;
+            }
+        }
         stop.store(true, Ordering::SeqCst);
-        (items, during)
+        walked
     };
     let ((items, during), (), ()) = futures::join!(pager, writer(), writer());
     (items, during)
