@@ -17,11 +17,12 @@ pub mod de;
 mod enums;
 mod error;
 mod list;
+mod merge;
 mod segment;
 mod webhook;
 
 pub use batch::{BatchItemResult, BatchOutcome, BatchRequest, BatchResult};
-pub use contact::{Contact, ContactUpdate, Metadata, NewContact, Patch};
+pub use contact::{Contact, ContactUpdate, Identity, Metadata, NewContact, Patch};
 pub use conversation::{Conversation, ConversationUpdate, Message, NewConversation, NewMessage};
 pub use enums::{
     BatchItemStatus, BatchMode, Channel, ContactStatus, ConversationStatus, Direction, MetadataOp,
@@ -32,6 +33,7 @@ pub use list::{
     Count, List, ListContacts, ListConversations, ListSegmentContacts, MetadataFilter, OffsetList,
     Page, Sort,
 };
+pub use merge::{Merge, MergeList, MergeMoved, MergeRequest, MergeResult, UndoResult};
 pub use segment::{NewSegment, Segment, SegmentFilter, SegmentUpdate};
 pub use webhook::{
     Delivery, DeliveryList, Event, EventList, NewWebhook, Webhook, WebhookList, WebhookUpdate,

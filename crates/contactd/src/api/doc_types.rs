@@ -50,6 +50,7 @@ error_responses! {
     Conflict => CONFLICT,
     DuplicateContact => DUPLICATE_CONTACT,
     IdempotencyConflict => IDEMPOTENCY_CONFLICT,
+    MergeConflict => MERGE_CONFLICT,
     PreconditionFailed => PRECONDITION_FAILED,
     RequestTimeout => REQUEST_TIMEOUT,
     PayloadTooLarge => PAYLOAD_TOO_LARGE,
@@ -101,6 +102,15 @@ const IDEMPOTENCY_CONFLICT: ErrorResponse = ErrorResponse {
     status: StatusCode::CONFLICT,
     description: "`idempotency_conflict`: the `Idempotency-Key` was used for another request, or its first request is still running after 10 s",
     examples: &[("idempotency_conflict", "idempotency_conflict", "This Idempotency-Key was already used for a different request")],
+};
+
+const MERGE_CONFLICT: ErrorResponse = ErrorResponse {
+    status: StatusCode::CONFLICT,
+    description: "`merge_conflict`: the merge was already undone, is older than 30 days, or the contact it kept was deleted or merged into another since; or (`duplicate_contact`) an identifier of the two contacts went to another contact since. Nothing changed",
+    examples: &[
+        ("merge_conflict", "merge_conflict", "This merge was already undone"),
+        ("duplicate_contact", "duplicate_contact", "A contact with this phone number already exists"),
+    ],
 };
 
 const PRECONDITION_FAILED: ErrorResponse = ErrorResponse {

@@ -203,6 +203,11 @@ pub fn router(state: AppState) -> Router {
             "/v2/contact/{ref}/conversations",
             get(conversation::list_for_contact),
         )
+        .route("/v2/contact/{ref}/identities", post(contact::add_identity))
+        .route(
+            "/v2/contact/{ref}/identities/{identity}",
+            axum::routing::delete(contact::remove_identity),
+        )
         .route("/v2/segment", get(segment::list).post(segment::create))
         .route(
             "/v2/segment/{id}",

@@ -59,6 +59,8 @@ const API_DESCRIPTION: &str = r#"contactd keeps the people a business talks to o
         super::contact::delete,
         super::contact::upsert,
         super::contact::batch,
+        super::contact::add_identity,
+        super::contact::remove_identity,
         super::conversation::list_for_contact,
         super::conversation::create,
         super::conversation::get,
@@ -95,6 +97,7 @@ const API_DESCRIPTION: &str = r#"contactd keeps the people a business talks to o
             Conflict,
             DuplicateContact,
             IdempotencyConflict,
+            MergeConflict,
             PreconditionFailed,
             RequestTimeout,
             PayloadTooLarge,
@@ -375,6 +378,7 @@ mod tests {
                 ("duplicate_contact", 409)
             }
             ApiError::IdempotencyConflict(_) => ("idempotency_conflict", 409),
+            ApiError::MergeConflict(_) => ("merge_conflict", 409),
             ApiError::PreconditionFailed { .. } => ("precondition_failed", 412),
             ApiError::RequestTimeout => ("request_timeout", 408),
             ApiError::PayloadTooLarge { .. } => ("payload_too_large", 413),
@@ -392,6 +396,7 @@ mod tests {
             ApiError::Unauthorized("no"),
             ApiError::NotFound("no".into()),
             ApiError::MethodNotAllowed,
+            ApiError::MergeConflict("undone".into()),
             ApiError::Duplicate {
                 message: "taken".into(),
                 field: "phone",

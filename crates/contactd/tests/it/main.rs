@@ -26,6 +26,7 @@ mod errors;
 mod etag;
 mod events;
 mod idempotency;
+mod identities;
 mod import;
 mod limits;
 mod list;

@@ -13,7 +13,7 @@ use crate::utils::{TestServer, CONTACT_FIELDS};
 const REGENERATE: &str = "CONTACTD_WRITE_OPENAPI=1 cargo test -p contactd --test it openapi";
 
 /// Every operation of docs/api.md, as (method, path, operationId).
-const OPERATIONS: [(&str, &str, &str); 33] = [
+const OPERATIONS: [(&str, &str, &str); 35] = [
     ("get", "/v2/contact", "listContacts"),
     ("get", "/v2/contact/count", "countContacts"),
     ("post", "/v2/segment", "createSegment"),
@@ -53,6 +53,12 @@ const OPERATIONS: [(&str, &str, &str); 33] = [
     ("delete", "/v2/contact/{ref}", "deleteContact"),
     ("post", "/v2/contact/upsert", "upsertContact"),
     ("post", "/v2/contact/batch", "batchContacts"),
+    ("post", "/v2/contact/{ref}/identities", "addContactIdentity"),
+    (
+        "delete",
+        "/v2/contact/{ref}/identities/{identity}",
+        "removeContactIdentity",
+    ),
     (
         "get",
         "/v2/contact/{ref}/conversations",

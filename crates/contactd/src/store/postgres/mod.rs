@@ -11,6 +11,7 @@ mod conversations;
 mod events;
 mod idempotency;
 mod keys;
+mod merges;
 mod segments;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,6 +36,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0002_search.sql"),
     include_str!("../../../migrations/postgres/0003_idempotency_age.sql"),
     include_str!("../../../migrations/postgres/0004_events.sql"),
+    include_str!("../../../migrations/postgres/0005_identities.sql"),
+    include_str!("../../../migrations/postgres/0006_merges.sql"),
 ];
 /// The migration after which every contact's search terms are written again.
 const REINDEX_AFTER: usize = 2;
@@ -211,7 +214,8 @@ async fn apply_migrations(client: &mut Object) -> anyhow::Result<()> {
         let version = i32::try_from(index + 1)?;
         let tx = client.transaction().await?;
         tx.batch_execute(sql).await?;
-        if index + 1 == REINDEX_AFTER {
+        // Reads contacts with today's columns, so only once the last migration ran.
+        if index + 1 == MIGRATIONS.len() && current < REINDEX_AFTER {
             contacts::reindex_all(&tx).await?;
         }
         tx.execute(

@@ -8,6 +8,7 @@ mod conversations;
 mod events;
 mod idempotency;
 mod keys;
+mod merges;
 mod readers;
 mod segments;
 mod writer;
@@ -36,6 +37,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0002_search.sql"),
     include_str!("../../../migrations/sqlite/0003_idempotency_age.sql"),
     include_str!("../../../migrations/sqlite/0004_events.sql"),
+    include_str!("../../../migrations/sqlite/0005_identities.sql"),
+    include_str!("../../../migrations/sqlite/0006_merges.sql"),
 ];
 /// The migration after which every contact's search terms are written again.
 const REINDEX_AFTER: usize = 2;
@@ -87,6 +90,10 @@ impl SqliteStore {
         let mut conn = Connection::open(path)?;
         configure(&conn, synchronous, cache_mib)?;
         migrate(&mut conn)?;
+        // A migration may edit the schema's text (0005), which only new connections read.
+        drop(conn);
+        let conn = Connection::open(path)?;
+        configure(&conn, synchronous, cache_mib)?;
         let open_readers = |n: usize| {
             (0..n)
                 .map(|_| open_reader(path))
@@ -184,10 +191,13 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
-        if index + 1 == REINDEX_AFTER {
-            contacts::reindex_all(&tx)?;
-        }
         tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+    }
+    // Once every migration ran: the reindex reads contacts with today's columns.
+    if current < REINDEX_AFTER {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        contacts::reindex_all(&tx)?;
         tx.commit()?;
     }
     Ok(())
