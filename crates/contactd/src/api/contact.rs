@@ -35,7 +35,7 @@ pub fn contact_response(status: StatusCode, contact: Contact) -> Response {
 }
 
 /// The `If-Match` header of a request, if it has one.
-fn precondition(headers: &HeaderMap) -> Result<Option<Precondition>, ApiError> {
+pub(super) fn precondition(headers: &HeaderMap) -> Result<Option<Precondition>, ApiError> {
     match headers.get(header::IF_MATCH) {
         None => Ok(None),
         Some(value) => value

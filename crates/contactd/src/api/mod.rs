@@ -9,6 +9,7 @@ mod events;
 mod extract;
 mod health;
 mod idempotency;
+mod merge;
 mod metrics;
 mod openapi;
 mod ratelimit;
@@ -204,6 +205,9 @@ pub fn router(state: AppState) -> Router {
             get(conversation::list_for_contact),
         )
         .route("/v2/contact/{ref}/identities", post(contact::add_identity))
+        .route("/v2/contact/{ref}/merge", post(merge::merge))
+        .route("/v2/contact/{ref}/merges", get(merge::list))
+        .route("/v2/merge/{id}/undo", post(merge::undo))
         .route(
             "/v2/contact/{ref}/identities/{identity}",
             axum::routing::delete(contact::remove_identity),

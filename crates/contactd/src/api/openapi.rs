@@ -61,6 +61,9 @@ const API_DESCRIPTION: &str = r#"contactd keeps the people a business talks to o
         super::contact::batch,
         super::contact::add_identity,
         super::contact::remove_identity,
+        super::merge::merge,
+        super::merge::undo,
+        super::merge::list,
         super::conversation::list_for_contact,
         super::conversation::create,
         super::conversation::get,
@@ -262,7 +265,13 @@ impl Modify for ResponseHeaders {
              request with the same `Idempotency-Key`, replayed without running the operation \
              again",
         );
-        let replayable = ["InvalidInput", "NotFound", "Conflict", "DuplicateContact"];
+        let replayable = [
+            "InvalidInput",
+            "NotFound",
+            "Conflict",
+            "DuplicateContact",
+            "MergeConflict",
+        ];
         let components = openapi.components.iter_mut();
         for (name, response) in components.flat_map(|c| c.responses.iter_mut()) {
             if let RefOr::T(response) = response {

@@ -31,6 +31,7 @@ mod import;
 mod limits;
 mod list;
 mod list_shapes;
+mod merge;
 mod messages;
 mod metrics;
 mod openapi;

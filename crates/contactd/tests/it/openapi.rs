@@ -13,7 +13,7 @@ use crate::utils::{TestServer, CONTACT_FIELDS};
 const REGENERATE: &str = "CONTACTD_WRITE_OPENAPI=1 cargo test -p contactd --test it openapi";
 
 /// Every operation of docs/api.md, as (method, path, operationId).
-const OPERATIONS: [(&str, &str, &str); 35] = [
+const OPERATIONS: [(&str, &str, &str); 38] = [
     ("get", "/v2/contact", "listContacts"),
     ("get", "/v2/contact/count", "countContacts"),
     ("post", "/v2/segment", "createSegment"),
@@ -59,6 +59,9 @@ const OPERATIONS: [(&str, &str, &str); 35] = [
         "/v2/contact/{ref}/identities/{identity}",
         "removeContactIdentity",
     ),
+    ("post", "/v2/contact/{ref}/merge", "mergeContacts"),
+    ("get", "/v2/contact/{ref}/merges", "listContactMerges"),
+    ("post", "/v2/merge/{merge_id}/undo", "undoMerge"),
     (
         "get",
         "/v2/contact/{ref}/conversations",

@@ -21,59 +21,60 @@ use crate::store::records::{self, CONTACT_COLUMNS, MERGE_COLUMNS};
 use crate::store::{Entity, MergeStore, StoreError, StoreResult};
 
 /// How often a merge reads its two contacts again when one was merged away between
-/// finding it and locking it.
-const LOCK_ATTEMPTS: usize = 3;
+/// finding it and locking it. Each retry follows another merge's commit, so this bounds
+/// how many merges of the same contacts may overtake one.
+const LOCK_ATTEMPTS: usize = 32;
 
-/// The target and the source, locked in id order. A contact merged away while this waited
-/// for its lock is found again through its id, which now names the contact it went into.
+/// What locking the two contacts of a merge found.
+enum Locked {
+    /// The target and the source, locked.
+    Both(Box<(Contact, Contact)>),
+    /// One was merged away while this waited for its lock: its id (given again) now names
+    /// the contact it went into. The caller rolls back, releasing what was locked, and
+    /// tries again.
+    Moved(ContactRef, ContactRef),
+}
+
+/// The target and the source, locked in id order.
 async fn lock_pair(
     tx: &Transaction<'_>,
     tenant: &Tenant,
-    target: &ContactRef,
-    source: &ContactRef,
-) -> StoreResult<(Contact, Contact)> {
+    target_ref: &ContactRef,
+    source_ref: &ContactRef,
+) -> StoreResult<Locked> {
     let db = Db::Tx(tx);
     let not_found = || StoreError::NotFound(Entity::Contact);
-    let (mut target_ref, mut source_ref) = (target.clone(), source.clone());
-    for _ in 0..LOCK_ATTEMPTS {
-        let target = find(&db, tenant, &target_ref, false)
-            .await?
-            .ok_or_else(not_found)?;
-        let source = find(&db, tenant, &source_ref, false)
-            .await?
-            .ok_or_else(not_found)?;
-        if target.id == source.id {
-            return Ok((target, source));
-        }
-        let rows = db
-            .query(
-                &format!(
-                    "SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 \
-                     AND mode = $2 AND id = ANY($3) ORDER BY id FOR UPDATE"
-                ),
-                &[
-                    &tenant.workspace_id,
-                    &tenant.mode.as_str(),
-                    &vec![target.id.as_str(), source.id.as_str()],
-                ],
-            )
-            .await?;
-        let locked = rows
-            .iter()
-            .map(records::contact)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let pick = |id| locked.iter().find(|c| c.id == id).cloned();
-        match (pick(target.id.clone()), pick(source.id.clone())) {
-            (Some(target), Some(source)) => return Ok((target, source)),
-            _ => {
-                target_ref = ContactRef::Id(target.id);
-                source_ref = ContactRef::Id(source.id);
-            }
-        }
+    let target = find(&db, tenant, target_ref, false)
+        .await?
+        .ok_or_else(not_found)?;
+    let source = find(&db, tenant, source_ref, false)
+        .await?
+        .ok_or_else(not_found)?;
+    if target.id == source.id {
+        return Ok(Locked::Both(Box::new((target, source))));
     }
-    Err(StoreError::Unavailable(
-        "the contacts kept being merged under concurrent writes; retry".into(),
-    ))
+    let rows = db
+        .query(
+            &format!(
+                "SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 \
+                 AND mode = $2 AND id = ANY($3) ORDER BY id FOR UPDATE"
+            ),
+            &[
+                &tenant.workspace_id,
+                &tenant.mode.as_str(),
+                &vec![target.id.as_str(), source.id.as_str()],
+            ],
+        )
+        .await?;
+    let locked = rows
+        .iter()
+        .map(records::contact)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let pick = |id| locked.iter().find(|c| c.id == id).cloned();
+    Ok(match (pick(target.id.clone()), pick(source.id.clone())) {
+        (Some(target), Some(source)) => Locked::Both(Box::new((target, source))),
+        _ => Locked::Moved(ContactRef::Id(target.id), ContactRef::Id(source.id)),
+    })
 }
 
 /// The source's conversations (locked), with their message counts.
@@ -166,8 +167,23 @@ impl MergeStore for PgStore {
         precondition: Option<Precondition>,
     ) -> StoreResult<(Contact, MergeRecord)> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let (target, source) = lock_pair(&tx, tenant, target, &request.source).await?;
+        let (mut target_ref, mut source_ref) = (target.clone(), request.source.clone());
+        let mut attempts = 0;
+        let (tx, target, source) = loop {
+            let tx = client.transaction().await?;
+            match lock_pair(&tx, tenant, &target_ref, &source_ref).await? {
+                Locked::Both(pair) => break (tx, pair.0, pair.1),
+                Locked::Moved(..) if attempts + 1 == LOCK_ATTEMPTS => {
+                    return Err(StoreError::Unavailable(
+                        "the contacts kept being merged under concurrent writes; retry".into(),
+                    ))
+                }
+                Locked::Moved(target, source) => {
+                    tx.rollback().await?;
+                    (target_ref, source_ref, attempts) = (target, source, attempts + 1);
+                }
+            }
+        };
         let merged = contact_merge::merge(&target, &source, precondition.as_ref())?;
         let db = Db::Tx(&tx);
         let conversations = conversations_of(&db, tenant, &source).await?;
