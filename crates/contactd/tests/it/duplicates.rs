@@ -273,3 +273,30 @@ async fn every_planted_pair_among_100k_contacts_is_suggested() {
         missing.first()
     );
 }
+
+#[tokio::test]
+async fn upgrading_to_suggestions_finds_the_pairs_of_contacts_stored_before() {
+    let server = TestServer::start().await;
+    let a = server
+        .create_contact(json!({"email": "jo.hn+a@gmail.com"}))
+        .await;
+    let b = server
+        .create_contact(json!({"email": "john@gmail.com"}))
+        .await;
+    // The database as it was before the migration that adds suggestions.
+    server.sql("DROP TABLE duplicate_keys").await;
+    server.sql("DROP TABLE duplicate_pairs").await;
+    if server.database_url().starts_with("sqlite") {
+        server.sql("PRAGMA user_version = 6").await;
+    } else {
+        server
+            .sql("DELETE FROM contactd_migrations WHERE version = 7")
+            .await;
+    }
+    let server = server.restart().await;
+    let pairs = all_pairs(&server, 10).await;
+    assert_eq!(
+        pairs.get(&pair_of(&a, &b)),
+        Some(&vec!["email_normalized".to_owned()])
+    );
+}

@@ -739,6 +739,26 @@ async fn in_snapshot<T>(
     Ok(result)
 }
 
+/// Writes every stored contact's duplicate keys and pairs (after the migration that adds
+/// them), as if each were inserted now, oldest first.
+pub(super) async fn find_all_duplicates(tx: &Transaction<'_>) -> StoreResult<()> {
+    let db = Db::Tx(tx);
+    let rows = db
+        .query(
+            &format!(
+                "SELECT {CONTACT_COLUMNS}, workspace_id, mode FROM contacts ORDER BY created_at, id"
+            ),
+            &[],
+        )
+        .await?;
+    for row in rows {
+        let contact = records::contact(&row)?;
+        let tenant = records::tenant(&row, CONTACT_COLUMN_COUNT)?;
+        write_duplicates(&db, &tenant, None, Some(&contact)).await?;
+    }
+    Ok(())
+}
+
 /// Writes the search columns and terms of every stored contact again (after a migration
 /// that changes what is indexed).
 pub(super) async fn reindex_all(tx: &Transaction<'_>) -> StoreResult<()> {

@@ -43,6 +43,8 @@ const MIGRATIONS: &[&str] = &[
 ];
 /// The migration after which every contact's search terms are written again.
 const REINDEX_AFTER: usize = 2;
+/// The migration after which every contact's duplicate keys and pairs are written.
+const DUPLICATES_AFTER: usize = 7;
 
 /// Connections kept for key lookups: each takes well under a millisecond.
 const KEY_CONNECTIONS: usize = 2;
@@ -219,6 +221,9 @@ async fn apply_migrations(client: &mut Object) -> anyhow::Result<()> {
         // Reads contacts with today's columns, so only once the last migration ran.
         if index + 1 == MIGRATIONS.len() && current < REINDEX_AFTER {
             contacts::reindex_all(&tx).await?;
+        }
+        if index + 1 == MIGRATIONS.len() && current < DUPLICATES_AFTER {
+            contacts::find_all_duplicates(&tx).await?;
         }
         tx.execute(
             "INSERT INTO contactd_migrations (version, applied_at) VALUES ($1, $2)",

@@ -356,6 +356,21 @@ fn batch_item(
     run(conn, tenant, write::plan(&item, found)?)
 }
 
+/// Writes every stored contact's duplicate keys and pairs (after the migration that adds
+/// them), as if each were inserted now, oldest first.
+pub(super) fn find_all_duplicates(conn: &Connection) -> StoreResult<()> {
+    let mut select = conn.prepare(&format!(
+        "SELECT {CONTACT_COLUMNS}, workspace_id, mode FROM contacts ORDER BY created_at, id"
+    ))?;
+    let mut rows = select.query([])?;
+    while let Some(row) = rows.next()? {
+        let contact = records::contact(row)?;
+        let tenant = records::tenant(row, CONTACT_COLUMN_COUNT)?;
+        write_duplicates(conn, &tenant, None, Some(&contact))?;
+    }
+    Ok(())
+}
+
 /// Writes the search columns and terms of every stored contact again (after a migration
 /// that changes what is indexed).
 pub(super) fn reindex_all(conn: &Connection) -> StoreResult<()> {

@@ -44,6 +44,8 @@ const MIGRATIONS: &[&str] = &[
 ];
 /// The migration after which every contact's search terms are written again.
 const REINDEX_AFTER: usize = 2;
+/// The migration after which every contact's duplicate keys and pairs are written.
+const DUPLICATES_AFTER: usize = 7;
 
 /// `sqlite://relative/path.db`, `sqlite:///absolute/path.db` or `sqlite:path.db`.
 pub fn path_from_url(url: &str) -> Option<PathBuf> {
@@ -200,6 +202,11 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     if current < REINDEX_AFTER {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         contacts::reindex_all(&tx)?;
+        tx.commit()?;
+    }
+    if current < DUPLICATES_AFTER {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        contacts::find_all_duplicates(&tx)?;
         tx.commit()?;
     }
     Ok(())
