@@ -63,6 +63,10 @@ pub struct Contact {
     /// When the newest outbound message to the contact was sent.
     #[cfg_attr(feature = "openapi", schema(required = true, format = DateTime))]
     pub last_contacted: Option<String>,
+    /// How the contact is known on each channel, beside `phone` and `email`; `[]` when none.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub identities: Vec<Identity>,
     /// The version of the contact from the answer's `ETag` header, kept by clients for
     /// `If-Match`; never in the JSON (`None` for contacts read from a list).
     #[serde(skip)]
@@ -78,6 +82,34 @@ impl Contact {
         "updated_at",
         "last_contacted",
     ];
+}
+
+/// One way a contact is known on a channel: `{"type": "instagram", "value": "17841400000000001"}`.
+/// `phone` and `whatsapp` values are E.164, `email` values addresses, the others 1–128
+/// printable characters without spaces. Unique per workspace, mode and type; `phone` and
+/// `email` identities share their uniqueness with the primary `phone` and `email`. Its ref
+/// form is `TYPE:VALUE`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Identity {
+    /// `phone`, `email`, `whatsapp`, `instagram`, `messenger`, `telegram` or `external`.
+    #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(example = "instagram"))]
+    pub kind: String,
+    /// The identifier on that channel.
+    #[cfg_attr(feature = "openapi", schema(example = "17841400000000001"))]
+    pub value: String,
+}
+
+impl Identity {
+    /// An identity of this type and value.
+    pub fn new(kind: impl Into<String>, value: impl Into<String>) -> Identity {
+        Identity {
+            kind: kind.into(),
+            value: value.into(),
+        }
+    }
 }
 
 /// The body of a create (`POST /v2/contact`), of an upsert and of a batch item. A contact
@@ -138,6 +170,9 @@ pub struct NewContact {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(schema_with = metadata_sent))]
     pub metadata: Option<Value>,
+    /// Channel identities (at most 20); each is unique in the workspace and mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identities: Option<Vec<Identity>>,
     /// `active` unless sent; cannot be null.
     #[serde(
         default,
@@ -202,6 +237,14 @@ impl NewContact {
     /// Sets the metadata, a JSON object (e.g. `json!({"plan": "premium"})`).
     pub fn metadata(mut self, metadata: impl Into<Value>) -> NewContact {
         self.metadata = Some(metadata.into());
+        self
+    }
+
+    /// Adds an identity (`"instagram"`, `"17841400000000001"`).
+    pub fn identity(mut self, kind: impl Into<String>, value: impl Into<String>) -> NewContact {
+        self.identities
+            .get_or_insert_with(Vec::new)
+            .push(Identity::new(kind, value));
         self
     }
 
@@ -322,6 +365,11 @@ pub struct ContactUpdate {
     #[serde(default, skip_serializing_if = "Patch::is_keep")]
     #[cfg_attr(feature = "openapi", schema(schema_with = metadata_sent))]
     pub metadata: Patch<Value>,
+    /// The contact's identities: the list sent replaces the set; `null` or `[]` removes
+    /// them all (a contact keeps a phone, an email or an identity).
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Identity>>))]
+    pub identities: Patch<Vec<Identity>>,
     /// `active` or `inactive`; cannot be null.
     #[serde(
         default,
@@ -411,6 +459,12 @@ impl ContactUpdate {
     /// Empties the metadata.
     pub fn clear_metadata(mut self) -> ContactUpdate {
         self.metadata = Patch::Clear;
+        self
+    }
+
+    /// Replaces the identities with these.
+    pub fn identities(mut self, identities: Vec<Identity>) -> ContactUpdate {
+        self.identities = Patch::Set(identities);
         self
     }
 

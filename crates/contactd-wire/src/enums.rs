@@ -235,6 +235,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     DuplicateContact,
     IdempotencyConflict,
+    MergeConflict,
     PreconditionFailed,
     RequestTimeout,
     PayloadTooLarge,

@@ -14,15 +14,20 @@ mod batch;
 mod contact;
 mod conversation;
 pub mod de;
+mod duplicates;
 mod enums;
 mod error;
 mod list;
+mod merge;
 mod segment;
 mod webhook;
 
 pub use batch::{BatchItemResult, BatchOutcome, BatchRequest, BatchResult};
-pub use contact::{Contact, ContactUpdate, Metadata, NewContact, Patch};
+pub use contact::{Contact, ContactUpdate, Identity, Metadata, NewContact, Patch};
 pub use conversation::{Conversation, ConversationUpdate, Message, NewConversation, NewMessage};
+pub use duplicates::{
+    DuplicateCandidate, DuplicateCandidateList, DuplicatePair, DuplicatePairList,
+};
 pub use enums::{
     BatchItemStatus, BatchMode, Channel, ContactStatus, ConversationStatus, Direction, MetadataOp,
     SortField, UnknownValue,
@@ -32,6 +37,7 @@ pub use list::{
     Count, List, ListContacts, ListConversations, ListSegmentContacts, MetadataFilter, OffsetList,
     Page, Sort,
 };
+pub use merge::{Merge, MergeList, MergeMoved, MergeRequest, MergeResult, UndoResult};
 pub use segment::{NewSegment, Segment, SegmentFilter, SegmentUpdate};
 pub use webhook::{
     Delivery, DeliveryList, Event, EventList, NewWebhook, Webhook, WebhookList, WebhookUpdate,

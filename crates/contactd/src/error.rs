@@ -27,13 +27,15 @@ pub enum ApiError {
         field: &'static str,
         existing_contact_id: String,
     },
-    #[error("The phone and the email belong to two different contacts")]
+    #[error("The identifiers sent belong to two different contacts")]
     IdentifierConflict {
         phone_contact_id: String,
         email_contact_id: String,
     },
     #[error("{0}")]
     IdempotencyConflict(&'static str),
+    #[error("{0}")]
+    MergeConflict(String),
     #[error("The contact has changed since the version named in If-Match")]
     PreconditionFailed { current_etag: String },
     #[error("The request body was not sent in time")]
@@ -57,7 +59,8 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Duplicate { .. }
             | ApiError::IdentifierConflict { .. }
-            | ApiError::IdempotencyConflict(_) => StatusCode::CONFLICT,
+            | ApiError::IdempotencyConflict(_)
+            | ApiError::MergeConflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -75,6 +78,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Duplicate { .. } | ApiError::IdentifierConflict { .. } => "duplicate_contact",
             ApiError::IdempotencyConflict(_) => "idempotency_conflict",
+            ApiError::MergeConflict(_) => "merge_conflict",
             ApiError::PreconditionFailed { .. } => "precondition_failed",
             ApiError::RequestTimeout => "request_timeout",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
@@ -176,6 +180,8 @@ impl From<&StoreError> for ApiError {
             }
             StoreError::NotFound(Entity::Segment) => ApiError::NotFound("Segment not found".into()),
             StoreError::NotFound(Entity::Webhook) => ApiError::NotFound("Webhook not found".into()),
+            StoreError::NotFound(Entity::Merge) => ApiError::NotFound("Merge not found".into()),
+            StoreError::MergeConflict(message) => ApiError::MergeConflict(message.clone()),
             StoreError::NotFound(Entity::Delivery) => {
                 ApiError::NotFound("Delivery not found".into())
             }
@@ -186,6 +192,7 @@ impl From<&StoreError> for ApiError {
                 message: match *field {
                     "email" => "A contact with this email already exists".into(),
                     "id" => "A contact with this id already exists".into(),
+                    "identities" => "A contact with this identity already exists".into(),
                     _ => "A contact with this phone number already exists".into(),
                 },
                 field,

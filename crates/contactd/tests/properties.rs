@@ -50,11 +50,15 @@ proptest! {
     }
 
     #[test]
-    fn refs_never_panic_and_classify_by_shape(s in "\\PC{0,40}|cnt_[0-9a-z]{0,30}|\\+[0-9]{0,16}|[a-z]{1,8}@[a-z]{1,8}\\.[a-z]{2,4}") {
+    fn refs_never_panic_and_classify_by_shape(s in "\\PC{0,40}|cnt_[0-9a-z]{0,30}|\\+[0-9]{0,16}|[a-z]{1,8}@[a-z]{1,8}\\.[a-z]{2,4}|(instagram|whatsapp|external|fax):\\PC{0,20}") {
         match ContactRef::parse(&s) {
             Ok(ContactRef::Id(id)) => prop_assert!(s.starts_with("cnt_") && id.as_str() == s),
             Ok(ContactRef::Phone(p)) => prop_assert!(is_e164(&s) && p.as_str() == s),
             Ok(ContactRef::Email(_)) => prop_assert!(s.contains('@') && !s.starts_with('+') && !s.starts_with("cnt_")),
+            Ok(ContactRef::Identity(i)) => {
+                let prefix = [i.kind().as_str(), ":"].concat();
+                prop_assert!(s.starts_with(&prefix));
+            }
             Err(e) => prop_assert_eq!(e.field, "ref"),
         }
     }

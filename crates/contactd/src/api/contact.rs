@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::auth::Auth;
-use super::extract::{JsonBody, PathParam, QueryParams};
+use super::extract::{JsonBody, PathPair, PathParam, QueryParams};
 use super::idempotency;
 use super::{doc_types, AppState};
 use crate::domain::batch::{BatchItem, BatchRequest};
@@ -18,6 +18,7 @@ use crate::domain::contact::{
 };
 use crate::domain::contact_query::{ContactFilter, ContactPage, ContactQuery, Start};
 use crate::domain::refs::ContactRef;
+use crate::domain::tenant::Tenant;
 use crate::domain::FieldError;
 use crate::error::ApiError;
 use crate::store::StoreResult;
@@ -34,7 +35,7 @@ pub fn contact_response(status: StatusCode, contact: Contact) -> Response {
 }
 
 /// The `If-Match` header of a request, if it has one.
-fn precondition(headers: &HeaderMap) -> Result<Option<Precondition>, ApiError> {
+pub(super) fn precondition(headers: &HeaderMap) -> Result<Option<Precondition>, ApiError> {
     match headers.get(header::IF_MATCH) {
         None => Ok(None),
         Some(value) => value
@@ -133,12 +134,30 @@ pub async fn update(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let contact = ContactRef::parse(&raw)?;
-    let patch = ContactPatch::from_json(body)?;
-    let precondition = precondition(&headers)?;
+    patch_contact(
+        &state,
+        &tenant,
+        &raw,
+        &headers,
+        ContactPatch::from_json(body),
+    )
+    .await
+}
+
+/// Applies a patch to the contact `raw` names, under the request's `If-Match`.
+async fn patch_contact(
+    state: &AppState,
+    tenant: &Tenant,
+    raw: &str,
+    headers: &HeaderMap,
+    patch: Result<ContactPatch, FieldError>,
+) -> Result<Response, ApiError> {
+    let contact = ContactRef::parse(raw)?;
+    let patch = patch?;
+    let precondition = precondition(headers)?;
     let contact = state
         .store
-        .update_contact(&tenant, &contact, patch, precondition)
+        .update_contact(tenant, &contact, patch, precondition)
         .await?;
     Ok(contact_response(StatusCode::OK, contact))
 }
@@ -175,6 +194,73 @@ pub async fn delete(
         .delete_contact(&tenant, &contact, precondition)
         .await?;
     Ok(contact_response(StatusCode::OK, contact))
+}
+
+/// Add an identity to a contact
+///
+/// Adds `{"type", "value"}` to the contact's identities (kept once if it has it already).
+/// An identity another contact holds is `409 duplicate_contact`.
+#[utoipa::path(
+    post,
+    path = "/v2/contact/{ref}/identities",
+    operation_id = "addContactIdentity",
+    tag = "contacts",
+    params(doc_types::ContactRefPath, doc_types::IfMatch, doc_types::IdempotencyKey),
+    request_body = wire::Identity,
+    responses(
+        (status = 200, description = "The contact, with the identity", body = wire::Contact,
+            headers(("ETag" = String, description = "The contact's new version"))),
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        (status = 409, response = doc_types::DuplicateContact),
+        (status = 412, response = doc_types::PreconditionFailed),
+        doc_types::BodyErrors,
+        doc_types::CommonErrors,
+    ),
+)]
+pub async fn add_identity(
+    State(state): State<AppState>,
+    Auth(tenant): Auth,
+    PathParam(raw): PathParam,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let patch = ContactPatch::add_identity(body);
+    patch_contact(&state, &tenant, &raw, &headers, patch).await
+}
+
+/// Remove an identity from a contact
+///
+/// Removes the identity `TYPE:VALUE` (an email in any case). A contact keeps a phone, an
+/// email or an identity: removing the last one is `400`.
+#[utoipa::path(
+    delete,
+    path = "/v2/contact/{ref}/identities/{identity}",
+    operation_id = "removeContactIdentity",
+    tag = "contacts",
+    params(
+        doc_types::ContactRefPath,
+        ("identity" = String, Path, description = "The identity, `TYPE:VALUE`",
+            example = "instagram:17841400000000001"),
+        doc_types::IfMatch,
+    ),
+    responses(
+        (status = 200, description = "The contact, without the identity", body = wire::Contact,
+            headers(("ETag" = String, description = "The contact's new version"))),
+        (status = 400, response = doc_types::InvalidInput),
+        (status = 404, response = doc_types::NotFound),
+        (status = 412, response = doc_types::PreconditionFailed),
+        doc_types::CommonErrors,
+    ),
+)]
+pub async fn remove_identity(
+    State(state): State<AppState>,
+    Auth(tenant): Auth,
+    PathPair(raw, identity): PathPair,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let patch = ContactPatch::remove_identity(&identity);
+    patch_contact(&state, &tenant, &raw, &headers, patch).await
 }
 
 /// A page of contacts as the API answers it: `offset` is null on cursor pages, `total`

@@ -50,6 +50,7 @@ error_responses! {
     Conflict => CONFLICT,
     DuplicateContact => DUPLICATE_CONTACT,
     IdempotencyConflict => IDEMPOTENCY_CONFLICT,
+    MergeConflict => MERGE_CONFLICT,
     PreconditionFailed => PRECONDITION_FAILED,
     RequestTimeout => REQUEST_TIMEOUT,
     PayloadTooLarge => PAYLOAD_TOO_LARGE,
@@ -101,6 +102,15 @@ const IDEMPOTENCY_CONFLICT: ErrorResponse = ErrorResponse {
     status: StatusCode::CONFLICT,
     description: "`idempotency_conflict`: the `Idempotency-Key` was used for another request, or its first request is still running after 10 s",
     examples: &[("idempotency_conflict", "idempotency_conflict", "This Idempotency-Key was already used for a different request")],
+};
+
+const MERGE_CONFLICT: ErrorResponse = ErrorResponse {
+    status: StatusCode::CONFLICT,
+    description: "`merge_conflict`: the merge was already undone, is older than 30 days, or the contact it kept was deleted or merged into another since; or (`duplicate_contact`) an identifier of the two contacts went to another contact since. Nothing changed",
+    examples: &[
+        ("merge_conflict", "merge_conflict", "This merge was already undone"),
+        ("duplicate_contact", "duplicate_contact", "A contact with this phone number already exists"),
+    ],
 };
 
 const PRECONDITION_FAILED: ErrorResponse = ErrorResponse {
@@ -317,8 +327,18 @@ impl PartialSchema for ContactRef {
                     .pattern(Some("@"))
                     .max_length(Some(254)),
             )
+            .item(
+                string(
+                    "identity",
+                    "An identity, `TYPE:VALUE` (`instagram:17841400000000001`, `whatsapp:+14155550123`)",
+                )
+                .pattern(Some(
+                    "^(phone|email|whatsapp|instagram|messenger|telegram|external):.+$",
+                )),
+            )
             .description(Some(
-                "A contact id (`cnt_…`), a phone in E.164 form (`+14155550123`) or an email. \
+                "A contact id (`cnt_…`), a phone in E.164 form (`+14155550123`), an email or an \
+                 identity (`TYPE:VALUE`). The id of a contact merged into another names that one. \
                  Anything else is `invalid_input` with `details.field` `ref`; a phone written \
                  without `+` gets the E.164 form in `details.expected`.",
             ))
@@ -435,9 +455,23 @@ mod schemas {
     #[derive(IntoParams)]
     #[into_params(parameter_in = Path)]
     pub struct ContactRefPath {
-        /// A contact id, a phone (`%2B14155550123` or a literal `+`) or an email.
+        /// A contact id, a phone (`%2B14155550123` or a literal `+`), an email or an
+        /// identity (`TYPE:VALUE`).
         #[param(rename = "ref", value_type = super::ContactRef)]
         pub contact_ref: String,
+    }
+
+    /// `{merge_id}` of `/v2/merge/{merge_id}/undo`.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Path)]
+    pub struct MergeIdPath {
+        /// A merge id; anything else is `invalid_input` with `details.field` `id`.
+        #[param(
+            rename = "merge_id",
+            pattern = "^mrg_[0-9a-z]+$",
+            example = "mrg_038ggac0fy000b7n2k4t9qzdx1mr"
+        )]
+        pub id: String,
     }
 
     /// `{conversation_id}` of `/v2/conversation/{conversation_id}`.

@@ -323,6 +323,24 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParam {
     }
 }
 
+/// Two path segments, e.g. `{ref}` and `{identity}`, percent-decoded.
+pub struct PathPair(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathPair {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<(String, String)>::from_request_parts(parts, state).await {
+            Ok(Path((first, second))) => Ok(PathPair(first, second)),
+            Err(_) => Err(FieldError::new(
+                "ref",
+                "The path segment is not valid UTF-8 after percent-decoding",
+            )
+            .into()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,10 +5,12 @@ mod client_ip;
 mod contact;
 mod conversation;
 mod doc_types;
+mod duplicates;
 mod events;
 mod extract;
 mod health;
 mod idempotency;
+mod merge;
 mod metrics;
 mod openapi;
 mod ratelimit;
@@ -202,6 +204,16 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v2/contact/{ref}/conversations",
             get(conversation::list_for_contact),
+        )
+        .route("/v2/contact/{ref}/identities", post(contact::add_identity))
+        .route("/v2/contact/{ref}/merge", post(merge::merge))
+        .route("/v2/contact/{ref}/merges", get(merge::list))
+        .route("/v2/merge/{id}/undo", post(merge::undo))
+        .route("/v2/contact/{ref}/duplicates", get(duplicates::of_contact))
+        .route("/v2/duplicates", get(duplicates::list))
+        .route(
+            "/v2/contact/{ref}/identities/{identity}",
+            axum::routing::delete(contact::remove_identity),
         )
         .route("/v2/segment", get(segment::list).post(segment::create))
         .route(

@@ -59,6 +59,13 @@ const API_DESCRIPTION: &str = r#"contactd keeps the people a business talks to o
         super::contact::delete,
         super::contact::upsert,
         super::contact::batch,
+        super::contact::add_identity,
+        super::contact::remove_identity,
+        super::merge::merge,
+        super::merge::undo,
+        super::merge::list,
+        super::duplicates::of_contact,
+        super::duplicates::list,
         super::conversation::list_for_contact,
         super::conversation::create,
         super::conversation::get,
@@ -95,6 +102,7 @@ const API_DESCRIPTION: &str = r#"contactd keeps the people a business talks to o
             Conflict,
             DuplicateContact,
             IdempotencyConflict,
+            MergeConflict,
             PreconditionFailed,
             RequestTimeout,
             PayloadTooLarge,
@@ -259,7 +267,13 @@ impl Modify for ResponseHeaders {
              request with the same `Idempotency-Key`, replayed without running the operation \
              again",
         );
-        let replayable = ["InvalidInput", "NotFound", "Conflict", "DuplicateContact"];
+        let replayable = [
+            "InvalidInput",
+            "NotFound",
+            "Conflict",
+            "DuplicateContact",
+            "MergeConflict",
+        ];
         let components = openapi.components.iter_mut();
         for (name, response) in components.flat_map(|c| c.responses.iter_mut()) {
             if let RefOr::T(response) = response {
@@ -375,6 +389,7 @@ mod tests {
                 ("duplicate_contact", 409)
             }
             ApiError::IdempotencyConflict(_) => ("idempotency_conflict", 409),
+            ApiError::MergeConflict(_) => ("merge_conflict", 409),
             ApiError::PreconditionFailed { .. } => ("precondition_failed", 412),
             ApiError::RequestTimeout => ("request_timeout", 408),
             ApiError::PayloadTooLarge { .. } => ("payload_too_large", 413),
@@ -392,6 +407,7 @@ mod tests {
             ApiError::Unauthorized("no"),
             ApiError::NotFound("no".into()),
             ApiError::MethodNotAllowed,
+            ApiError::MergeConflict("undone".into()),
             ApiError::Duplicate {
                 message: "taken".into(),
                 field: "phone",

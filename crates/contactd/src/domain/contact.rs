@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::email::Email;
+use super::identity::{self, Identity};
 use super::ids::ContactId;
 use super::input;
 use super::merge::{check_metadata, check_object, merge_patch};
@@ -36,9 +37,36 @@ pub struct Contact {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub last_contacted: Option<Timestamp>,
+    pub identities: Vec<Identity>,
 }
 
+/// An identifier one contact alone holds in its workspace and mode: the namespace it is
+/// unique in (`phone`, `email` or another identity type) and the value as compared.
+pub type Handle = (&'static str, String);
+
 impl Contact {
+    /// Every identifier this contact holds alone: its phone and email in their
+    /// namespaces, then each identity in its own; each once.
+    pub fn handles(&self) -> Vec<Handle> {
+        let mut handles: Vec<Handle> = Vec::with_capacity(2 + self.identities.len());
+        let primary = [
+            self.phone
+                .as_ref()
+                .map(|p| ("phone", p.as_str().to_owned())),
+            self.email.as_ref().map(|e| ("email", e.normalized())),
+        ];
+        let all = primary
+            .into_iter()
+            .flatten()
+            .chain(self.identities.iter().map(Identity::handle));
+        for handle in all {
+            if !handles.contains(&handle) {
+                handles.push(handle);
+            }
+        }
+        handles
+    }
+
     /// The contact after an outbound message sent at `at`.
     pub fn mark_contacted(self, at: Timestamp) -> Contact {
         Contact {
@@ -100,6 +128,7 @@ impl From<Contact> for contactd_wire::Contact {
             created_at: c.created_at.to_rfc3339(),
             updated_at: c.updated_at.to_rfc3339(),
             last_contacted: c.last_contacted.map(Timestamp::to_rfc3339),
+            identities: c.identities.iter().map(Identity::to_wire).collect(),
             etag: None,
         }
     }
@@ -115,6 +144,7 @@ pub struct NewContact {
     pub preferred_channel: Option<Channel>,
     pub metadata: Map<String, Value>,
     pub status: ContactStatus,
+    pub identities: Vec<Identity>,
 }
 
 impl NewContact {
@@ -145,12 +175,14 @@ impl NewContact {
             preferred_channel: patch.preferred_channel.flatten(),
             metadata,
             status: patch.status.unwrap_or(ContactStatus::Active),
+            identities: patch.identities.unwrap_or_default(),
         };
-        if new.phone.is_none() && new.email.is_none() {
-            return Err(
-                FieldError::new("phone", "A contact needs a phone, an email, or both")
-                    .expected("a phone in E.164 format or an email"),
-            );
+        if new.phone.is_none() && new.email.is_none() && new.identities.is_empty() {
+            return Err(FieldError::new(
+                "phone",
+                "A contact needs a phone, an email or an identity",
+            )
+            .expected("a phone in E.164 format, an email or an identity"));
         }
         Ok(new)
     }
@@ -168,6 +200,7 @@ impl NewContact {
             created_at: now,
             updated_at: now,
             last_contacted: None,
+            identities: self.identities,
         }
     }
 }
@@ -183,12 +216,53 @@ pub struct ContactPatch {
     /// A JSON Merge Patch for the metadata: an object, or null to empty it.
     pub metadata: Option<Value>,
     pub status: Option<ContactStatus>,
+    /// The identities that replace the contact's (an empty list removes them all).
+    pub identities: Option<Vec<Identity>>,
+    /// One identity added or removed, after `identities`.
+    pub identity_change: Option<IdentityChange>,
+}
+
+/// One identity added to or removed from a contact's set
+/// (`POST`/`DELETE /v2/contact/{ref}/identities`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdentityChange {
+    Add(Identity),
+    /// Removes the identity of this namespace and key (an email in any case).
+    Remove(Identity),
 }
 
 impl ContactPatch {
     /// A partial update from its JSON body (`contactd_wire::ContactUpdate`).
     pub fn from_json(body: Map<String, Value>) -> Result<ContactPatch, FieldError> {
         ContactPatch::try_from(decode::<contactd_wire::ContactUpdate>(body)?)
+    }
+
+    /// A patch that adds the identity of a `{"type", "value"}` body.
+    pub fn add_identity(body: Map<String, Value>) -> Result<ContactPatch, FieldError> {
+        let sent: contactd_wire::Identity = input::decode_request(body)?;
+        let identity = Identity::parse("identity", &sent.kind, &sent.value).map_err(|e| {
+            let field = e.field.trim_start_matches("identity.").to_owned();
+            FieldError { field, ..e }
+        })?;
+        Ok(ContactPatch {
+            identity_change: Some(IdentityChange::Add(identity)),
+            ..ContactPatch::default()
+        })
+    }
+
+    /// A patch that removes the identity a `TYPE:VALUE` path segment names.
+    pub fn remove_identity(raw: &str) -> Result<ContactPatch, FieldError> {
+        let identity = Identity::parse_ref("identity", raw).unwrap_or_else(|| {
+            Err(
+                FieldError::new("identity", "An identity is written TYPE:VALUE")
+                    .received(raw.chars().take(200).collect::<String>())
+                    .expected("e.g. instagram:17841400000000001"),
+            )
+        })?;
+        Ok(ContactPatch {
+            identity_change: Some(IdentityChange::Remove(identity)),
+            ..ContactPatch::default()
+        })
     }
 
     /// The contact after this patch, or None when the patch changes nothing.
@@ -202,6 +276,20 @@ impl ContactPatch {
         if let Some(status) = self.status {
             next.status = status;
         }
+        if let Some(identities) = &self.identities {
+            next.identities.clone_from(identities);
+        }
+        match &self.identity_change {
+            Some(IdentityChange::Add(added)) => {
+                let mut all = std::mem::take(&mut next.identities);
+                all.push(added.clone());
+                next.identities = identity::unite("identities", all)?;
+            }
+            Some(IdentityChange::Remove(removed)) => {
+                next.identities.retain(|i| i.handle() != removed.handle());
+            }
+            None => {}
+        }
         if let Some(patch) = &self.metadata {
             // `"metadata": null` clears the metadata to `{}`; an object merges (RFC 7396).
             let mut merged = Value::Object(std::mem::take(&mut next.metadata));
@@ -213,18 +301,20 @@ impl ContactPatch {
             check_metadata("metadata", &merged)?;
             next.metadata = into_object(merged);
         }
-        if next.phone.is_none() && next.email.is_none() {
+        if next.phone.is_none() && next.email.is_none() && next.identities.is_empty() {
             let field = if self.phone.is_some() {
                 "phone"
-            } else {
+            } else if self.email.is_some() {
                 "email"
+            } else {
+                "identities"
             };
             return Err(FieldError::new(
                 field,
-                "A contact needs a phone, an email, or both; both cannot be cleared",
+                "A contact needs a phone, an email or an identity; they cannot all be cleared",
             )
             .received(Value::Null)
-            .expected("keep a phone or an email"));
+            .expected("keep a phone, an email or an identity"));
         }
         if next == *current {
             return Ok(None);
@@ -272,6 +362,12 @@ impl TryFrom<contactd_wire::ContactUpdate> for ContactPatch {
                 }
                 status => status,
             },
+            identities: match sent.identities {
+                Patch::Keep => None,
+                Patch::Clear => Some(Vec::new()),
+                Patch::Set(list) => Some(identities("identities", list)?),
+            },
+            identity_change: None,
         })
     }
 }
@@ -297,6 +393,7 @@ fn as_update(new: contactd_wire::NewContact) -> contactd_wire::ContactUpdate {
         last_name: keep_or_set(new.last_name),
         preferred_channel: new.preferred_channel.map_or(Patch::Keep, Patch::Set),
         metadata: new.metadata.map_or(Patch::Keep, Patch::Set),
+        identities: new.identities.map_or(Patch::Keep, Patch::Set),
         status: new.status,
         default_country: new.default_country,
     }
@@ -331,12 +428,14 @@ impl Precondition {
     }
 }
 
-/// What an upsert does, given the contacts its phone and its email name.
+/// What an upsert does, given the contacts its identifiers name.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpsertTarget {
     Create,
     Update(Box<Contact>),
-    /// The phone names one contact and the email another: never pick one.
+    /// One identifier names one contact and another a second one: never pick one. The
+    /// ids are those of the first two contacts found, in the order phone, email,
+    /// identities (so `phone_contact_id` is the phone's when the phone found one).
     Conflict {
         phone_contact_id: ContactId,
         email_contact_id: ContactId,
@@ -344,14 +443,18 @@ pub enum UpsertTarget {
 }
 
 impl UpsertTarget {
-    pub fn decide(by_phone: Option<Contact>, by_email: Option<Contact>) -> UpsertTarget {
-        match (by_phone, by_email) {
-            (None, None) => UpsertTarget::Create,
-            (Some(a), Some(b)) if a.id != b.id => UpsertTarget::Conflict {
-                phone_contact_id: a.id,
-                email_contact_id: b.id,
+    /// Decides from the contacts found by each identifier sent, in lookup order.
+    pub fn decide(found: Vec<Contact>) -> UpsertTarget {
+        let mut found = found.into_iter();
+        let Some(first) = found.next() else {
+            return UpsertTarget::Create;
+        };
+        match found.find(|other| other.id != first.id) {
+            Some(second) => UpsertTarget::Conflict {
+                phone_contact_id: first.id,
+                email_contact_id: second.id,
             },
-            (Some(c), _) | (None, Some(c)) => UpsertTarget::Update(Box::new(c)),
+            None => UpsertTarget::Update(Box::new(first)),
         }
     }
 }
@@ -397,9 +500,39 @@ impl UpsertContact {
         self.patch.email.as_ref().and_then(Option::as_ref)
     }
 
+    /// The identities sent, each of which may find the contact.
+    pub fn identities(&self) -> &[Identity] {
+        self.patch.identities.as_deref().unwrap_or_default()
+    }
+
     pub fn new_contact(&self) -> Result<NewContact, FieldError> {
         NewContact::from_patch(self.patch.clone())
     }
+
+    /// The patch this upsert applies to the contact it found: the identities sent are
+    /// added to the contact's, never replace them (an upsert names its contact by them).
+    pub fn patch_for(&self, found: &Contact) -> Result<ContactPatch, FieldError> {
+        let mut patch = self.patch.clone();
+        if let Some(sent) = patch.identities.take() {
+            let all = found.identities.iter().cloned().chain(sent).collect();
+            patch.identities = Some(identity::unite("identities", all)?);
+        }
+        Ok(patch)
+    }
+}
+
+/// Reads a list of identities sent as `field`: each checked (errors name `field[i].type`
+/// or `field[i].value`), repeats kept once, at most [`identity::MAX_PER_CONTACT`].
+pub fn identities(
+    field: &str,
+    sent: Vec<contactd_wire::Identity>,
+) -> Result<Vec<Identity>, FieldError> {
+    let parsed = sent
+        .iter()
+        .enumerate()
+        .map(|(i, one)| Identity::parse(&format!("{field}[{i}]"), &one.kind, &one.value))
+        .collect::<Result<Vec<_>, _>>()?;
+    identity::unite(field, parsed)
 }
 
 fn set<T: Clone>(target: &mut Option<T>, change: &Option<Option<T>>) {

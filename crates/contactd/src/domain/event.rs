@@ -10,6 +10,7 @@
 use serde_json::{json, Map, Value};
 
 use super::contact::Contact;
+use super::contact_merge::MergeRecord;
 use super::conversation::{Conversation, Message};
 use super::ids::{new_id, ContactId};
 use super::time::Timestamp;
@@ -239,6 +240,18 @@ impl NewEvent {
             }
             Write::Unchanged(_) => None,
         }
+    }
+
+    /// A merge: the surviving contact, the merge, and the target's values before it.
+    pub fn contact_merged(old: &Contact, merged: &Contact, merge: &MergeRecord) -> NewEvent {
+        let (before, after) = (contact_json(old), contact_json(merged));
+        let (changed_fields, previous) = changes(&before, &after);
+        NewEvent::new(
+            EventType::ContactMerged,
+            Some(merged.id.clone()),
+            json!({"object": after, "merge": contactd_wire::Merge::from(merge.clone()),
+                   "changed_fields": changed_fields, "previous": previous}),
+        )
     }
 
     /// A contact erased: ids only, as every earlier event of it becomes.

@@ -108,6 +108,16 @@ impl Identity {
         }
     }
 
+    /// The namespace and key this identity is unique by.
+    pub fn handle(&self) -> (&'static str, String) {
+        (self.namespace(), self.key())
+    }
+
+    /// The identity as the API shows it.
+    pub fn to_wire(&self) -> contactd_wire::Identity {
+        contactd_wire::Identity::new(self.kind.as_str(), self.value.clone())
+    }
+
     /// `TYPE:VALUE`, the identity's ref form.
     pub fn to_ref(&self) -> String {
         format!("{}:{}", self.kind.as_str(), self.value)

@@ -136,6 +136,11 @@ typed_id!(
     SegmentId,
     "seg_"
 );
+typed_id!(
+    /// Identifies a merge of two contacts: `mrg_…`.
+    MergeId,
+    "mrg_"
+);
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@
 pub mod api_key;
 pub mod batch;
 pub mod contact;
+pub mod contact_merge;
 pub mod contact_query;
 pub mod conversation;
 pub mod duplicates;

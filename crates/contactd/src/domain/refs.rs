@@ -1,7 +1,9 @@
 //! Contact references: the `{ref}` in `/v2/contact/{ref}` and a conversation's
-//! `contact_id`, which name a contact by its id, its phone or its email.
+//! `contact_id`, which name a contact by its id, its phone, its email or one of its
+//! identities (`TYPE:VALUE`).
 
 use super::email::Email;
+use super::identity::Identity;
 use super::ids::ContactId;
 use super::phone::{suggest_e164, Phone};
 use super::FieldError;
@@ -20,6 +22,8 @@ pub enum ContactRef {
     Phone(Phone),
     /// An address, matched case-insensitively.
     Email(Email),
+    /// `TYPE:VALUE`, e.g. `instagram:17841400000000001`.
+    Identity(Identity),
 }
 
 impl ContactRef {
@@ -27,6 +31,9 @@ impl ContactRef {
     /// anything with `@` an email. Errors always name the field `ref`; a phone written
     /// without `+` gets the E.164 form as `expected`.
     pub fn parse(raw: &str) -> Result<ContactRef, FieldError> {
+        if let Some(identity) = Identity::parse_ref(FIELD, raw) {
+            return identity.map(ContactRef::Identity);
+        }
         if raw.starts_with(ContactId::PREFIX) {
             ContactId::parse(raw)
                 .map(ContactRef::Id)
@@ -37,6 +44,20 @@ impl ContactRef {
             Email::parse(FIELD, raw).map(ContactRef::Email)
         } else {
             Err(unrecognized(raw))
+        }
+    }
+}
+
+impl ContactRef {
+    /// What this ref finds its contact by: `("id", id)`, or the namespace and key of the
+    /// identifier (see `Contact::handles`): a phone ref finds primary phones and `phone`
+    /// identities alike, an email ref likewise.
+    pub fn key(&self) -> (&'static str, String) {
+        match self {
+            ContactRef::Id(id) => ("id", id.as_str().to_owned()),
+            ContactRef::Phone(phone) => ("phone", phone.as_str().to_owned()),
+            ContactRef::Email(email) => ("email", email.normalized()),
+            ContactRef::Identity(identity) => identity.handle(),
         }
     }
 }
@@ -57,7 +78,7 @@ fn unrecognized(raw: &str) -> FieldError {
             .expected(e164),
         None => FieldError::new(
             FIELD,
-            "A contact reference must be a contact id (cnt_…), an E.164 phone number or an email address",
+            "A contact reference must be a contact id (cnt_…), an E.164 phone number, an email address or TYPE:VALUE",
         )
         .received(truncated(raw)),
     }
@@ -73,7 +94,7 @@ mod tests {
     use serde_json::json;
 
     const GENERIC: &str =
-        "A contact reference must be a contact id (cnt_…), an E.164 phone number or an email address";
+        "A contact reference must be a contact id (cnt_…), an E.164 phone number, an email address or TYPE:VALUE";
 
     #[test]
     fn contact_id() {

@@ -135,7 +135,12 @@ pub fn lookups(item: &BatchItem) -> Vec<ContactRef> {
         BatchItem::Upsert(upsert) => {
             let phone = upsert.phone().cloned().map(ContactRef::Phone);
             let email = upsert.email().cloned().map(ContactRef::Email);
-            phone.into_iter().chain(email).collect()
+            let identities = upsert.identities().iter().cloned();
+            phone
+                .into_iter()
+                .chain(email)
+                .chain(identities.map(ContactRef::Identity))
+                .collect()
         }
         BatchItem::Restore(contact) => {
             let id = ContactRef::Id(contact.id.clone());
@@ -150,9 +155,12 @@ pub fn plan(item: &BatchItem, found: Vec<Option<Contact>>) -> Result<Write, Writ
     let found = Found::of(item, found);
     match item {
         BatchItem::Create(new) => Ok(create(new.clone())),
-        BatchItem::Upsert(upsert) => match UpsertTarget::decide(found.by_phone, found.by_email) {
+        BatchItem::Upsert(upsert) => match UpsertTarget::decide(found.matches) {
             UpsertTarget::Create => Ok(create(upsert.new_contact().map_err(WriteError::Invalid)?)),
-            UpsertTarget::Update(current) => changed(*current, &upsert.patch),
+            UpsertTarget::Update(current) => {
+                let patch = upsert.patch_for(&current).map_err(WriteError::Invalid)?;
+                changed(*current, &patch)
+            }
             UpsertTarget::Conflict {
                 phone_contact_id,
                 email_contact_id,
@@ -174,6 +182,7 @@ pub fn batch_refs(items: &[BatchItem]) -> Vec<ContactRef> {
         if let BatchItem::Create(new) = item {
             refs.extend(new.phone.clone().map(ContactRef::Phone));
             refs.extend(new.email.clone().map(ContactRef::Email));
+            refs.extend(new.identities.iter().cloned().map(ContactRef::Identity));
         }
     }
     refs
@@ -224,8 +233,8 @@ pub fn plan_in_order(
 }
 
 /// A restore inserts its contact as it was exported, into a workspace that holds none of
-/// its identifiers: never over a contact of its id, nor beside one holding its phone or
-/// email.
+/// its identifiers: never over a contact of its id, nor beside one holding its phone,
+/// email or an identity.
 fn restore(contact: &Contact, found: Found) -> Result<Write, WriteError> {
     if found.by_id.is_some() {
         return Err(WriteError::Duplicate {
@@ -233,8 +242,8 @@ fn restore(contact: &Contact, found: Found) -> Result<Write, WriteError> {
             existing_contact_id: contact.id.clone(),
         });
     }
-    let held = [("phone", found.by_phone), ("email", found.by_email)];
-    match held
+    match found
+        .held
         .into_iter()
         .find_map(|(field, holder)| duplicate(contact, field, holder))
     {
@@ -243,8 +252,8 @@ fn restore(contact: &Contact, found: Found) -> Result<Write, WriteError> {
     }
 }
 
-/// The identifiers a contact holds alone in its workspace, each with the ref that finds
-/// the contact holding it.
+/// The identifiers a contact holds alone in its workspace, each with the field that
+/// holds it and the ref that finds the contact holding it.
 pub fn unique_refs(contact: &Contact) -> Vec<(&'static str, ContactRef)> {
     let phone = contact
         .phone
@@ -254,7 +263,11 @@ pub fn unique_refs(contact: &Contact) -> Vec<(&'static str, ContactRef)> {
         .email
         .clone()
         .map(|e| ("email", ContactRef::Email(e)));
-    phone.into_iter().chain(email).collect()
+    let identities = contact
+        .identities
+        .iter()
+        .map(|i| ("identities", ContactRef::Identity(i.clone())));
+    phone.into_iter().chain(email).chain(identities).collect()
 }
 
 /// The duplicate a write of `contact` makes when `holder`, found by its `field`, is
@@ -272,23 +285,32 @@ pub fn duplicate(
         })
 }
 
-/// What the lookups of a batch item found, by the kind of ref that found it.
+/// What the lookups of a batch item found: by its id, and by each identifier in the
+/// order looked up (phone, email, identities).
 #[derive(Default)]
 struct Found {
     by_id: Option<Contact>,
-    by_phone: Option<Contact>,
-    by_email: Option<Contact>,
+    /// The contacts found by identifiers, in lookup order.
+    matches: Vec<Contact>,
+    /// Each identifier's field and the contact holding it, if any.
+    held: Vec<(&'static str, Option<Contact>)>,
 }
 
 impl Found {
     fn of(item: &BatchItem, found: Vec<Option<Contact>>) -> Found {
         let mut by = Found::default();
         for (lookup, contact) in lookups(item).into_iter().zip(found) {
-            match lookup {
-                ContactRef::Phone(_) => by.by_phone = contact,
-                ContactRef::Email(_) => by.by_email = contact,
-                ContactRef::Id(_) => by.by_id = contact,
-            }
+            let field = match lookup {
+                ContactRef::Id(_) => {
+                    by.by_id = contact;
+                    continue;
+                }
+                ContactRef::Phone(_) => "phone",
+                ContactRef::Email(_) => "email",
+                ContactRef::Identity(_) => "identities",
+            };
+            by.matches.extend(contact.clone());
+            by.held.push((field, contact));
         }
         by
     }

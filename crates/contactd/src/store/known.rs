@@ -28,16 +28,10 @@ impl Known {
     }
 }
 
-/// The lookup keys that find a contact: its id, phone and email.
+/// The lookup keys that find a contact: its id and every identifier it holds.
 fn keys(contact: &Contact) -> Vec<(&'static str, String)> {
-    let id = ContactRef::Id(contact.id.clone());
-    let phone = contact.phone.clone().map(ContactRef::Phone);
-    let email = contact.email.clone().map(ContactRef::Email);
-    std::iter::once(id)
-        .chain(phone)
-        .chain(email)
-        .map(|r| ref_key(&r))
-        .collect()
+    let id = ref_key(&ContactRef::Id(contact.id.clone()));
+    std::iter::once(id).chain(contact.handles()).collect()
 }
 
 impl KnownContacts for Known {

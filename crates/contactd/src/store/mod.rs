@@ -24,14 +24,16 @@ use crate::domain::batch::BatchItem;
 use crate::domain::contact::{
     Contact, ContactPatch, NewContact, Precondition, UpsertContact, UpsertOutcome,
 };
+use crate::domain::contact_merge::{MergeRecord, MergeRequest, UndoRefused};
 use crate::domain::contact_query::{ContactFilter, ContactPage, ContactQuery};
 use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, Listing, Message, NewConversation,
     NewMessage, Page,
 };
+use crate::domain::duplicates::Pair;
 use crate::domain::event::{Event, EventType};
 use crate::domain::idempotency::{IdempotencyClaim, StoredResponse};
-use crate::domain::ids::{ContactId, ConversationId, SegmentId};
+use crate::domain::ids::{ContactId, ConversationId, MergeId, SegmentId};
 use crate::domain::refs::ContactRef;
 use crate::domain::segment::{NewSegment, Segment, SegmentPatch};
 use crate::domain::tenant::{Mode, Tenant};
@@ -47,6 +49,7 @@ pub enum Entity {
     Segment,
     Webhook,
     Delivery,
+    Merge,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +68,9 @@ pub enum StoreError {
         phone_contact_id: ContactId,
         email_contact_id: ContactId,
     },
+    /// A merge cannot be undone (already undone, past its window, its target gone).
+    #[error("merge conflict: {0}")]
+    MergeConflict(String),
     /// `If-Match` named another version than the current one.
     #[error("precondition failed")]
     PreconditionFailed { current_etag: String },
@@ -104,6 +110,21 @@ impl From<WriteError> for StoreError {
                 existing_contact_id,
             },
         }
+    }
+}
+
+impl From<UndoRefused> for StoreError {
+    fn from(reason: UndoRefused) -> Self {
+        StoreError::MergeConflict(
+            match reason {
+                UndoRefused::AlreadyUndone => "This merge was already undone",
+                UndoRefused::Expired => "A merge can be undone within 30 days only",
+                UndoRefused::TargetGone => {
+                    "The contact merged into was deleted or merged into another since"
+                }
+            }
+            .into(),
+        )
     }
 }
 
@@ -150,6 +171,55 @@ pub trait ContactStore: Send + Sync {
         tenant: &Tenant,
         items: Vec<BatchItem>,
     ) -> StoreResult<Vec<StoreResult<(Contact, UpsertOutcome)>>>;
+}
+
+/// Merges of two contacts into one, their undo and their history (`domain::contact_merge`).
+#[async_trait]
+pub trait MergeStore: Send + Sync {
+    /// Folds the source into the target in one transaction: the source's conversations
+    /// move, the source goes (its id stays a ref to the target), the target takes the
+    /// merged values, and the merge is recorded with a snapshot of both. A dry run
+    /// answers the same and writes nothing.
+    async fn merge_contacts(
+        &self,
+        tenant: &Tenant,
+        target: &ContactRef,
+        request: MergeRequest,
+        precondition: Option<Precondition>,
+    ) -> StoreResult<(Contact, MergeRecord)>;
+    /// Puts both contacts back as they were before the merge; answers the target, the
+    /// source and the record.
+    async fn undo_merge(
+        &self,
+        tenant: &Tenant,
+        id: &MergeId,
+    ) -> StoreResult<(Contact, Contact, MergeRecord)>;
+    /// The merges the contact took part in, as target or source, newest first.
+    async fn list_merges(
+        &self,
+        tenant: &Tenant,
+        contact: &ContactRef,
+    ) -> StoreResult<Vec<MergeRecord>>;
+}
+
+/// Duplicate suggestions, kept on every contact write (`domain::duplicates`).
+#[async_trait]
+pub trait DuplicateStore: Send + Sync {
+    /// The contacts suggested as duplicates of this one, with their pairs, best first
+    /// (at most 100).
+    async fn duplicates_of(
+        &self,
+        tenant: &Tenant,
+        contact: &ContactRef,
+    ) -> StoreResult<Vec<(Contact, Pair)>>;
+    /// The tenant's pairs in the order of their ids, after the pair `after`; `limit + 1`
+    /// at most, to tell whether more follow.
+    async fn list_duplicates(
+        &self,
+        tenant: &Tenant,
+        after: Option<(ContactId, ContactId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Pair>>;
 }
 
 /// Saved segments. Their counts and contacts come from [`ContactStore`].
@@ -390,6 +460,8 @@ pub trait Store:
     + IdempotencyStore
     + EventStore
     + WebhookStore
+    + MergeStore
+    + DuplicateStore
 {
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;

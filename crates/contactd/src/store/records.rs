@@ -8,11 +8,13 @@ use serde_json::{Map, Value};
 
 use super::{StoreError, StoreResult};
 use crate::domain::contact::{Channel, Contact};
+use crate::domain::contact_merge::{MergeRecord, Snapshot};
 use crate::domain::conversation::{Conversation, ConversationStatus, Direction, Message};
 use crate::domain::email::Email;
 use crate::domain::event::{Event, EventType};
 use crate::domain::idempotency::{KeyRecord, StoredResponse};
-use crate::domain::ids::{ContactId, ConversationId, MessageId};
+use crate::domain::identity::Identity;
+use crate::domain::ids::{ContactId, ConversationId, MergeId, MessageId};
 use crate::domain::phone::Phone;
 use crate::domain::refs::ContactRef;
 use crate::domain::tenant::{Mode, Tenant};
@@ -44,17 +46,25 @@ pub trait Columns {
 
 /// The columns [`contact`] reads, in its order.
 pub const CONTACT_COLUMNS: &str = "id, phone, email, first_name, last_name, \
-    preferred_channel, metadata, status, created_at, updated_at, last_contacted";
+    preferred_channel, metadata, status, created_at, updated_at, last_contacted, identities";
 /// How many columns [`contact`] reads: a query may select more after them.
-pub const CONTACT_COLUMN_COUNT: usize = 11;
+pub const CONTACT_COLUMN_COUNT: usize = 12;
 
-/// The unique column of `contacts` a ref names a contact by, and its value there.
+/// What a ref finds its contact by: `("id", id)`, or the namespace and key of a row of
+/// `contact_handles` (see `Contact::handles`).
 pub fn ref_key(contact: &ContactRef) -> (&'static str, String) {
-    match contact {
-        ContactRef::Id(id) => ("id", id.as_str().to_owned()),
-        ContactRef::Phone(phone) => ("phone", phone.as_str().to_owned()),
-        ContactRef::Email(email) => ("email_key", email.normalized()),
-    }
+    contact.key()
+}
+
+/// A contact's identities as stored: a JSON array of `{"type", "value"}`.
+pub fn identities_json(contact: &Contact) -> Value {
+    Value::Array(
+        contact
+            .identities
+            .iter()
+            .map(|i| serde_json::json!({"type": i.kind().as_str(), "value": i.value()}))
+            .collect(),
+    )
 }
 
 pub fn contact(row: &(impl Columns + ?Sized)) -> StoreResult<Contact> {
@@ -70,7 +80,35 @@ pub fn contact(row: &(impl Columns + ?Sized)) -> StoreResult<Contact> {
         created_at: row.int(8)?,
         updated_at: row.int(9)?,
         last_contacted: row.opt_int(10)?,
+        identities: row.json(11)?,
     })
+}
+
+/// The columns [`merge`] reads, in its order.
+pub const MERGE_COLUMNS: &str = "id, target_id, source_id, moved_conversations, \
+    moved_messages, created_at, undone_at";
+
+pub fn merge(row: &(impl Columns + ?Sized)) -> StoreResult<MergeRecord> {
+    let id = |i: usize| -> StoreResult<ContactId> {
+        ContactId::parse(&row.text(i)?).ok_or_else(|| corrupt("merge contact id"))
+    };
+    let count = |i: usize| -> StoreResult<u64> {
+        u64::try_from(row.int(i)?).map_err(|_| corrupt("merge count"))
+    };
+    Ok(MergeRecord {
+        id: MergeId::parse(&row.text(0)?).ok_or_else(|| corrupt("merge id"))?,
+        target_id: id(1)?,
+        source_id: id(2)?,
+        moved_conversations: count(3)?,
+        moved_messages: count(4)?,
+        created_at: Timestamp::from_micros(row.int(5)?),
+        undone_at: row.opt_int(6)?.map(Timestamp::from_micros),
+    })
+}
+
+/// A merge's snapshot as stored.
+pub fn snapshot(value: &Value) -> StoreResult<Snapshot> {
+    Snapshot::from_json(value).ok_or_else(|| corrupt("merge snapshot"))
 }
 
 /// The columns [`conversation`] reads, in its order.
@@ -258,6 +296,7 @@ struct ContactRecord {
     created_at: i64,
     updated_at: i64,
     last_contacted: Option<i64>,
+    identities: Value,
 }
 
 impl TryFrom<ContactRecord> for Contact {
@@ -290,8 +329,18 @@ impl TryFrom<ContactRecord> for Contact {
             created_at: Timestamp::from_micros(r.created_at),
             updated_at: Timestamp::from_micros(r.updated_at),
             last_contacted: r.last_contacted.map(Timestamp::from_micros),
+            identities: stored_identities(r.identities)?,
         })
     }
+}
+
+fn stored_identities(value: Value) -> StoreResult<Vec<Identity>> {
+    let sent: Vec<contactd_wire::Identity> =
+        serde_json::from_value(value).map_err(|_| corrupt("identities"))?;
+    sent.iter()
+        .map(|i| Identity::parse("identities", &i.kind, &i.value))
+        .collect::<Result<_, _>>()
+        .map_err(|_| corrupt("identities"))
 }
 
 struct ConversationRecord {

@@ -23,7 +23,7 @@ use crate::store::{self, Store};
 const PAGE: u32 = 1000;
 /// The API's largest page, for an export through a server.
 const SERVER_PAGE: u32 = 100;
-const CSV_COLUMNS: [&str; 12] = [
+const CSV_COLUMNS: [&str; 13] = [
     "id",
     "phone",
     "email",
@@ -36,6 +36,7 @@ const CSV_COLUMNS: [&str; 12] = [
     "updated_at",
     "last_contacted",
     "metadata",
+    "identities",
 ];
 
 #[derive(Args, Debug, Clone)]

@@ -546,6 +546,10 @@ enum Target {
     Metadata(String),
     /// A `metadata` column: a JSON object, as export writes it.
     MetadataObject,
+    /// An `identity.TYPE` column: the row's identity of that type.
+    Identity(String),
+    /// An `identities` column: a JSON array of `{"type", "value"}`, as export writes it.
+    IdentitiesArray,
     /// A column export writes that a request cannot set (`id`, `full_name`, timestamps):
     /// kept when the row is restored, else set aside.
     ReadOnly(&'static str),
@@ -581,6 +585,12 @@ fn column_targets(headers: &csv::StringRecord, args: &RowRules) -> anyhow::Resul
             }
             if header.trim().eq_ignore_ascii_case("metadata") {
                 return Target::MetadataObject;
+            }
+            if let Some(kind) = header.strip_prefix("identity.") {
+                return Target::Identity(kind.to_owned());
+            }
+            if header.trim().eq_ignore_ascii_case("identities") {
+                return Target::IdentitiesArray;
             }
             if let Some(field) = READ_ONLY
                 .iter()
@@ -682,6 +692,7 @@ fn csv_body(
     let mut body = Map::new();
     let mut object = Map::new();
     let mut keys = Map::new();
+    let mut identities = Vec::new();
     for (target, value) in targets.iter().zip(record.iter()) {
         let value = value.trim();
         if value.is_empty() {
@@ -695,6 +706,8 @@ fn csv_body(
                 keys.insert(key.clone(), Value::from(value));
             }
             Target::MetadataObject => object = metadata_cell(value)?,
+            Target::Identity(kind) => identities.push(json!({"type": kind, "value": value})),
+            Target::IdentitiesArray => identities.extend(identities_cell(value)?),
             Target::ReadOnly(field) if restore => {
                 body.insert((*field).to_owned(), Value::from(value));
             }
@@ -706,7 +719,22 @@ fn csv_body(
     if !object.is_empty() {
         body.insert("metadata".into(), Value::Object(object));
     }
+    if !identities.is_empty() {
+        body.insert("identities".into(), Value::Array(identities));
+    }
     Ok(body)
+}
+
+/// An `identities` cell: a JSON array, as export writes it.
+fn identities_cell(cell: &str) -> Result<Vec<Value>, FieldError> {
+    match serde_json::from_str::<Value>(cell) {
+        Ok(Value::Array(items)) => Ok(items),
+        _ => Err(
+            FieldError::new("identities", "The identities column must hold a JSON array")
+                .received(crate::domain::input::truncate(cell, 500))
+                .expected(r#"e.g. [{"type": "instagram", "value": "17841400000000001"}]"#),
+        ),
+    }
 }
 
 /// A `metadata` cell: a JSON object, as export writes it.

@@ -320,7 +320,7 @@ fn exported(id: &str, phone: &str, email: &str) -> Value {
         "last_name": "O'Brien", "full_name": "Zoë O'Brien", "preferred_channel": "sms",
         "metadata": {"deep": {"a": [1, {"b": "c"}]}}, "status": "inactive",
         "created_at": "2026-01-25T10:30:00.000001Z", "updated_at": "2026-01-26T10:30:00.000002Z",
-        "last_contacted": "2026-01-26T09:00:00.000000Z"})
+        "last_contacted": "2026-01-26T09:00:00.000000Z", "identities": []})
 }
 
 #[tokio::test]

@@ -247,3 +247,46 @@ async fn the_webhook_commands_create_list_and_show_deliveries() {
     let (ok, out, _) = contactd(&server, &["webhook", "list", "--output", "table"]).await;
     assert!(ok && out.contains(&id) && out.contains("contact.created,contact.deleted"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identities_merges_and_duplicates_from_the_command_line() {
+    let server = TestServer::start().await;
+    let a = server
+        .create_contact(json!({"email": "jo.hn@gmail.com"}))
+        .await;
+    let b = server
+        .create_contact(json!({"email": "john+x@gmail.com"}))
+        .await;
+    let a_id = a["id"].as_str().unwrap();
+    let b_id = b["id"].as_str().unwrap();
+    let added = contactd_json(
+        &server,
+        &["contact", "identity", a_id, "--add", "instagram:jo.hn"],
+    )
+    .await;
+    assert_eq!(
+        added["identities"],
+        json!([{"type": "instagram", "value": "jo.hn"}])
+    );
+    let duplicates = contactd_json(&server, &["contact", "duplicates", "instagram:jo.hn"]).await;
+    assert_eq!(duplicates[0]["contact"]["id"], b_id);
+    let dry = contactd_json(&server, &["contact", "merge", a_id, b_id, "--dry-run"]).await;
+    assert_eq!(dry["contact"]["id"], a_id);
+    assert_eq!(
+        server.get_contact(b_id).await["id"],
+        b_id,
+        "a dry run changes nothing"
+    );
+    let merged = contactd_json(&server, &["contact", "merge", a_id, b_id]).await;
+    let merge_id = merged["merge"]["id"].as_str().unwrap();
+    let history = contactd_json(&server, &["contact", "merges", b_id]).await;
+    assert_eq!(history[0]["id"], merge_id);
+    let undone = contactd_json(&server, &["contact", "unmerge", merge_id]).await;
+    assert_eq!(undone["source"]["id"], b_id);
+    let removed = contactd_json(
+        &server,
+        &["contact", "identity", a_id, "--remove", "instagram:jo.hn"],
+    )
+    .await;
+    assert_eq!(removed["identities"], json!([]));
+}

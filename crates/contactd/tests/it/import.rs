@@ -664,3 +664,55 @@ async fn an_export_restores_byte_for_byte_through_a_server() {
     .await
     .unwrap();
 }
+
+#[test]
+fn identity_columns_import_as_identities_and_an_upsert_matches_on_them() {
+    let (database, _guard) = scratch_database();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("contacts.csv");
+    std::fs::write(
+        &file,
+        "phone,first_name,identity.instagram,identity.external\n\
+         +14155550101,Ada,ada.l,crm-1\n\
+         ,Bo,bo.b,crm-2\n\
+         +14155550103,Cy,ada.l,\n\
+         ,Di,,crm-bad value\n",
+    )
+    .unwrap();
+    let rejected = dir.path().join("rejected.ndjson");
+    let live = ["--rejected", rejected.to_str().unwrap()];
+    let out = import_into(ROWS_REJECTED, &database, "acme", &file, &live);
+    let summary = stdout(&out);
+    assert!(summary.contains("2 of 4 rows imported"), "{summary}");
+    let reasons = std::fs::read_to_string(&rejected).unwrap();
+    assert!(reasons.contains("duplicate_contact"), "{reasons}");
+    assert!(reasons.contains("identities[0].value"), "{reasons}");
+
+    // An upsert finds the contact by an identity column alone.
+    std::fs::write(&file, "last_name,identity.external\nB.,crm-2\n").unwrap();
+    let mut upsert = live.to_vec();
+    upsert.extend(["--mode", "upsert"]);
+    import_into(0, &database, "acme", &file, &upsert);
+
+    let ndjson = export_file(&database, "acme", "ndjson", &dir.path().join("out.ndjson"));
+    let contacts: Vec<Value> = ndjson
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(contacts.len(), 2);
+    let bo = contacts.iter().find(|c| c["first_name"] == "Bo").unwrap();
+    assert_eq!(bo["phone"], Value::Null);
+    assert_eq!(bo["last_name"], "B.");
+    assert_eq!(
+        bo["identities"],
+        serde_json::json!([{"type": "instagram", "value": "bo.b"},
+                           {"type": "external", "value": "crm-2"}])
+    );
+
+    // An export restores into another workspace with its identities.
+    let csv = dir.path().join("out.csv");
+    export_file(&database, "acme", "csv", &csv);
+    import_into(0, &database, "copy", &csv, &[]);
+    let copied = export_file(&database, "copy", "csv", &dir.path().join("copy.csv"));
+    assert_eq!(copied, std::fs::read_to_string(&csv).unwrap());
+}

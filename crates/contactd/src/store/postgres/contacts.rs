@@ -6,11 +6,12 @@ use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
+use super::duplicates::write_duplicates;
 use super::idempotency::{answer_committed, keep_answer};
 use super::{events, read_snapshot, Db, PgStore};
 use crate::domain::batch::BatchItem;
 use crate::domain::contact::{
-    Channel, Contact, ContactPatch, NewContact, Precondition, UpsertContact, UpsertOutcome,
+    Channel, Contact, ContactPatch, Handle, NewContact, Precondition, UpsertContact, UpsertOutcome,
 };
 use crate::domain::contact_query::{full_name_key, ContactFilter, ContactPage, ContactQuery};
 use crate::domain::email::Email;
@@ -34,15 +35,19 @@ pub(super) async fn find(
     contact: &ContactRef,
     lock: bool,
 ) -> StoreResult<Option<Contact>> {
-    let (column, key) = records::ref_key(contact);
-    let sql = format!(
-        "SELECT {CONTACT_COLUMNS} FROM contacts \
-         WHERE workspace_id = $1 AND mode = $2 AND {column} = $3{}",
-        if lock { " FOR UPDATE" } else { "" }
-    );
-    let row = db
-        .query_opt(&sql, &[&tenant.workspace_id, &tenant.mode.as_str(), &key])
-        .await?;
+    let (namespace, key) = records::ref_key(contact);
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    let (ws, mode) = (&tenant.workspace_id, tenant.mode.as_str());
+    let row = if namespace == "id" {
+        return by_id_or_merged(db, tenant, key, !lock.is_empty()).await;
+    } else {
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND mode = $2 \
+             AND id = (SELECT contact_id FROM contact_handles WHERE workspace_id = $1 \
+             AND mode = $2 AND namespace = $3 AND key = $4){lock}"
+        );
+        db.query_opt(&sql, &[ws, &mode, &namespace, &key]).await?
+    };
     row.as_ref().map(records::contact).transpose()
 }
 
@@ -59,7 +64,7 @@ pub(super) async fn get(
 
 /// Turns a unique-index violation into `Duplicate` naming the contact that holds the
 /// value. Runs outside the failed transaction, which PostgreSQL has aborted.
-async fn on_unique_violation(
+pub(super) async fn on_unique_violation(
     db: &Db<'_>,
     tenant: &Tenant,
     contact: &Contact,
@@ -69,24 +74,23 @@ async fn on_unique_violation(
         .as_db_error()
         .filter(|e| *e.code() == SqlState::UNIQUE_VIOLATION)
         .and_then(|e| e.constraint().map(str::to_owned));
-    let field = match index.as_deref() {
-        Some("contacts_phone") => "phone",
-        Some("contacts_email") => "email",
-        _ => return error.into(),
-    };
-    let Some((field, holder)) = write::unique_refs(contact)
-        .into_iter()
-        .find(|(held, _)| *held == field)
-    else {
+    if !matches!(
+        index.as_deref(),
+        Some("contacts_phone" | "contacts_email" | "contact_handles_pkey")
+    ) {
         return error.into();
-    };
-    match find(db, tenant, &holder, false).await {
-        Ok(holder) => write::duplicate(contact, field, holder).map_or_else(
-            || StoreError::Unavailable("a conflicting write changed meanwhile; retry".into()),
-            StoreError::from,
-        ),
-        Err(e) => e,
     }
+    for (field, held) in write::unique_refs(contact) {
+        match find(db, tenant, &held, false).await {
+            Ok(holder) => {
+                if let Some(duplicate) = write::duplicate(contact, field, holder) {
+                    return duplicate.into();
+                }
+            }
+            Err(e) => return e,
+        }
+    }
+    StoreError::Unavailable("a conflicting write changed meanwhile; retry".into())
 }
 
 /// Writes a contact's search terms (see `domain::search`) in the statement of its row:
@@ -101,47 +105,178 @@ fn write_terms_sql(created_at: &str, terms: &str, nums: &str) -> String {
     )
 }
 
-async fn insert(db: &Db<'_>, tenant: &Tenant, c: &Contact) -> Result<u64, tokio_postgres::Error> {
-    let keys = SearchKeys::of(c);
-    let (terms, nums) = TermChanges::of_keys(None, Some((&keys, c.status))).write_columns();
+/// How many merges a merged-away id is followed through to the contact it names now.
+const MAX_MERGE_HOPS: usize = 32;
+
+/// The contact of this id exactly, if it exists; `lock` as in [`find`].
+pub(super) async fn by_id(
+    db: &Db<'_>,
+    tenant: &Tenant,
+    id: &str,
+    lock: bool,
+) -> StoreResult<Option<Contact>> {
+    let sql = format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts \
+         WHERE workspace_id = $1 AND mode = $2 AND id = $3{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let row = db
+        .query_opt(&sql, &[&tenant.workspace_id, &tenant.mode.as_str(), &id])
+        .await?;
+    row.as_ref().map(records::contact).transpose()
+}
+
+/// The contact of this id, or the one a contact of this id was merged into (following
+/// merges of merges, at most [`MAX_MERGE_HOPS`]).
+async fn by_id_or_merged(
+    db: &Db<'_>,
+    tenant: &Tenant,
+    id: String,
+    lock: bool,
+) -> StoreResult<Option<Contact>> {
+    let mut id = id;
+    for _ in 0..MAX_MERGE_HOPS {
+        if let Some(contact) = by_id(db, tenant, &id, lock).await? {
+            return Ok(Some(contact));
+        }
+        let row = db
+            .query_opt(
+                "SELECT target_id FROM merged_ids \
+                 WHERE workspace_id = $1 AND mode = $2 AND source_id = $3",
+                &[&tenant.workspace_id, &tenant.mode.as_str(), &id],
+            )
+            .await?;
+        match row {
+            Some(row) => id = row.try_get(0).map_err(StoreError::from)?,
+            None => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+/// Deletes a contact's row and its search terms; its conversations (unless moved first)
+/// and handles go by ON DELETE CASCADE, in this transaction.
+pub(super) async fn remove(db: &Db<'_>, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
+    let removed = TermChanges::between(Some(c), None).remove;
     db.execute(
-        &format!(
-            "WITH contact AS (INSERT INTO contacts (workspace_id, mode, id, phone, email, \
-             email_key, first_name, last_name, preferred_channel, metadata, status, created_at, \
-             updated_at, last_contacted, full_name_key, last_name_key, name_words, email_fold) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18)) {}",
-            write_terms_sql("$12", "$19", "$20")
-        ),
+        "WITH removed AS (DELETE FROM contact_terms WHERE workspace_id = $1 \
+         AND mode = $2 AND term = ANY($4::text[]) AND created_at = $5 \
+         AND contact_id = $3) \
+         DELETE FROM contacts WHERE workspace_id = $1 AND mode = $2 AND id = $3",
         &[
             &tenant.workspace_id,
             &tenant.mode.as_str(),
             &c.id.as_str(),
-            &c.phone.as_ref().map(Phone::as_str),
-            &c.email.as_ref().map(Email::as_str),
-            &c.email.as_ref().map(Email::normalized),
-            &c.first_name,
-            &c.last_name,
-            &c.preferred_channel.map(Channel::as_str),
-            &Value::Object(c.metadata.clone()),
-            &c.status.as_str(),
+            &removed,
             &c.created_at.as_micros(),
-            &c.updated_at.as_micros(),
-            &c.last_contacted.map(Timestamp::as_micros),
-            &full_name_key(c),
-            &c.last_name.as_ref().map(|n| n.to_lowercase()),
-            &keys.name_words,
-            &keys.email_fold,
-            &terms,
-            &nums,
         ],
     )
-    .await
+    .await?;
+    write_duplicates(db, tenant, Some(c), None).await?;
+    Ok(())
+}
+
+/// Handles as two arrays, namespaces and keys, for `unnest`.
+fn handle_columns<'a>(handles: impl Iterator<Item = &'a Handle>) -> (Vec<&'a str>, Vec<&'a str>) {
+    handles.map(|(n, k)| (*n, k.as_str())).unzip()
+}
+
+/// Keeps `contact_handles` in step with a contact's identifiers: deletes the handles
+/// `before` held that `after` does not, inserts those `after` holds that `before` did not.
+/// An identifier another contact holds fails the insert on the primary key.
+async fn write_handles(
+    db: &Db<'_>,
+    tenant: &Tenant,
+    c: &Contact,
+    before: &[Handle],
+    after: &[Handle],
+) -> Result<(), tokio_postgres::Error> {
+    let (namespaces, keys) = handle_columns(before.iter().filter(|h| !after.contains(h)));
+    if !namespaces.is_empty() {
+        db.execute(
+            "DELETE FROM contact_handles WHERE workspace_id = $1 AND mode = $2 \
+             AND contact_id = $3 AND (namespace, key) IN \
+             (SELECT * FROM unnest($4::text[], $5::text[]))",
+            &[
+                &tenant.workspace_id,
+                &tenant.mode.as_str(),
+                &c.id.as_str(),
+                &namespaces,
+                &keys,
+            ],
+        )
+        .await?;
+    }
+    let (namespaces, keys) = handle_columns(after.iter().filter(|h| !before.contains(h)));
+    if !namespaces.is_empty() {
+        db.execute(
+            "INSERT INTO contact_handles (workspace_id, mode, namespace, key, contact_id) \
+             SELECT $1, $2, x.namespace, x.key, $3 \
+             FROM unnest($4::text[], $5::text[]) AS x(namespace, key)",
+            &[
+                &tenant.workspace_id,
+                &tenant.mode.as_str(),
+                &c.id.as_str(),
+                &namespaces,
+                &keys,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn insert(
+    db: &Db<'_>,
+    tenant: &Tenant,
+    c: &Contact,
+) -> Result<u64, tokio_postgres::Error> {
+    let keys = SearchKeys::of(c);
+    let (terms, nums) = TermChanges::of_keys(None, Some((&keys, c.status))).write_columns();
+    let inserted = db
+        .execute(
+            &format!(
+                "WITH contact AS (INSERT INTO contacts (workspace_id, mode, id, phone, email, \
+             email_key, first_name, last_name, preferred_channel, metadata, status, created_at, \
+             updated_at, last_contacted, full_name_key, last_name_key, name_words, email_fold, \
+             identities) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $21)) {}",
+                write_terms_sql("$12", "$19", "$20")
+            ),
+            &[
+                &tenant.workspace_id,
+                &tenant.mode.as_str(),
+                &c.id.as_str(),
+                &c.phone.as_ref().map(Phone::as_str),
+                &c.email.as_ref().map(Email::as_str),
+                &c.email.as_ref().map(Email::normalized),
+                &c.first_name,
+                &c.last_name,
+                &c.preferred_channel.map(Channel::as_str),
+                &Value::Object(c.metadata.clone()),
+                &c.status.as_str(),
+                &c.created_at.as_micros(),
+                &c.updated_at.as_micros(),
+                &c.last_contacted.map(Timestamp::as_micros),
+                &full_name_key(c),
+                &c.last_name.as_ref().map(|n| n.to_lowercase()),
+                &keys.name_words,
+                &keys.email_fold,
+                &terms,
+                &nums,
+                &records::identities_json(c),
+            ],
+        )
+        .await?;
+    write_handles(db, tenant, c, &[], &c.handles()).await?;
+    write_duplicates(db, tenant, None, Some(c)).await?;
+    Ok(inserted)
 }
 
 /// Writes `c` over `old`, the stored version read (and locked) in this transaction, with
 /// the changes of its search terms in the same statement.
-async fn update(
+pub(super) async fn update(
     db: &Db<'_>,
     tenant: &Tenant,
     old: &Contact,
@@ -150,7 +285,8 @@ async fn update(
     const UPDATE: &str = "UPDATE contacts SET phone = $4, email = $5, email_key = $6, \
          first_name = $7, last_name = $8, preferred_channel = $9, metadata = $10, status = $11, \
          updated_at = $12, last_contacted = $13, full_name_key = $14, last_name_key = $15, \
-         name_words = $16, email_fold = $17 WHERE workspace_id = $1 AND mode = $2 AND id = $3";
+         name_words = $16, email_fold = $17, identities = $18 \
+         WHERE workspace_id = $1 AND mode = $2 AND id = $3";
     let keys = SearchKeys::of(c);
     let before = SearchKeys::of(old);
     let changes = TermChanges::of_keys(Some((&before, old.status)), Some((&keys, c.status)));
@@ -161,12 +297,13 @@ async fn update(
     } else {
         format!(
             "WITH contact AS ({UPDATE}), removed AS (DELETE FROM contact_terms \
-             WHERE workspace_id = $1 AND mode = $2 AND term = ANY($18::text[]) \
-             AND created_at = $19 AND contact_id = $3) {}",
-            write_terms_sql("$19", "$20", "$21")
+             WHERE workspace_id = $1 AND mode = $2 AND term = ANY($19::text[]) \
+             AND created_at = $20 AND contact_id = $3) {}",
+            write_terms_sql("$20", "$21", "$22")
         )
     };
-    let base: [&(dyn ToSql + Sync); 17] = [
+    let identities = records::identities_json(c);
+    let base: [&(dyn ToSql + Sync); 18] = [
         &tenant.workspace_id,
         &tenant.mode.as_str(),
         &c.id.as_str(),
@@ -184,18 +321,23 @@ async fn update(
         &c.last_name.as_ref().map(|n| n.to_lowercase()),
         &keys.name_words,
         &keys.email_fold,
+        &identities,
     ];
-    if changes.is_empty() {
-        return db.execute(&sql, &base).await;
-    }
-    let mut params = base.to_vec();
-    params.extend([
-        &changes.remove as &(dyn ToSql + Sync),
-        &created_at,
-        &terms,
-        &nums,
-    ]);
-    db.execute(&sql, &params).await
+    let updated = if changes.is_empty() {
+        db.execute(&sql, &base).await?
+    } else {
+        let mut params = base.to_vec();
+        params.extend([
+            &changes.remove as &(dyn ToSql + Sync),
+            &created_at,
+            &terms,
+            &nums,
+        ]);
+        db.execute(&sql, &params).await?
+    };
+    write_handles(db, tenant, c, &old.handles(), &c.handles()).await?;
+    write_duplicates(db, tenant, Some(old), Some(c)).await?;
+    Ok(updated)
 }
 
 /// Runs a plan's statement.
@@ -267,12 +409,14 @@ async fn batch_in_one_pass(
     items: &[BatchItem],
 ) -> StoreResult<Option<BatchAnswer>> {
     let db = Db::Tx(tx);
-    let (mut ids, mut phones, mut emails) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ids, mut namespaces, mut keys) = (Vec::new(), Vec::new(), Vec::new());
     for contact in write::batch_refs(items) {
         match records::ref_key(&contact) {
             ("id", key) => ids.push(key),
-            ("phone", key) => phones.push(key),
-            (_, key) => emails.push(key),
+            (namespace, key) => {
+                namespaces.push(namespace);
+                keys.push(key);
+            }
         }
     }
     let read = db
@@ -281,18 +425,18 @@ async fn batch_in_one_pass(
                 "SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND mode = $2 \
                  AND id IN (\
                  SELECT id FROM contacts WHERE workspace_id = $1 AND mode = $2 AND id = ANY($3) \
-                 UNION ALL SELECT id FROM contacts \
-                 WHERE workspace_id = $1 AND mode = $2 AND phone = ANY($4) \
-                 UNION ALL SELECT id FROM contacts \
-                 WHERE workspace_id = $1 AND mode = $2 AND email_key = ANY($5)) \
+                 UNION ALL SELECT h.contact_id FROM contact_handles h \
+                 JOIN unnest($4::text[], $5::text[]) AS x(namespace, key) \
+                 ON h.namespace = x.namespace AND h.key = x.key \
+                 WHERE h.workspace_id = $1 AND h.mode = $2) \
                  ORDER BY id FOR UPDATE"
             ),
             &[
                 &tenant.workspace_id,
                 &tenant.mode.as_str(),
                 &ids,
-                &phones,
-                &emails,
+                &namespaces,
+                &keys,
             ],
         )
         .await;
@@ -366,6 +510,7 @@ async fn insert_all(
     let n = contacts.len();
     let mut c = InsertColumns::with_capacity(n);
     let mut t = TermColumns::default();
+    let mut h = HandleColumns::default();
     for contact in contacts {
         let keys = SearchKeys::of(contact);
         let changes = TermChanges::of_keys(None, Some((&keys, contact.status)));
@@ -396,15 +541,22 @@ async fn insert_all(
             .push(contact.last_name.as_ref().map(|n| n.to_lowercase()));
         c.name_words.push(keys.name_words);
         c.email_fold.push(keys.email_fold);
+        c.identities.push(records::identities_json(contact));
+        for (namespace, key) in contact.handles() {
+            h.namespace.push(namespace);
+            h.key.push(key);
+            h.contact_id.push(contact.id.as_str());
+        }
     }
     let inserted = db
         .execute(
             "INSERT INTO contacts (workspace_id, mode, id, phone, email, email_key, first_name, \
              last_name, preferred_channel, metadata, status, created_at, updated_at, \
-             last_contacted, full_name_key, last_name_key, name_words, email_fold) \
+             last_contacted, full_name_key, last_name_key, name_words, email_fold, identities) \
              SELECT $1, $2, x.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], \
              $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::int8[], \
-             $13::int8[], $14::int8[], $15::text[], $16::text[], $17::text[], $18::text[]) AS x",
+             $13::int8[], $14::int8[], $15::text[], $16::text[], $17::text[], $18::text[], \
+             $19::jsonb[]) AS x",
             &[
                 &tenant.workspace_id,
                 &tenant.mode.as_str(),
@@ -424,9 +576,25 @@ async fn insert_all(
                 &c.last_name_key,
                 &c.name_words,
                 &c.email_fold,
+                &c.identities,
             ],
         )
         .await?;
+    db.execute(
+        "INSERT INTO contact_handles (workspace_id, mode, namespace, key, contact_id) \
+         SELECT $1, $2, x.* FROM unnest($3::text[], $4::text[], $5::text[]) AS x",
+        &[
+            &tenant.workspace_id,
+            &tenant.mode.as_str(),
+            &h.namespace,
+            &h.key,
+            &h.contact_id,
+        ],
+    )
+    .await?;
+    for contact in contacts {
+        write_duplicates(db, tenant, None, Some(contact)).await?;
+    }
     if t.term.is_empty() {
         return Ok(inserted);
     }
@@ -466,6 +634,15 @@ struct InsertColumns<'a> {
     last_name_key: Vec<Option<String>>,
     name_words: Vec<String>,
     email_fold: Vec<Option<String>>,
+    identities: Vec<Value>,
+}
+
+/// The handles of a multi-row insert, one array per column.
+#[derive(Default)]
+struct HandleColumns<'a> {
+    namespace: Vec<&'static str>,
+    key: Vec<String>,
+    contact_id: Vec<&'a str>,
 }
 
 impl InsertColumns<'_> {
@@ -487,6 +664,7 @@ impl InsertColumns<'_> {
             last_name_key: Vec::with_capacity(n),
             name_words: Vec::with_capacity(n),
             email_fold: Vec::with_capacity(n),
+            identities: Vec::with_capacity(n),
         }
     }
 }
@@ -559,6 +737,26 @@ async fn in_snapshot<T>(
     let result = steps(&Db::Tx(&tx)).await?;
     tx.commit().await?;
     Ok(result)
+}
+
+/// Writes every stored contact's duplicate keys and pairs (after the migration that adds
+/// them), as if each were inserted now, oldest first.
+pub(super) async fn find_all_duplicates(tx: &Transaction<'_>) -> StoreResult<()> {
+    let db = Db::Tx(tx);
+    let rows = db
+        .query(
+            &format!(
+                "SELECT {CONTACT_COLUMNS}, workspace_id, mode FROM contacts ORDER BY created_at, id"
+            ),
+            &[],
+        )
+        .await?;
+    for row in rows {
+        let contact = records::contact(&row)?;
+        let tenant = records::tenant(&row, CONTACT_COLUMN_COUNT)?;
+        write_duplicates(&db, &tenant, None, Some(&contact)).await?;
+    }
+    Ok(())
 }
 
 /// Writes the search columns and terms of every stored contact again (after a migration
@@ -665,19 +863,18 @@ impl ContactStore for PgStore {
         let current = erase.contact();
         // Conversations and messages go by ON DELETE CASCADE, in this transaction; the
         // search terms in the same statement.
-        let removed = TermChanges::between(Some(current), None).remove;
+        remove(&Db::Tx(&tx), tenant, current).await?;
+        // Merges into it keep snapshots of the contacts it absorbed: they go too.
         Db::Tx(&tx)
             .execute(
-                "WITH removed AS (DELETE FROM contact_terms WHERE workspace_id = $1 \
-                 AND mode = $2 AND term = ANY($4::text[]) AND created_at = $5 \
-                 AND contact_id = $3) \
-                 DELETE FROM contacts WHERE workspace_id = $1 AND mode = $2 AND id = $3",
+                "WITH aliases AS (DELETE FROM merged_ids WHERE workspace_id = $1 \
+                 AND mode = $2 AND target_id = $3) \
+                 DELETE FROM merges WHERE workspace_id = $1 AND mode = $2 \
+                 AND (target_id = $3 OR source_id = $3)",
                 &[
                     &tenant.workspace_id,
                     &tenant.mode.as_str(),
                     &current.id.as_str(),
-                    &removed,
-                    &current.created_at.as_micros(),
                 ],
             )
             .await?;

@@ -8,9 +8,11 @@
 
 mod contacts;
 mod conversations;
+mod duplicates;
 mod events;
 mod idempotency;
 mod keys;
+mod merges;
 mod segments;
 mod statistics;
 
@@ -36,9 +38,14 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0002_search.sql"),
     include_str!("../../../migrations/postgres/0003_idempotency_age.sql"),
     include_str!("../../../migrations/postgres/0004_events.sql"),
+    include_str!("../../../migrations/postgres/0005_identities.sql"),
+    include_str!("../../../migrations/postgres/0006_merges.sql"),
+    include_str!("../../../migrations/postgres/0007_duplicates.sql"),
 ];
 /// The migration after which every contact's search terms are written again.
 const REINDEX_AFTER: usize = 2;
+/// The migration after which every contact's duplicate keys and pairs are written.
+const DUPLICATES_AFTER: usize = 7;
 
 /// Connections kept for key lookups: each takes well under a millisecond.
 const KEY_CONNECTIONS: usize = 2;
@@ -199,8 +206,12 @@ async fn apply_migrations(client: &mut Object) -> anyhow::Result<()> {
         let version = i32::try_from(index + 1)?;
         let tx = client.transaction().await?;
         tx.batch_execute(sql).await?;
-        if index + 1 == REINDEX_AFTER {
+        // Reads contacts with today's columns, so only once the last migration ran.
+        if index + 1 == MIGRATIONS.len() && current < REINDEX_AFTER {
             contacts::reindex_all(&tx).await?;
+        }
+        if index + 1 == MIGRATIONS.len() && current < DUPLICATES_AFTER {
+            contacts::find_all_duplicates(&tx).await?;
         }
         tx.execute(
             "INSERT INTO contactd_migrations (version, applied_at) VALUES ($1, $2)",

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
+use super::duplicates::write_duplicates;
 use super::{events, in_place, in_snapshot, SqliteStore};
 use crate::domain::batch::BatchItem;
 use crate::domain::contact::{
@@ -23,25 +24,104 @@ use crate::store::listing;
 use crate::store::records::{self, CONTACT_COLUMNS, CONTACT_COLUMN_COUNT};
 use crate::store::{ContactStore, Entity, StoreError, StoreResult};
 
-/// The contact a ref names in this tenant, if any.
+/// How many merges a merged-away id is followed through to the contact it names now.
+const MAX_MERGE_HOPS: usize = 32;
+
+/// The contact a ref names in this tenant, if any; an id of a merged-away contact names
+/// the contact it was merged into.
 pub(super) fn find(
     conn: &Connection,
     tenant: &Tenant,
     contact: &ContactRef,
 ) -> StoreResult<Option<Contact>> {
-    let (column, key) = records::ref_key(contact);
-    let sql = format!(
-        "SELECT {CONTACT_COLUMNS} FROM contacts \
-         WHERE workspace_id = ?1 AND mode = ?2 AND {column} = ?3"
-    );
-    let found = conn
-        .prepare_cached(&sql)?
-        .query_row(
-            params![tenant.workspace_id, tenant.mode.as_str(), key],
-            |row| Ok(records::contact(row)),
-        )
-        .optional()?;
+    let (namespace, key) = records::ref_key(contact);
+    let (ws, mode) = (&tenant.workspace_id, tenant.mode.as_str());
+    let found = if namespace == "id" {
+        return by_id_or_merged(conn, tenant, key);
+    } else {
+        conn.prepare_cached(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = ?1 AND mode = ?2 \
+             AND id = (SELECT contact_id FROM contact_handles WHERE workspace_id = ?1 \
+             AND mode = ?2 AND namespace = ?3 AND key = ?4)"
+        ))?
+        .query_row(params![ws, mode, namespace, key], |row| {
+            Ok(records::contact(row))
+        })
+        .optional()?
+    };
     found.transpose()
+}
+
+/// The contact of this id exactly, if it exists.
+pub(super) fn by_id(conn: &Connection, tenant: &Tenant, id: &str) -> StoreResult<Option<Contact>> {
+    conn.prepare_cached(&format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts \
+         WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3"
+    ))?
+    .query_row(
+        params![tenant.workspace_id, tenant.mode.as_str(), id],
+        |row| Ok(records::contact(row)),
+    )
+    .optional()?
+    .transpose()
+}
+
+/// The contact of this id, or the one a contact of this id was merged into (following
+/// merges of merges, at most [`MAX_MERGE_HOPS`]).
+fn by_id_or_merged(conn: &Connection, tenant: &Tenant, id: String) -> StoreResult<Option<Contact>> {
+    let mut id = id;
+    for _ in 0..MAX_MERGE_HOPS {
+        if let Some(contact) = by_id(conn, tenant, &id)? {
+            return Ok(Some(contact));
+        }
+        let target: Option<String> = conn
+            .prepare_cached(
+                "SELECT target_id FROM merged_ids \
+                 WHERE workspace_id = ?1 AND mode = ?2 AND source_id = ?3",
+            )?
+            .query_row(
+                params![tenant.workspace_id, tenant.mode.as_str(), id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match target {
+            Some(target) => id = target,
+            None => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+/// Keeps `contact_handles` in step with a contact's identifiers: deletes the handles
+/// `old` held and `new` does not, inserts those `new` holds and `old` did not. The
+/// caller checked that no other contact holds them (the writer is alone, so none can
+/// take one meanwhile).
+fn write_handles(
+    conn: &Connection,
+    tenant: &Tenant,
+    old: Option<&Contact>,
+    new: Option<&Contact>,
+) -> StoreResult<()> {
+    let before = old.map(Contact::handles).unwrap_or_default();
+    let after = new.map(Contact::handles).unwrap_or_default();
+    let (ws, mode) = (&tenant.workspace_id, tenant.mode.as_str());
+    for (namespace, key) in before.iter().filter(|h| !after.contains(h)) {
+        conn.prepare_cached(
+            "DELETE FROM contact_handles WHERE workspace_id = ?1 AND mode = ?2 \
+             AND namespace = ?3 AND key = ?4",
+        )?
+        .execute(params![ws, mode, namespace, key])?;
+    }
+    if let Some(c) = new {
+        for (namespace, key) in after.iter().filter(|h| !before.contains(h)) {
+            conn.prepare_cached(
+                "INSERT INTO contact_handles (workspace_id, mode, namespace, key, contact_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![ws, mode, namespace, key, c.id.as_str()])?;
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn get(
@@ -133,7 +213,7 @@ fn write_terms(
     Ok(())
 }
 
-fn insert(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
+pub(super) fn insert(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
     if let Some(duplicate) = conflict(conn, tenant, c)? {
         return Err(duplicate);
     }
@@ -141,8 +221,9 @@ fn insert(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT INTO contacts (workspace_id, mode, id, phone, email, email_key, first_name, \
          last_name, preferred_channel, metadata, status, created_at, updated_at, last_contacted, \
-         full_name_key, last_name_key, name_words, email_fold) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+         full_name_key, last_name_key, name_words, email_fold, identities) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+         ?19)",
     )?
     .execute(params![
         tenant.workspace_id,
@@ -163,8 +244,11 @@ fn insert(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
         c.last_name.as_ref().map(|n| n.to_lowercase()),
         keys.name_words,
         keys.email_fold,
+        records::identities_json(c).to_string(),
     ])
     .map_err(|e| on_unique_violation(conn, tenant, c, e))?;
+    write_handles(conn, tenant, None, Some(c))?;
+    write_duplicates(conn, tenant, None, Some(c))?;
     write_terms(
         conn,
         tenant,
@@ -174,7 +258,12 @@ fn insert(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
 }
 
 /// Writes `c` over `old`, the stored version read in this transaction.
-fn update(conn: &Connection, tenant: &Tenant, old: &Contact, c: &Contact) -> StoreResult<()> {
+pub(super) fn update(
+    conn: &Connection,
+    tenant: &Tenant,
+    old: &Contact,
+    c: &Contact,
+) -> StoreResult<()> {
     if let Some(duplicate) = conflict(conn, tenant, c)? {
         return Err(duplicate);
     }
@@ -183,7 +272,7 @@ fn update(conn: &Connection, tenant: &Tenant, old: &Contact, c: &Contact) -> Sto
         "UPDATE contacts SET phone = ?4, email = ?5, email_key = ?6, first_name = ?7, \
          last_name = ?8, preferred_channel = ?9, metadata = ?10, status = ?11, \
          updated_at = ?12, last_contacted = ?13, full_name_key = ?14, last_name_key = ?15, \
-         name_words = ?16, email_fold = ?17 \
+         name_words = ?16, email_fold = ?17, identities = ?18 \
          WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
     )?
     .execute(params![
@@ -204,11 +293,27 @@ fn update(conn: &Connection, tenant: &Tenant, old: &Contact, c: &Contact) -> Sto
         c.last_name.as_ref().map(|n| n.to_lowercase()),
         keys.name_words,
         keys.email_fold,
+        records::identities_json(c).to_string(),
     ])
     .map_err(|e| on_unique_violation(conn, tenant, c, e))?;
+    write_handles(conn, tenant, Some(old), Some(c))?;
+    write_duplicates(conn, tenant, Some(old), Some(c))?;
     let before = SearchKeys::of(old);
     let changes = TermChanges::of_keys(Some((&before, old.status)), Some((&keys, c.status)));
     write_terms(conn, tenant, c, &changes)
+}
+
+/// Deletes a contact's row and search terms; its conversations (unless moved first) and
+/// handles go by ON DELETE CASCADE, in this transaction.
+pub(super) fn remove(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreResult<()> {
+    conn.prepare_cached("DELETE FROM contacts WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3")?
+        .execute(params![
+            tenant.workspace_id,
+            tenant.mode.as_str(),
+            c.id.as_str()
+        ])?;
+    write_duplicates(conn, tenant, Some(c), None)?;
+    write_terms(conn, tenant, c, &TermChanges::between(Some(c), None))
 }
 
 /// Runs a plan's statement and appends its event; answers the contact as written and
@@ -249,6 +354,21 @@ fn batch_item(
         .map(|lookup| find(conn, tenant, lookup))
         .collect::<StoreResult<Vec<_>>>()?;
     run(conn, tenant, write::plan(&item, found)?)
+}
+
+/// Writes every stored contact's duplicate keys and pairs (after the migration that adds
+/// them), as if each were inserted now, oldest first.
+pub(super) fn find_all_duplicates(conn: &Connection) -> StoreResult<()> {
+    let mut select = conn.prepare(&format!(
+        "SELECT {CONTACT_COLUMNS}, workspace_id, mode FROM contacts ORDER BY created_at, id"
+    ))?;
+    let mut rows = select.query([])?;
+    while let Some(row) = rows.next()? {
+        let contact = records::contact(row)?;
+        let tenant = records::tenant(row, CONTACT_COLUMN_COUNT)?;
+        write_duplicates(conn, &tenant, None, Some(&contact))?;
+    }
+    Ok(())
 }
 
 /// Writes the search columns and terms of every stored contact again (after a migration
@@ -325,20 +445,23 @@ impl ContactStore for SqliteStore {
     ) -> StoreResult<Contact> {
         let (tenant, contact) = (tenant.clone(), contact.clone());
         self.writer
-            .run(move |conn| {
+            .run_atomic(move |conn| {
                 let erase = write::delete(get(conn, &tenant, &contact)?, precondition.as_ref())?;
                 let current = erase.contact();
-                // Conversations and messages go by ON DELETE CASCADE, in this transaction.
-                conn.prepare_cached(
-                    "DELETE FROM contacts WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
-                )?
-                .execute(params![
-                    tenant.workspace_id,
-                    tenant.mode.as_str(),
-                    current.id.as_str()
-                ])?;
-                let removed = TermChanges::between(Some(current), None);
-                write_terms(conn, &tenant, current, &removed)?;
+                remove(conn, &tenant, current)?;
+                // Merges into it keep snapshots of the contacts it absorbed: they go too.
+                for sql in [
+                    "DELETE FROM merges WHERE workspace_id = ?1 AND mode = ?2 \
+                     AND (target_id = ?3 OR source_id = ?3)",
+                    "DELETE FROM merged_ids WHERE workspace_id = ?1 AND mode = ?2 \
+                     AND target_id = ?3",
+                ] {
+                    conn.prepare_cached(sql)?.execute(params![
+                        tenant.workspace_id,
+                        tenant.mode.as_str(),
+                        current.id.as_str()
+                    ])?;
+                }
                 events::erase_contact(conn, &tenant, &current.id)?;
                 events::append(conn, &tenant, &[NewEvent::contact_deleted(current)])?;
                 Ok(erase.answer())

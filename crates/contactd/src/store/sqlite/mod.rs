@@ -5,9 +5,11 @@ pub mod backup;
 mod checkpointer;
 mod contacts;
 mod conversations;
+mod duplicates;
 mod events;
 mod idempotency;
 mod keys;
+mod merges;
 mod readers;
 mod segments;
 mod writer;
@@ -36,9 +38,14 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0002_search.sql"),
     include_str!("../../../migrations/sqlite/0003_idempotency_age.sql"),
     include_str!("../../../migrations/sqlite/0004_events.sql"),
+    include_str!("../../../migrations/sqlite/0005_identities.sql"),
+    include_str!("../../../migrations/sqlite/0006_merges.sql"),
+    include_str!("../../../migrations/sqlite/0007_duplicates.sql"),
 ];
 /// The migration after which every contact's search terms are written again.
 const REINDEX_AFTER: usize = 2;
+/// The migration after which every contact's duplicate keys and pairs are written.
+const DUPLICATES_AFTER: usize = 7;
 
 /// `sqlite://relative/path.db`, `sqlite:///absolute/path.db` or `sqlite:path.db`.
 pub fn path_from_url(url: &str) -> Option<PathBuf> {
@@ -87,6 +94,10 @@ impl SqliteStore {
         let mut conn = Connection::open(path)?;
         configure(&conn, synchronous, cache_mib)?;
         migrate(&mut conn)?;
+        // A migration may edit the schema's text (0005), which only new connections read.
+        drop(conn);
+        let conn = Connection::open(path)?;
+        configure(&conn, synchronous, cache_mib)?;
         let open_readers = |n: usize| {
             (0..n)
                 .map(|_| open_reader(path))
@@ -184,10 +195,18 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
-        if index + 1 == REINDEX_AFTER {
-            contacts::reindex_all(&tx)?;
-        }
         tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+    }
+    // Once every migration ran: the reindex reads contacts with today's columns.
+    if current < REINDEX_AFTER {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        contacts::reindex_all(&tx)?;
+        tx.commit()?;
+    }
+    if current < DUPLICATES_AFTER {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        contacts::find_all_duplicates(&tx)?;
         tx.commit()?;
     }
     Ok(())

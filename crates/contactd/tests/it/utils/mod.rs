@@ -558,7 +558,7 @@ pub fn assert_json_content_type(resp: &Resp) {
 }
 
 /// The fields of a contact, all always present (contract §4).
-pub const CONTACT_FIELDS: [&str; 12] = [
+pub const CONTACT_FIELDS: [&str; 13] = [
     "id",
     "phone",
     "email",
@@ -571,6 +571,7 @@ pub const CONTACT_FIELDS: [&str; 12] = [
     "created_at",
     "updated_at",
     "last_contacted",
+    "identities",
 ];
 
 /// Exactly the contract's fields, with their types.
@@ -594,9 +595,12 @@ pub fn assert_contact_shape(contact: &Value) {
             "{field} is a string or null: {contact}"
         );
     }
+    let identities = contact["identities"]
+        .as_array()
+        .unwrap_or_else(|| panic!("identities is an array: {contact}"));
     assert!(
-        contact["phone"].is_string() || contact["email"].is_string(),
-        "a contact has a phone or an email: {contact}"
+        contact["phone"].is_string() || contact["email"].is_string() || !identities.is_empty(),
+        "a contact has a phone, an email or an identity: {contact}"
     );
     let channel = &contact["preferred_channel"];
     assert!(
