@@ -23,10 +23,14 @@ from ._generated import (
     Event,
     EventList,
     HealthStatus,
+    Identity,
+    Merge,
+    MergeResult,
     Message,
     MessageList,
     Segment,
     SegmentList,
+    UndoResult,
     Webhook,
 )
 from ._operations import Upserted
@@ -117,6 +121,51 @@ class AsyncContacts:
 
     async def conversations_page(self, ref: str, **params: Any) -> ConversationList:
         return await self._send(ops.list_contact_conversations(ref, ops.query(params)))
+
+    async def add_identity(
+        self,
+        ref: str,
+        identity: dict[str, str] | Identity | str,
+        if_match: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Contact:
+        return await self._send(ops.add_identity(ref, identity, if_match, idempotency_key))
+
+    async def remove_identity(
+        self,
+        ref: str,
+        identity: dict[str, str] | Identity | str,
+        if_match: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Contact:
+        return await self._send(ops.remove_identity(ref, identity, if_match, idempotency_key))
+
+    async def merge(
+        self,
+        ref: str,
+        source: str,
+        *,
+        dry_run: bool = False,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> MergeResult:
+        return await self._send(ops.merge_contacts(ref, source, dry_run, if_match, idempotency_key))
+
+    async def merges(self, ref: str) -> AsyncIterator[Merge]:
+        for merge in (await self._send(ops.list_contact_merges(ref))).data:
+            yield merge
+
+
+class AsyncMerges:
+    """`client.merges` of an `AsyncClient`; see `contactd.client.Merges`."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._send = transport.send
+
+    async def undo(self, merge_id: str, *, idempotency_key: str | None = None) -> UndoResult:
+        return await self._send(ops.undo_merge(merge_id, idempotency_key))
 
 
 class AsyncConversations:
@@ -307,6 +356,7 @@ class AsyncClient:
         self._transport = AsyncTransport(api_key, base_url, timeout, max_retries, retry_backoff, http_client)
         self.base_url = self._transport.base_url
         self.contacts = AsyncContacts(self._transport)
+        self.merges = AsyncMerges(self._transport)
         self.conversations = AsyncConversations(self._transport)
         self.segments = AsyncSegments(self._transport)
         self.events = AsyncEvents(self._transport)
