@@ -10,11 +10,13 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::client::{path, Call, Client};
+use crate::client::{id_path, path, Call, Client};
 use crate::error::Result;
 use crate::models::{
-    BatchMode, BatchRequest, BatchResult, Contact, ContactUpdate, Conversation, List, ListContacts,
-    ListConversations, ListSegmentContacts, NewContact, Upserted,
+    BatchMode, BatchRequest, BatchResult, Contact, ContactUpdate, Conversation, DuplicateCandidate,
+    DuplicateCandidateList, DuplicatePairList, Identity, List, ListContacts, ListConversations,
+    ListSegmentContacts, Merge, MergeList, MergeRequest, MergeResult, NewContact, UndoResult,
+    Upserted,
 };
 use crate::segments::Segments;
 
@@ -176,6 +178,79 @@ impl<'a> Contacts<'a> {
     ) -> Result<List<Conversation>> {
         let call =
             Call::get(path(CONTACTS, contact_ref, "/conversations")?).query(query.to_query());
+        self.client.send(call).await?.json()
+    }
+
+    /// Adds an identity to the contact (`POST /v2/contact/{ref}/identities`), e.g.
+    /// `Identity::new("instagram", "17841400000000001")`. Fails with
+    /// [`crate::Error::Duplicate`] when another contact holds it.
+    pub async fn add_identity(&self, contact_ref: &str, identity: &Identity) -> Result<Contact> {
+        let call = Call::post(path(CONTACTS, contact_ref, "/identities")?).json(identity)?;
+        self.client.send(call).await?.contact()
+    }
+
+    /// Removes the identity `kind:value` from the contact
+    /// (`DELETE /v2/contact/{ref}/identities/TYPE:VALUE`).
+    pub async fn remove_identity(&self, contact_ref: &str, identity: &Identity) -> Result<Contact> {
+        let prefix = path(CONTACTS, contact_ref, "/identities")?;
+        let reference = format!("{}:{}", identity.kind, identity.value);
+        let call = Call::new(Method::DELETE, id_path(&prefix, &reference, "")?);
+        self.client.send(call).await?.contact()
+    }
+
+    /// Merges `source` (any ref) into the contact `target_ref`
+    /// (`POST /v2/contact/{ref}/merge`); with `dry_run`, answers what the merge would do
+    /// and changes nothing.
+    pub async fn merge(
+        &self,
+        target_ref: &str,
+        source: &str,
+        dry_run: bool,
+    ) -> Result<MergeResult> {
+        let request = MergeRequest {
+            source: source.to_owned(),
+            dry_run: Some(dry_run),
+        };
+        let call = Call::post(path(CONTACTS, target_ref, "/merge")?).json(&request)?;
+        self.client.send(call).await?.json()
+    }
+
+    /// Undoes a merge within 30 days (`POST /v2/merge/{id}/undo`): both contacts come
+    /// back as they were.
+    pub async fn undo_merge(&self, merge_id: &str) -> Result<UndoResult> {
+        let call = Call::post(id_path("/v2/merge", merge_id, "/undo")?)
+            .json(&Value::Object(serde_json::Map::new()))?;
+        self.client.send(call).await?.json()
+    }
+
+    /// The merges the contact took part in, newest first (`GET /v2/contact/{ref}/merges`).
+    pub async fn merges(&self, contact_ref: &str) -> Result<Vec<Merge>> {
+        let call = Call::get(path(CONTACTS, contact_ref, "/merges")?);
+        Ok(self.client.send(call).await?.json::<MergeList>()?.data)
+    }
+
+    /// The contacts suggested as duplicates of this one, best first
+    /// (`GET /v2/contact/{ref}/duplicates`).
+    pub async fn duplicates(&self, contact_ref: &str) -> Result<Vec<DuplicateCandidate>> {
+        let call = Call::get(path(CONTACTS, contact_ref, "/duplicates")?);
+        Ok(self
+            .client
+            .send(call)
+            .await?
+            .json::<DuplicateCandidateList>()?
+            .data)
+    }
+
+    /// A page of the workspace's duplicate pairs (`GET /v2/duplicates`): `limit` 1–100,
+    /// `cursor` the `next_cursor` of the page before.
+    pub async fn duplicate_pairs(
+        &self,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<DuplicatePairList> {
+        let mut query = vec![("limit".to_owned(), limit.to_string())];
+        query.extend(cursor.map(|c| ("cursor".to_owned(), c.to_owned())));
+        let call = Call::get("/v2/duplicates").query(query);
         self.client.send(call).await?.json()
     }
 

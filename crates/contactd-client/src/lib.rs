@@ -65,6 +65,10 @@ pub use models::{
 pub use models::{
     Delivery, DeliveryList, Event, EventList, NewWebhook, Webhook, WebhookList, WebhookUpdate,
 };
+pub use models::{
+    DuplicateCandidate, DuplicatePair, DuplicatePairList, Identity, Merge, MergeMoved, MergeResult,
+    UndoResult,
+};
 pub use phone::{format_phone_e164, PhoneError};
 pub use segments::Segments;
 pub use webhooks::{Events, Webhooks};

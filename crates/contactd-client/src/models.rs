@@ -12,6 +12,10 @@ pub use contactd_wire::{
 pub use contactd_wire::{
     Delivery, DeliveryList, Event, EventList, NewWebhook, Webhook, WebhookList, WebhookUpdate,
 };
+pub use contactd_wire::{
+    DuplicateCandidate, DuplicateCandidateList, DuplicatePair, DuplicatePairList, Identity, Merge,
+    MergeList, MergeMoved, MergeRequest, MergeResult, UndoResult,
+};
 
 /// The answer of an upsert: the contact, and whether it was created (`201`) rather than
 /// updated (`200`).

@@ -14,6 +14,7 @@ mod batch;
 mod contact;
 mod conversation;
 pub mod de;
+mod duplicates;
 mod enums;
 mod error;
 mod list;
@@ -24,6 +25,9 @@ mod webhook;
 pub use batch::{BatchItemResult, BatchOutcome, BatchRequest, BatchResult};
 pub use contact::{Contact, ContactUpdate, Identity, Metadata, NewContact, Patch};
 pub use conversation::{Conversation, ConversationUpdate, Message, NewConversation, NewMessage};
+pub use duplicates::{
+    DuplicateCandidate, DuplicateCandidateList, DuplicatePair, DuplicatePairList,
+};
 pub use enums::{
     BatchItemStatus, BatchMode, Channel, ContactStatus, ConversationStatus, Direction, MetadataOp,
     SortField, UnknownValue,

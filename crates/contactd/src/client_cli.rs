@@ -211,6 +211,55 @@ pub enum ContactCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Add or remove a contact's identity (TYPE:VALUE, e.g. instagram:17841400000000001).
+    Identity {
+        /// The contact: its id (cnt_…), phone (+…), email or an identity (TYPE:VALUE).
+        contact_ref: String,
+        /// The identity to add.
+        #[arg(long, value_name = "TYPE:VALUE", required_unless_present = "remove")]
+        add: Option<String>,
+        /// The identity to remove.
+        #[arg(long, value_name = "TYPE:VALUE", conflicts_with = "add")]
+        remove: Option<String>,
+    },
+    /// Merge SOURCE into TARGET (prints the merged contact and the merge, as JSON).
+    Merge {
+        /// The contact kept.
+        target: String,
+        /// The contact folded into it.
+        source: String,
+        /// Show what the merge would do; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Undo a merge (mrg_…) within 30 days (prints both contacts, as JSON).
+    Unmerge {
+        /// The merge's id.
+        merge_id: String,
+    },
+    /// The merges a contact took part in (JSON).
+    Merges {
+        /// The contact.
+        contact_ref: String,
+    },
+    /// The contacts suggested as duplicates of one (JSON).
+    Duplicates {
+        /// The contact.
+        contact_ref: String,
+    },
+}
+
+/// An identity written TYPE:VALUE on the command line.
+fn identity_arg(raw: &str) -> anyhow::Result<contactd_client::Identity> {
+    let (kind, value) = raw.split_once(':').ok_or_else(|| {
+        anyhow::anyhow!("{raw}: expected TYPE:VALUE, e.g. instagram:17841400000000001")
+    })?;
+    Ok(contactd_client::Identity::new(kind, value))
+}
+
+fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
 }
 
 /// `contactd segment …`: saved contact filters.
@@ -273,6 +322,37 @@ pub async fn run(remote: ClientArgs, command: ContactCommand) -> anyhow::Result<
             Shown::One(contacts.update(&contact_ref, &update).await?)
         }
         ContactCommand::Delete { contact_ref } => Shown::One(contacts.delete(&contact_ref).await?),
+        ContactCommand::Identity {
+            contact_ref,
+            add,
+            remove,
+        } => Shown::One(match (add, remove) {
+            (Some(add), _) => {
+                contacts
+                    .add_identity(&contact_ref, &identity_arg(&add)?)
+                    .await?
+            }
+            (None, Some(remove)) => {
+                contacts
+                    .remove_identity(&contact_ref, &identity_arg(&remove)?)
+                    .await?
+            }
+            (None, None) => anyhow::bail!("give --add or --remove"),
+        }),
+        ContactCommand::Merge {
+            target,
+            source,
+            dry_run,
+        } => return print_json(&contacts.merge(&target, &source, dry_run).await?),
+        ContactCommand::Unmerge { merge_id } => {
+            return print_json(&contacts.undo_merge(&merge_id).await?)
+        }
+        ContactCommand::Merges { contact_ref } => {
+            return print_json(&contacts.merges(&contact_ref).await?)
+        }
+        ContactCommand::Duplicates { contact_ref } => {
+            return print_json(&contacts.duplicates(&contact_ref).await?)
+        }
         // clap refuses the filters with --segment: the segment's own filter chooses.
         ContactCommand::List {
             segment: Some(id),

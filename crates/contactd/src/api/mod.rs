@@ -5,6 +5,7 @@ mod client_ip;
 mod contact;
 mod conversation;
 mod doc_types;
+mod duplicates;
 mod events;
 mod extract;
 mod health;
@@ -208,6 +209,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/contact/{ref}/merge", post(merge::merge))
         .route("/v2/contact/{ref}/merges", get(merge::list))
         .route("/v2/merge/{id}/undo", post(merge::undo))
+        .route("/v2/contact/{ref}/duplicates", get(duplicates::of_contact))
+        .route("/v2/duplicates", get(duplicates::list))
         .route(
             "/v2/contact/{ref}/identities/{identity}",
             axum::routing::delete(contact::remove_identity),

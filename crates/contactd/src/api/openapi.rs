@@ -64,6 +64,8 @@ const API_DESCRIPTION: &str = r#"contactd keeps the people a business talks to o
         super::merge::merge,
         super::merge::undo,
         super::merge::list,
+        super::duplicates::of_contact,
+        super::duplicates::list,
         super::conversation::list_for_contact,
         super::conversation::create,
         super::conversation::get,

@@ -11,13 +11,21 @@
 
 use std::collections::BTreeSet;
 
+use super::contact::Contact;
+use super::identity::IdentityType;
+use super::ids::ContactId;
 use super::search::fold;
+use super::FieldError;
 
 /// Names at least this close (Jaro-Winkler, 0–1) are `name_similar`.
 pub const NAME_SIMILARITY: f64 = 0.9;
 /// Letters of the folded full name that make its block for `name_similar`: two names
-/// whose first letters differ are rarely 0.9 apart, and the block keeps lookups indexed.
-const BLOCK_LETTERS: usize = 2;
+/// whose first letters differ are rarely 0.9 apart (Jaro-Winkler weighs the start), and
+/// the block keeps lookups indexed and small.
+const BLOCK_LETTERS: usize = 3;
+/// The most contacts of one key a write compares itself with: a key shared by more (a
+/// very common name in one country) suggests the newest of them only.
+pub const MAX_CANDIDATES_PER_KEY: usize = 32;
 
 /// Mail providers whose domain says nothing about who a person works for.
 const FREE_MAIL: &[&str] = &[
@@ -47,7 +55,18 @@ const FREE_MAIL: &[&str] = &[
 ];
 const GMAIL: &[&str] = &["gmail.com", "googlemail.com"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, strum::IntoStaticStr)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[strum(serialize_all = "snake_case")]
 pub enum Reason {
     EmailNormalized,
@@ -110,12 +129,18 @@ pub fn name_key(first: Option<&str>, last: Option<&str>) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" "))
 }
 
-/// The block of `name_similar`: the phone's country calling code and the first letters
-/// of the name key. Contacts are compared only within one block.
+/// The block of `name_similar`: the phone's country calling code, the first letters of
+/// the name key and the first letter of its last word. Contacts are compared only within
+/// one block.
 pub fn name_block(name_key: &str, phone: &str) -> Option<String> {
     let country = country_code(phone)?;
     let start: String = name_key.chars().take(BLOCK_LETTERS).collect();
-    Some(format!("{country}:{start}"))
+    let last = name_key
+        .rsplit(' ')
+        .next()
+        .and_then(|w| w.chars().next())
+        .unwrap_or(' ');
+    Some(format!("{country}:{start}:{last}"))
 }
 
 /// The calling code of an E.164 number (`+44…` → `44`), by libphonenumber's metadata.
@@ -144,6 +169,62 @@ pub struct Profile {
     pub countries: BTreeSet<u16>,
 }
 
+impl Profile {
+    /// What a contact brings: its primary phone and email and its identities of those
+    /// kinds, its name.
+    pub fn of(contact: &Contact) -> Profile {
+        let mut profile = Profile {
+            name: name_key(contact.first_name.as_deref(), contact.last_name.as_deref()),
+            ..Profile::default()
+        };
+        let numbers = contact.phone.iter().map(|p| p.as_str().to_owned()).chain(
+            contact
+                .identities
+                .iter()
+                .filter(|i| matches!(i.kind(), IdentityType::Phone | IdentityType::Whatsapp))
+                .map(|i| i.value().to_owned()),
+        );
+        for number in numbers {
+            profile.countries.extend(country_code(&number));
+            profile.numbers.insert(number);
+        }
+        let addresses = contact.email.iter().map(|e| e.as_str().to_owned()).chain(
+            contact
+                .identities
+                .iter()
+                .filter(|i| i.kind() == IdentityType::Email)
+                .map(|i| i.value().to_owned()),
+        );
+        for address in addresses {
+            profile.email_keys.extend(email_key(&address));
+            profile.company_domains.extend(company_domain(&address));
+            profile.addresses.insert(address.to_ascii_lowercase());
+        }
+        profile
+    }
+
+    /// The keys kept on write that find this profile's candidate duplicates: two
+    /// contacts that make a pair always share one (`name_similar` within its block).
+    pub fn keys(&self) -> BTreeSet<(&'static str, String)> {
+        let mut keys = BTreeSet::new();
+        for key in &self.email_keys {
+            keys.insert(("email", key.clone()));
+        }
+        for number in &self.numbers {
+            keys.insert(("number", number.clone()));
+        }
+        if let Some(name) = &self.name {
+            for domain in &self.company_domains {
+                keys.insert(("name_domain", format!("{name}|{domain}")));
+            }
+            for number in &self.numbers {
+                keys.extend(name_block(name, number).map(|block| ("name_block", block)));
+            }
+        }
+        keys
+    }
+}
+
 /// Why `a` and `b` look like one person, if they do. Both numbers or both addresses in
 /// common count as `identity_overlap` only where the uniqueness rules let two contacts
 /// share them (one's `phone` as the other's `whatsapp`).
@@ -164,6 +245,131 @@ pub fn reasons(a: &Profile, b: &Profile) -> Vec<Reason> {
         }
     }
     reasons
+}
+
+/// Two contacts suggested as one person: `a` sorts before `b`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pair {
+    pub a: ContactId,
+    pub b: ContactId,
+    pub reasons: Vec<Reason>,
+    pub score: f64,
+}
+
+/// A key row of another contact that a written contact shares: its kind, the other
+/// contact, and (on `name_block` rows) the other's folded name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedKey {
+    pub kind: String,
+    pub other: ContactId,
+    pub other_name: Option<String>,
+}
+
+impl Pair {
+    /// The pairs of `own` (whose folded name is `name`) with the contacts it shares keys
+    /// with, read from the key rows alone: an equal `email`, `number` or `name_domain` key
+    /// is that reason; a shared `name_block` is `name_similar` when the names are close.
+    /// The same reasons as [`reasons`] of the two profiles.
+    pub fn from_shared(own: &ContactId, name: Option<&str>, shared: &[SharedKey]) -> Vec<Pair> {
+        let mut by_other: std::collections::BTreeMap<&ContactId, BTreeSet<Reason>> =
+            std::collections::BTreeMap::new();
+        for key in shared.iter().filter(|k| k.other != *own) {
+            let reason = match key.kind.as_str() {
+                "email" => Some(Reason::EmailNormalized),
+                "number" => Some(Reason::IdentityOverlap),
+                "name_domain" => Some(Reason::NameAndEmailDomain),
+                "name_block" => match (name, key.other_name.as_deref()) {
+                    (Some(a), Some(b)) if name_similarity(a, b) >= NAME_SIMILARITY => {
+                        Some(Reason::NameSimilar)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                by_other.entry(&key.other).or_default().insert(reason);
+            }
+        }
+        by_other
+            .into_iter()
+            .map(|(other, reasons)| {
+                let reasons: Vec<Reason> = reasons.into_iter().collect();
+                let (a, b) = if own < other {
+                    (own, other)
+                } else {
+                    (other, own)
+                };
+                Pair {
+                    a: a.clone(),
+                    b: b.clone(),
+                    score: score(&reasons),
+                    reasons,
+                }
+            })
+            .collect()
+    }
+
+    /// The reasons as stored: names joined by commas.
+    pub fn reasons_text(&self) -> String {
+        let names: Vec<&str> = self.reasons.iter().map(|r| r.as_str()).collect();
+        names.join(",")
+    }
+
+    /// Reads stored reasons back; unknown names are left out.
+    pub fn parse_reasons(text: &str) -> Vec<Reason> {
+        text.split(',').filter_map(|r| r.parse().ok()).collect()
+    }
+
+    pub fn to_wire(&self) -> contactd_wire::DuplicatePair {
+        contactd_wire::DuplicatePair {
+            a: self.a.as_str().to_owned(),
+            b: self.b.as_str().to_owned(),
+            score: self.score,
+            reasons: self.reasons.iter().map(|r| r.as_str().to_owned()).collect(),
+        }
+    }
+}
+
+/// A page of the tenant's pairs: `limit` (1–100, default 20) after the pair a `cursor`
+/// names (`A.B`, the ids of the last pair of the page before).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairPage {
+    pub limit: u32,
+    pub after: Option<(ContactId, ContactId)>,
+}
+
+impl PairPage {
+    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<PairPage, FieldError> {
+        let limit = match limit {
+            None => 20,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| {
+                    FieldError::new("limit", "limit must be an integer from 1 to 100")
+                        .received(raw.chars().take(50).collect::<String>())
+                        .expected("1 to 100")
+                })?,
+        };
+        let after = match cursor {
+            None => None,
+            Some(raw) => Some(
+                raw.split_once('.')
+                    .and_then(|(a, b)| Some((ContactId::parse(a)?, ContactId::parse(b)?)))
+                    .ok_or_else(|| {
+                        FieldError::new("cursor", "cursor must be a next_cursor of this list")
+                            .received(raw.chars().take(200).collect::<String>())
+                    })?,
+            ),
+        };
+        Ok(PairPage { limit, after })
+    }
+
+    /// The cursor of the page after the one ending with `last`.
+    pub fn cursor_after(last: &Pair) -> String {
+        format!("{}.{}", last.a, last.b)
+    }
 }
 
 /// A score from 0 to 1: reasons add up as independent evidence (1 − Π(1 − weight)).
@@ -218,11 +424,11 @@ mod tests {
     fn blocks_join_country_and_first_letters() {
         assert_eq!(
             name_block("jose garcia", "+34612345678").as_deref(),
-            Some("34:jo")
+            Some("34:jos:g")
         );
         assert_eq!(
             name_block("jose garcia", "+14155550123").as_deref(),
-            Some("1:jo")
+            Some("1:jos:g")
         );
     }
 
@@ -263,6 +469,28 @@ mod tests {
         assert_eq!(reasons(&a, &b), vec![Reason::NameSimilar]);
         let c = profile(None, &["+447911123456"], Some("jonathon smith"));
         assert!(reasons(&a, &c).is_empty(), "phones of different countries");
+    }
+
+    #[test]
+    fn pairs_of_contacts_share_a_key() {
+        use crate::domain::contact::NewContact;
+        use crate::domain::ids::ContactId;
+        use crate::domain::time::Timestamp;
+        let contact = |v: serde_json::Value| {
+            NewContact::from_json(v.as_object().cloned().unwrap_or_default())
+                .unwrap_or_else(|e| panic!("{e}"))
+                .into_contact(ContactId::generate(), Timestamp::now())
+        };
+        let a = Profile::of(&contact(serde_json::json!({"phone": "+14155550123",
+            "first_name": "Jonathan", "last_name": "Smith"})));
+        let b = Profile::of(&contact(serde_json::json!({"phone": "+14155550999",
+            "first_name": "Jonathon", "last_name": "Smith",
+            "identities": [{"type": "whatsapp", "value": "+14155550123"}]})));
+        assert_eq!(
+            reasons(&a, &b),
+            vec![Reason::IdentityOverlap, Reason::NameSimilar]
+        );
+        assert!(!a.keys().is_disjoint(&b.keys()));
     }
 
     #[test]

@@ -30,6 +30,7 @@ use crate::domain::conversation::{
     Conversation, ConversationFilter, ConversationPatch, Listing, Message, NewConversation,
     NewMessage, Page,
 };
+use crate::domain::duplicates::Pair;
 use crate::domain::event::{Event, EventType};
 use crate::domain::idempotency::{IdempotencyClaim, StoredResponse};
 use crate::domain::ids::{ContactId, ConversationId, MergeId, SegmentId};
@@ -199,6 +200,26 @@ pub trait MergeStore: Send + Sync {
         tenant: &Tenant,
         contact: &ContactRef,
     ) -> StoreResult<Vec<MergeRecord>>;
+}
+
+/// Duplicate suggestions, kept on every contact write (`domain::duplicates`).
+#[async_trait]
+pub trait DuplicateStore: Send + Sync {
+    /// The contacts suggested as duplicates of this one, with their pairs, best first
+    /// (at most 100).
+    async fn duplicates_of(
+        &self,
+        tenant: &Tenant,
+        contact: &ContactRef,
+    ) -> StoreResult<Vec<(Contact, Pair)>>;
+    /// The tenant's pairs in the order of their ids, after the pair `after`; `limit + 1`
+    /// at most, to tell whether more follow.
+    async fn list_duplicates(
+        &self,
+        tenant: &Tenant,
+        after: Option<(ContactId, ContactId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Pair>>;
 }
 
 /// Saved segments. Their counts and contacts come from [`ContactStore`].
@@ -441,6 +462,7 @@ pub trait Store:
     + EventStore
     + WebhookStore
     + MergeStore
+    + DuplicateStore
 {
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;

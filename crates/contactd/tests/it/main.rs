@@ -21,6 +21,7 @@ mod crash;
 mod cursor;
 mod delete;
 mod docs_page;
+mod duplicates;
 mod durability;
 mod errors;
 mod etag;

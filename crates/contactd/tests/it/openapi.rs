@@ -13,7 +13,7 @@ use crate::utils::{TestServer, CONTACT_FIELDS};
 const REGENERATE: &str = "CONTACTD_WRITE_OPENAPI=1 cargo test -p contactd --test it openapi";
 
 /// Every operation of docs/api.md, as (method, path, operationId).
-const OPERATIONS: [(&str, &str, &str); 38] = [
+const OPERATIONS: [(&str, &str, &str); 40] = [
     ("get", "/v2/contact", "listContacts"),
     ("get", "/v2/contact/count", "countContacts"),
     ("post", "/v2/segment", "createSegment"),
@@ -62,6 +62,12 @@ const OPERATIONS: [(&str, &str, &str); 38] = [
     ("post", "/v2/contact/{ref}/merge", "mergeContacts"),
     ("get", "/v2/contact/{ref}/merges", "listContactMerges"),
     ("post", "/v2/merge/{merge_id}/undo", "undoMerge"),
+    (
+        "get",
+        "/v2/contact/{ref}/duplicates",
+        "listContactDuplicates",
+    ),
+    ("get", "/v2/duplicates", "listDuplicates"),
     (
         "get",
         "/v2/contact/{ref}/conversations",

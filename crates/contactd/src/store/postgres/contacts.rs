@@ -6,6 +6,7 @@ use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
+use super::duplicates::write_duplicates;
 use super::idempotency::{answer_committed, keep_answer};
 use super::{events, read_snapshot, Db, PgStore};
 use crate::domain::batch::BatchItem;
@@ -171,6 +172,7 @@ pub(super) async fn remove(db: &Db<'_>, tenant: &Tenant, c: &Contact) -> StoreRe
         ],
     )
     .await?;
+    write_duplicates(db, tenant, Some(c), None).await?;
     Ok(())
 }
 
@@ -268,6 +270,7 @@ pub(super) async fn insert(
         )
         .await?;
     write_handles(db, tenant, c, &[], &c.handles()).await?;
+    write_duplicates(db, tenant, None, Some(c)).await?;
     Ok(inserted)
 }
 
@@ -333,6 +336,7 @@ pub(super) async fn update(
         db.execute(&sql, &params).await?
     };
     write_handles(db, tenant, c, &old.handles(), &c.handles()).await?;
+    write_duplicates(db, tenant, Some(old), Some(c)).await?;
     Ok(updated)
 }
 
@@ -588,6 +592,9 @@ async fn insert_all(
         ],
     )
     .await?;
+    for contact in contacts {
+        write_duplicates(db, tenant, None, Some(contact)).await?;
+    }
     if t.term.is_empty() {
         return Ok(inserted);
     }

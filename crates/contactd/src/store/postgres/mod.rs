@@ -8,6 +8,7 @@
 
 mod contacts;
 mod conversations;
+mod duplicates;
 mod events;
 mod idempotency;
 mod keys;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0004_events.sql"),
     include_str!("../../../migrations/postgres/0005_identities.sql"),
     include_str!("../../../migrations/postgres/0006_merges.sql"),
+    include_str!("../../../migrations/postgres/0007_duplicates.sql"),
 ];
 /// The migration after which every contact's search terms are written again.
 const REINDEX_AFTER: usize = 2;

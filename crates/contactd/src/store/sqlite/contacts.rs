@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
+use super::duplicates::write_duplicates;
 use super::{events, in_place, in_snapshot, SqliteStore};
 use crate::domain::batch::BatchItem;
 use crate::domain::contact::{
@@ -247,6 +248,7 @@ pub(super) fn insert(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreRe
     ])
     .map_err(|e| on_unique_violation(conn, tenant, c, e))?;
     write_handles(conn, tenant, None, Some(c))?;
+    write_duplicates(conn, tenant, None, Some(c))?;
     write_terms(
         conn,
         tenant,
@@ -295,6 +297,7 @@ pub(super) fn update(
     ])
     .map_err(|e| on_unique_violation(conn, tenant, c, e))?;
     write_handles(conn, tenant, Some(old), Some(c))?;
+    write_duplicates(conn, tenant, Some(old), Some(c))?;
     let before = SearchKeys::of(old);
     let changes = TermChanges::of_keys(Some((&before, old.status)), Some((&keys, c.status)));
     write_terms(conn, tenant, c, &changes)
@@ -309,6 +312,7 @@ pub(super) fn remove(conn: &Connection, tenant: &Tenant, c: &Contact) -> StoreRe
             tenant.mode.as_str(),
             c.id.as_str()
         ])?;
+    write_duplicates(conn, tenant, Some(c), None)?;
     write_terms(conn, tenant, c, &TermChanges::between(Some(c), None))
 }
 
@@ -426,7 +430,7 @@ impl ContactStore for SqliteStore {
     ) -> StoreResult<Contact> {
         let (tenant, contact) = (tenant.clone(), contact.clone());
         self.writer
-            .run(move |conn| {
+            .run_atomic(move |conn| {
                 let erase = write::delete(get(conn, &tenant, &contact)?, precondition.as_ref())?;
                 let current = erase.contact();
                 remove(conn, &tenant, current)?;

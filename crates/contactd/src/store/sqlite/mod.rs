@@ -5,6 +5,7 @@ pub mod backup;
 mod checkpointer;
 mod contacts;
 mod conversations;
+mod duplicates;
 mod events;
 mod idempotency;
 mod keys;
@@ -39,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0004_events.sql"),
     include_str!("../../../migrations/sqlite/0005_identities.sql"),
     include_str!("../../../migrations/sqlite/0006_merges.sql"),
+    include_str!("../../../migrations/sqlite/0007_duplicates.sql"),
 ];
 /// The migration after which every contact's search terms are written again.
 const REINDEX_AFTER: usize = 2;
