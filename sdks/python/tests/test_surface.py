@@ -28,6 +28,8 @@ METHODS = {
     "mergeContacts": ["contacts.merge"],
     "listContactMerges": ["contacts.merges"],
     "undoMerge": ["merges.undo"],
+    "listContactDuplicates": ["contacts.duplicates"],
+    "listDuplicates": ["duplicates.list", "duplicates.list_page"],
     "createConversation": ["conversations.create"],
     "getConversation": ["conversations.get"],
     "updateConversation": ["conversations.update"],

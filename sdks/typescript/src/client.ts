@@ -47,6 +47,10 @@ export type MergeResult = Schemas["MergeResult"];
 export type Merge = Schemas["Merge"];
 export type MergeList = Schemas["MergeList"];
 export type UndoResult = Schemas["UndoResult"];
+export type DuplicateCandidate = Schemas["DuplicateCandidate"];
+export type DuplicateCandidateList = Schemas["DuplicateCandidateList"];
+export type DuplicatePair = Schemas["DuplicatePair"];
+export type DuplicatePairList = Schemas["DuplicatePairList"];
 export type HealthStatus = Schemas["HealthStatus"];
 export type Event = Schemas["Event"];
 export type EventList = Schemas["EventList"];
@@ -77,6 +81,8 @@ export type SegmentContactsQuery = QueryOf<"listSegmentContacts">;
 
 /** The feed's query: `after` (a `next_cursor`), `types` (a list or comma-separated), `limit`, `wait` (0–30 s). */
 export type EventQuery = Omit<QueryOf<"listEvents">, "types"> & { types?: string | string[] };
+/** `limit`, `cursor` of the workspace's duplicate pairs. */
+export type DuplicateListQuery = QueryOf<"listDuplicates">;
 /** `limit`, `cursor` of an endpoint's deliveries. */
 export type DeliveryListQuery = QueryOf<"listWebhookDeliveries">;
 
@@ -97,6 +103,7 @@ export interface UpsertResponse {
 
 const CONTACTS = "/v2/contact";
 const MERGES = "/v2/merge";
+const DUPLICATES = "/v2/duplicates";
 const CONVERSATIONS = "/v2/conversation";
 const SEGMENTS = "/v2/segment";
 const EVENTS = "/v2/events";
@@ -115,6 +122,7 @@ const WEBHOOKS = "/v2/webhook";
 export class Client {
   readonly contacts: Contacts;
   readonly merges: Merges;
+  readonly duplicates: Duplicates;
   readonly conversations: Conversations;
   readonly segments: Segments;
   readonly events: Events;
@@ -125,6 +133,7 @@ export class Client {
     this.transport = new Transport(options);
     this.contacts = new Contacts(this.transport);
     this.merges = new Merges(this.transport);
+    this.duplicates = new Duplicates(this.transport);
     this.conversations = new Conversations(this.transport);
     this.segments = new Segments(this.transport);
     this.events = new Events(this.transport);
@@ -341,6 +350,21 @@ export class Contacts {
       }),
     );
   }
+
+  /**
+   * `GET /v2/contact/{ref}/duplicates`: the contacts that look like the same person, best
+   * first, each with a `score` (0 to 1) and `reasons` (`email_normalized`,
+   * `identity_overlap`, `name_and_email_domain`, `name_similar`).
+   */
+  async duplicates(ref: string, options?: RequestOptions): Promise<DuplicateCandidateList> {
+    return data(
+      await this.transport.send<DuplicateCandidateList>({
+        method: "GET",
+        path: pathOf(CONTACTS, ref, "/duplicates"),
+        ...signal(options),
+      }),
+    );
+  }
 }
 
 /** `client.merges`: `/v2/merge`, merges made by `client.contacts.merge`, to undo within 30 days. */
@@ -360,6 +384,30 @@ export class Merges {
         path: pathOf(MERGES, id, "/undo", "id"),
         ...write(options),
       }),
+    );
+  }
+}
+
+/** `client.duplicates`: `/v2/duplicates`, pairs of contacts of the workspace that look like one person. */
+export class Duplicates {
+  constructor(private readonly transport: Transport) {}
+
+  /**
+   * `GET /v2/duplicates`: `await` it for the first page of pairs (`{a, b, score, reasons}`,
+   * in the order of their ids), or iterate it for every pair of every page.
+   */
+  list(query: DuplicateListQuery = {}, options?: RequestOptions): PageList<DuplicatePairList> {
+    return paginate(
+      async (q) =>
+        data(
+          await this.transport.send<DuplicatePairList>({
+            method: "GET",
+            path: DUPLICATES,
+            query: q,
+            ...signal(options),
+          }),
+        ),
+      query as Query,
     );
   }
 }

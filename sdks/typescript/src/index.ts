@@ -1,4 +1,14 @@
-export { Client, Contacts, Conversations, EventFeed, Events, Merges, Segments, Webhooks } from "./client.js";
+export {
+  Client,
+  Contacts,
+  Conversations,
+  Duplicates,
+  EventFeed,
+  Events,
+  Merges,
+  Segments,
+  Webhooks,
+} from "./client.js";
 export type {
   BatchItemResult,
   BatchRequest,
@@ -23,6 +33,11 @@ export type {
   Delivery,
   DeliveryList,
   DeliveryListQuery,
+  DuplicateCandidate,
+  DuplicateCandidateList,
+  DuplicateListQuery,
+  DuplicatePair,
+  DuplicatePairList,
   Event,
   EventList,
   EventQuery,

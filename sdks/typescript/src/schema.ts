@@ -241,6 +241,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/contact/{ref}/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a contact's duplicates
+         * @description The contacts that look like the same person, best first, with a score (0 to 1) and
+         *     the reasons: `email_normalized`, `identity_overlap`, `name_and_email_domain`,
+         *     `name_similar`.
+         */
+        get: operations["listContactDuplicates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List duplicate pairs
+         * @description Every pair of contacts of the workspace that look like one person, in the order of
+         *     their ids, a page at a time: pass `next_cursor` as `cursor` for the next.
+         */
+        get: operations["listDuplicates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/contact/{ref}/conversations": {
         parameters: {
             query?: never;
@@ -1100,6 +1143,51 @@ export interface components {
          * @enum {string}
          */
         Direction: "inbound" | "outbound";
+        /** @description A contact suggested as a duplicate of another. */
+        DuplicateCandidate: {
+            /** @description The other contact. */
+            contact: components["schemas"]["Contact"];
+            /**
+             * Format: double
+             * @description 0 to 1: how sure the suggestion is; reasons add up.
+             */
+            score: number;
+            /** @description `email_normalized`, `identity_overlap`, `name_and_email_domain`, `name_similar`. */
+            reasons: string[];
+        };
+        /** @description A contact's duplicate suggestions, best first. */
+        DuplicateCandidateList: {
+            /** @description The suggestions (at most 100). */
+            data: components["schemas"]["DuplicateCandidate"][];
+        };
+        /** @description Two contacts suggested as one person; `a` sorts before `b`. */
+        DuplicatePair: {
+            /** @description A contact id. */
+            a: string;
+            /** @description The other contact's id. */
+            b: string;
+            /**
+             * Format: double
+             * @description 0 to 1: how sure the suggestion is; reasons add up.
+             */
+            score: number;
+            /** @description `email_normalized`, `identity_overlap`, `name_and_email_domain`, `name_similar`. */
+            reasons: string[];
+        };
+        /** @description A page of the tenant's duplicate pairs, in the order of their ids. */
+        DuplicatePairList: {
+            /** @description The pairs. */
+            data: components["schemas"]["DuplicatePair"][];
+            /**
+             * Format: int32
+             * @description The page size.
+             */
+            limit: number;
+            /** @description Whether more pairs follow. */
+            has_more: boolean;
+            /** @description Pass as `cursor` for the next page; null on the last. */
+            next_cursor: string | null;
+        };
         /**
          * @description The error envelope: every failure answers with it, and a failed batch item holds one.
          * @example {
@@ -2491,6 +2579,84 @@ export interface operations {
             400: components["responses"]["InvalidInput"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listContactDuplicates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A contact id, a phone (`%2B14155550123` or a literal `+`), an email or an
+                 *     identity (`TYPE:VALUE`).
+                 */
+                ref: components["schemas"]["ContactRef"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The suggestions */
+            200: {
+                headers: {
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicateCandidateList"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listDuplicates: {
+        parameters: {
+            query?: {
+                /** @description 1 to 100; 20 unless sent */
+                limit?: number;
+                /** @description `next_cursor` of the page before */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of pairs */
+            200: {
+                headers: {
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicatePairList"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];

@@ -21,6 +21,8 @@ const FACADE = {
   mergeContacts: "contacts.merge",
   listContactMerges: "contacts.merges",
   undoMerge: "merges.undo",
+  listContactDuplicates: "contacts.duplicates",
+  listDuplicates: "duplicates.list",
   createConversation: "conversations.create",
   getConversation: "conversations.get",
   updateConversation: "conversations.update",

@@ -1,4 +1,5 @@
-// Identities (TYPE:VALUE refs, addIdentity, removeIdentity), merges and their undo, against a real server.
+// Identities (TYPE:VALUE refs, addIdentity, removeIdentity), merges and their undo, and duplicate
+// suggestions, against a real server.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
@@ -255,5 +256,66 @@ describe("merges", () => {
     assert.ok(noSource instanceof NotFoundError, String(noSource));
     const noMerge = await client.merges.undo("mrg_0000000000000000000000000").catch((e) => e);
     assert.ok(noMerge instanceof NotFoundError, String(noMerge));
+  });
+});
+
+describe("duplicates", () => {
+  test("a contact's duplicates, with score and reasons", async () => {
+    const gmail = await client.contacts.create({ email: "john.doe+crm@gmail.com", first_name: "John" });
+    const same = await client.contacts.create({ email: "johndoe@googlemail.com" });
+    const other = await client.contacts.create({ email: "someone@example.com" });
+
+    const { data } = await client.contacts.duplicates(gmail.id);
+    assert.deepEqual(
+      data.map((d) => d.contact.id),
+      [same.id],
+    );
+    assert.deepEqual(data[0].contact, await client.contacts.get(same.id));
+    assert.deepEqual(data[0].reasons, ["email_normalized"]);
+    assert.ok(data[0].score > 0 && data[0].score <= 1, String(data[0].score));
+    const back = (await client.contacts.duplicates(same.email)).data;
+    assert.deepEqual(
+      back.map((d) => d.contact.id),
+      [gmail.id],
+    );
+    assert.deepEqual((await client.contacts.duplicates(other.id)).data, []);
+  });
+
+  test("a phone and a whatsapp identity overlap, until the identity goes", async () => {
+    const phone = uniquePhone();
+    const holder = await client.contacts.create({ phone });
+    const chat = await client.contacts.create({
+      email: "chat@example.com",
+      identities: [{ type: "whatsapp", value: phone }],
+    });
+    const { data } = await client.contacts.duplicates(`whatsapp:${phone}`);
+    assert.equal(data.length, 1);
+    assert.equal(data[0].contact.id, holder.id);
+    assert.ok(data[0].reasons.includes("identity_overlap"), String(data[0].reasons));
+    await client.contacts.removeIdentity(chat.id, `whatsapp:${phone}`);
+    assert.deepEqual((await client.contacts.duplicates(holder.id)).data, []);
+  });
+
+  test("the workspace's pairs, a page at a time or all of them", async () => {
+    const own = new Client({ apiKey: await server.newKey("duplicates"), baseUrl: server.url });
+    const made = [];
+    for (let n = 0; n < 3; n++) {
+      const x = await own.contacts.create({ email: `pair${n}.x@gmail.com` });
+      const y = await own.contacts.create({ email: `pair${n}x+tag@gmail.com` });
+      made.push([x.id, y.id].sort());
+    }
+    await own.contacts.create({ email: "alone@example.com" });
+
+    const pairs = await own.duplicates.list({ limit: 2 }).toArray();
+    assert.deepEqual(pairs.map((p) => [p.a, p.b]).sort(), made.sort());
+    assert.ok(pairs.every((p) => p.a < p.b && p.reasons.join() === "email_normalized"));
+
+    const first = await own.duplicates.list({ limit: 2 });
+    assert.equal(first.data.length, 2);
+    assert.equal(first.has_more, true);
+    assert.equal(typeof first.next_cursor, "string");
+    const sizes = [];
+    for await (const page of own.duplicates.list({ limit: 2 }).pages()) sizes.push(page.data.length);
+    assert.deepEqual(sizes, [2, 1]);
   });
 });

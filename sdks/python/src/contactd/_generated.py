@@ -179,6 +179,52 @@ class DeliveryList(ApiModel):
     """
 
 
+class DuplicatePair(ApiModel):
+    """
+    Two contacts suggested as one person; `a` sorts before `b`.
+    """
+
+    a: str
+    """
+    A contact id.
+    """
+    b: str
+    """
+    The other contact's id.
+    """
+    score: float
+    """
+    0 to 1: how sure the suggestion is; reasons add up.
+    """
+    reasons: list[str]
+    """
+    `email_normalized`, `identity_overlap`, `name_and_email_domain`, `name_similar`.
+    """
+
+
+class DuplicatePairList(ApiModel):
+    """
+    A page of the tenant's duplicate pairs, in the order of their ids.
+    """
+
+    data: list[DuplicatePair]
+    """
+    The pairs.
+    """
+    limit: int = Field(..., ge=0)
+    """
+    The page size.
+    """
+    has_more: bool
+    """
+    Whether more pairs follow.
+    """
+    next_cursor: str | None
+    """
+    Pass as `cursor` for the next page; null on the last.
+    """
+
+
 class ErrorDetails(ApiModel):
     """
     The members `details` can have; which ones depends on `error`.
@@ -913,6 +959,36 @@ class ConversationList(ApiModel):
     has_more: bool
     """
     Whether more items follow.
+    """
+
+
+class DuplicateCandidate(ApiModel):
+    """
+    A contact suggested as a duplicate of another.
+    """
+
+    contact: Contact
+    """
+    The other contact.
+    """
+    score: float
+    """
+    0 to 1: how sure the suggestion is; reasons add up.
+    """
+    reasons: list[str]
+    """
+    `email_normalized`, `identity_overlap`, `name_and_email_domain`, `name_similar`.
+    """
+
+
+class DuplicateCandidateList(ApiModel):
+    """
+    A contact's duplicate suggestions, best first.
+    """
+
+    data: list[DuplicateCandidate]
+    """
+    The suggestions (at most 100).
     """
 
 

@@ -24,6 +24,8 @@ from ._generated import (
     ConversationList,
     Delivery,
     DeliveryList,
+    DuplicateCandidateList,
+    DuplicatePairList,
     EventList,
     HealthStatus,
     Identity,
@@ -279,6 +281,17 @@ def list_contact_merges(ref: str) -> Call[MergeList]:
 
 def undo_merge(merge_id: str, idempotency_key: str | None) -> Call[UndoResult]:
     return Call("POST", _merge_path(merge_id, "/undo"), _model(UndoResult), idempotency_key=idempotency_key)
+
+
+# Duplicates ----------------------------------------------------------------------------
+
+
+def list_contact_duplicates(ref: str) -> Call[DuplicateCandidateList]:
+    return Call("GET", _contact(ref, "/duplicates"), _model(DuplicateCandidateList))
+
+
+def list_duplicates(params: list[tuple[str, str]]) -> Call[DuplicatePairList]:
+    return Call("GET", "/v2/duplicates", _model(DuplicatePairList), params=params)
 
 
 # Conversations and messages ------------------------------------------------------------

@@ -20,6 +20,9 @@ from ._generated import (
     ConversationList,
     Delivery,
     DeliveryList,
+    DuplicateCandidate,
+    DuplicatePair,
+    DuplicatePairList,
     Event,
     EventList,
     HealthStatus,
@@ -157,6 +160,10 @@ class AsyncContacts:
         for merge in (await self._send(ops.list_contact_merges(ref))).data:
             yield merge
 
+    async def duplicates(self, ref: str) -> AsyncIterator[DuplicateCandidate]:
+        for candidate in (await self._send(ops.list_contact_duplicates(ref))).data:
+            yield candidate
+
 
 class AsyncMerges:
     """`client.merges` of an `AsyncClient`; see `contactd.client.Merges`."""
@@ -166,6 +173,20 @@ class AsyncMerges:
 
     async def undo(self, merge_id: str, *, idempotency_key: str | None = None) -> UndoResult:
         return await self._send(ops.undo_merge(merge_id, idempotency_key))
+
+
+class AsyncDuplicates:
+    """`client.duplicates` of an `AsyncClient`; see `contactd.client.Duplicates`."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._send = transport.send
+
+    def list(self, **params: Any) -> AsyncIterator[DuplicatePair]:
+        query = ops.list_all_params(params, "list", cursor_paged=False)
+        return _cursor_items(self._send, ops.list_duplicates, query)
+
+    async def list_page(self, **params: Any) -> DuplicatePairList:
+        return await self._send(ops.list_duplicates(ops.query(params)))
 
 
 class AsyncConversations:
@@ -357,6 +378,7 @@ class AsyncClient:
         self.base_url = self._transport.base_url
         self.contacts = AsyncContacts(self._transport)
         self.merges = AsyncMerges(self._transport)
+        self.duplicates = AsyncDuplicates(self._transport)
         self.conversations = AsyncConversations(self._transport)
         self.segments = AsyncSegments(self._transport)
         self.events = AsyncEvents(self._transport)

@@ -1,5 +1,5 @@
-"""`Client`: the blocking client, `client.contacts`, `client.merges`, `client.conversations`,
-`client.segments`, `client.events`, `client.webhooks`.
+"""`Client`: the blocking client, `client.contacts`, `client.merges`, `client.duplicates`,
+`client.conversations`, `client.segments`, `client.events`, `client.webhooks`.
 
 Each method sends one operation of docs/openapi.json (see `_operations.py`) and answers
 with the generated model of its response; the list methods without `_page` read every
@@ -21,6 +21,9 @@ from ._generated import (
     ConversationList,
     Delivery,
     DeliveryList,
+    DuplicateCandidate,
+    DuplicatePair,
+    DuplicatePairList,
     Event,
     EventList,
     HealthStatus,
@@ -189,6 +192,12 @@ class Contacts:
         """The merges the contact took part in, kept or folded in, newest first."""
         return iter(self._send(ops.list_contact_merges(ref)).data)
 
+    def duplicates(self, ref: str) -> Iterator[DuplicateCandidate]:
+        """The contacts that look like the same person, best first: `.contact`, `.score`
+        (0 to 1) and `.reasons` (`email_normalized`, `identity_overlap`,
+        `name_and_email_domain`, `name_similar`)."""
+        return iter(self._send(ops.list_contact_duplicates(ref)).data)
+
 
 class Merges:
     """`client.merges`: merges made by `client.contacts.merge`, to undo within 30 days."""
@@ -202,6 +211,23 @@ class Merges:
         `.merge`. `MergeConflictError` when undone already or too old; `DuplicateContactError`
         when an identifier of the two went to another contact since."""
         return self._send(ops.undo_merge(merge_id, idempotency_key))
+
+
+class Duplicates:
+    """`client.duplicates`: pairs of contacts of the workspace that look like one person."""
+
+    def __init__(self, transport: SyncTransport) -> None:
+        self._send = transport.send
+
+    def list(self, **params: Any) -> Iterator[DuplicatePair]:
+        """Every pair (`.a`, `.b`, `.score`, `.reasons`), in the order of their ids, following
+        `next_cursor` from page to page (`limit` is the page size)."""
+        query = ops.list_all_params(params, "list", cursor_paged=False)
+        return _cursor_items(self._send, ops.list_duplicates, query)
+
+    def list_page(self, **params: Any) -> DuplicatePairList:
+        """One page of pairs (`limit`, `cursor`), with `has_more` and `next_cursor`."""
+        return self._send(ops.list_duplicates(ops.query(params)))
 
 
 class Conversations:
@@ -430,6 +456,7 @@ class Client:
         self.base_url = self._transport.base_url
         self.contacts = Contacts(self._transport)
         self.merges = Merges(self._transport)
+        self.duplicates = Duplicates(self._transport)
         self.conversations = Conversations(self._transport)
         self.segments = Segments(self._transport)
         self.events = Events(self._transport)
