@@ -254,9 +254,15 @@ async fn every_planted_pair_among_100k_contacts_is_suggested() {
         sample.insert(answer["data"].as_array().unwrap().len());
     }
     let per_contact = started.elapsed() / 100;
+    let started = Instant::now();
+    for _ in 0..100 {
+        server.get("/v2/contact?limit=20").await.expect(200);
+    }
+    let per_page = started.elapsed() / 100;
     println!(
         "loaded {} contacts in {loaded:?}; listed {} pairs in {listed:?}; \
-         a contact's duplicates in {per_contact:?} on average (100 contacts); found {by_reason:?}",
+         a contact's duplicates in {per_contact:?} on average (100 contacts), a list page \
+         (GET /v2/contact?limit=20) in {per_page:?}; found {by_reason:?}",
         ids.len(),
         pairs.len()
     );
