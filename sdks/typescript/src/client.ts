@@ -7,6 +7,7 @@ import {
   type RequestOptions,
   type WriteOptions,
 } from "./http.js";
+import { InvalidInputError } from "./errors.js";
 import { paginate, type PageList } from "./pages.js";
 import type { components, operations } from "./schema.js";
 
@@ -20,6 +21,8 @@ export type VersionedContact = Contact & { readonly etag: string | undefined };
 export type ContactCreate = Schemas["ContactCreate"];
 export type ContactUpdate = Schemas["ContactUpdate"];
 export type ContactList = Schemas["ContactList"];
+/** How a contact is known on a channel: `{type: "instagram", value: "17841400000000001"}`; its ref is `TYPE:VALUE`. */
+export type Identity = Schemas["Identity"];
 export type ContactSort = Schemas["ContactSort"];
 export type ContactStatus = Schemas["ContactStatus"];
 export type Channel = Schemas["Channel"];
@@ -39,6 +42,15 @@ export type Segment = Schemas["Segment"];
 export type SegmentCreate = Schemas["SegmentCreate"];
 export type SegmentUpdate = Schemas["SegmentUpdate"];
 export type SegmentList = Schemas["SegmentList"];
+export type MergeRequest = Schemas["MergeRequest"];
+export type MergeResult = Schemas["MergeResult"];
+export type Merge = Schemas["Merge"];
+export type MergeList = Schemas["MergeList"];
+export type UndoResult = Schemas["UndoResult"];
+export type DuplicateCandidate = Schemas["DuplicateCandidate"];
+export type DuplicateCandidateList = Schemas["DuplicateCandidateList"];
+export type DuplicatePair = Schemas["DuplicatePair"];
+export type DuplicatePairList = Schemas["DuplicatePairList"];
 export type HealthStatus = Schemas["HealthStatus"];
 export type Event = Schemas["Event"];
 export type EventList = Schemas["EventList"];
@@ -69,6 +81,8 @@ export type SegmentContactsQuery = QueryOf<"listSegmentContacts">;
 
 /** The feed's query: `after` (a `next_cursor`), `types` (a list or comma-separated), `limit`, `wait` (0–30 s). */
 export type EventQuery = Omit<QueryOf<"listEvents">, "types"> & { types?: string | string[] };
+/** `limit`, `cursor` of the workspace's duplicate pairs. */
+export type DuplicateListQuery = QueryOf<"listDuplicates">;
 /** `limit`, `cursor` of an endpoint's deliveries. */
 export type DeliveryListQuery = QueryOf<"listWebhookDeliveries">;
 
@@ -78,6 +92,9 @@ export interface ConditionalOptions extends RequestOptions {
   ifMatch?: string;
 }
 
+/** Options of a conditional `POST` (add an identity, merge): `ifMatch` and `idempotencyKey`. */
+export interface ConditionalWriteOptions extends ConditionalOptions, WriteOptions {}
+
 /** What an upsert did (`X-Upsert-Result`) and the contact it did it to. */
 export interface UpsertResponse {
   result: UpsertResult;
@@ -85,6 +102,8 @@ export interface UpsertResponse {
 }
 
 const CONTACTS = "/v2/contact";
+const MERGES = "/v2/merge";
+const DUPLICATES = "/v2/duplicates";
 const CONVERSATIONS = "/v2/conversation";
 const SEGMENTS = "/v2/segment";
 const EVENTS = "/v2/events";
@@ -102,6 +121,8 @@ const WEBHOOKS = "/v2/webhook";
  */
 export class Client {
   readonly contacts: Contacts;
+  readonly merges: Merges;
+  readonly duplicates: Duplicates;
   readonly conversations: Conversations;
   readonly segments: Segments;
   readonly events: Events;
@@ -111,6 +132,8 @@ export class Client {
   constructor(options: ClientOptions) {
     this.transport = new Transport(options);
     this.contacts = new Contacts(this.transport);
+    this.merges = new Merges(this.transport);
+    this.duplicates = new Duplicates(this.transport);
     this.conversations = new Conversations(this.transport);
     this.segments = new Segments(this.transport);
     this.events = new Events(this.transport);
@@ -167,25 +190,31 @@ export class Client {
   }
 }
 
-/** `client.contacts`: `/v2/contact`. A `ref` is a contact id, an E.164 phone or an email. */
+/**
+ * `client.contacts`: `/v2/contact`. A `ref` is a contact id, an E.164 phone, an email or an
+ * identity `TYPE:VALUE` (`instagram:17841400000000001`, `whatsapp:+14155550123`).
+ */
 export class Contacts {
   constructor(private readonly transport: Transport) {}
 
-  /** `GET /v2/contact/{ref}`: the contact, by id, phone (`+1234567890`) or email. */
+  /** `GET /v2/contact/{ref}`: the contact, by id, phone (`+1234567890`), email or identity (`instagram:…`). */
   async get(ref: string, options?: RequestOptions): Promise<VersionedContact> {
     return versioned(
       await this.transport.send<Contact>({ method: "GET", path: pathOf(CONTACTS, ref), ...signal(options) }),
     );
   }
 
-  /** `POST /v2/contact`: creates a contact (`DuplicateContactError` when its phone or email is taken). */
+  /**
+   * `POST /v2/contact`: creates a contact with a phone, an email or `identities`
+   * (`DuplicateContactError` when one of them is taken).
+   */
   async create(body: ContactCreate, options?: WriteOptions): Promise<VersionedContact> {
     return versioned(await this.transport.send<Contact>({ method: "POST", path: CONTACTS, body, ...write(options) }));
   }
 
   /**
    * `PUT /v2/contact/{ref}`: only the fields sent change, `null` clears one, `metadata` is
-   * merged (a `null` member removes that key).
+   * merged (a `null` member removes that key), `identities` sent replace the set.
    */
   async update(ref: string, body: ContactUpdate, options?: ConditionalOptions): Promise<VersionedContact> {
     return versioned(
@@ -259,6 +288,126 @@ export class Contacts {
           }),
         ),
       filters as Query,
+    );
+  }
+
+  /**
+   * `POST /v2/contact/{ref}/identities`: adds an identity (`{type, value}` or `"TYPE:VALUE"`)
+   * and answers the contact with it; `DuplicateContactError` when another contact holds it.
+   */
+  async addIdentity(
+    ref: string,
+    identity: Identity | string,
+    options?: ConditionalWriteOptions,
+  ): Promise<VersionedContact> {
+    return versioned(
+      await this.transport.send<Contact>({
+        method: "POST",
+        path: pathOf(CONTACTS, ref, "/identities"),
+        body: identityBody(identity),
+        ...conditionalWrite(options),
+      }),
+    );
+  }
+
+  /**
+   * `DELETE /v2/contact/{ref}/identities/{TYPE:VALUE}`: removes an identity and answers the
+   * contact without it; removing the last way to reach a contact is `InvalidInputError`.
+   */
+  async removeIdentity(
+    ref: string,
+    identity: Identity | string,
+    options?: ConditionalOptions,
+  ): Promise<VersionedContact> {
+    const path = pathOf(CONTACTS, ref, "/identities") + pathOf("", identityRef(identity), "", "identity");
+    return versioned(await this.transport.send<Contact>({ method: "DELETE", path, ...conditional(options) }));
+  }
+
+  /**
+   * `POST /v2/contact/{ref}/merge`: folds the contact `source` (any ref) into this one, which
+   * keeps its id and fields and takes what it lacks; the source's conversations move over and
+   * its id becomes a ref to the target. `merge.id` undoes it (`client.merges.undo`).
+   * `dry_run: true` answers the same and changes nothing; `ifMatch` applies to the target.
+   */
+  async merge(ref: string, body: MergeRequest, options?: ConditionalWriteOptions): Promise<MergeResult> {
+    return data(
+      await this.transport.send<MergeResult>({
+        method: "POST",
+        path: pathOf(CONTACTS, ref, "/merge"),
+        body,
+        ...conditionalWrite(options),
+      }),
+    );
+  }
+
+  /** `GET /v2/contact/{ref}/merges`: the merges the contact took part in, kept or folded in, newest first. */
+  async merges(ref: string, options?: RequestOptions): Promise<MergeList> {
+    return data(
+      await this.transport.send<MergeList>({
+        method: "GET",
+        path: pathOf(CONTACTS, ref, "/merges"),
+        ...signal(options),
+      }),
+    );
+  }
+
+  /**
+   * `GET /v2/contact/{ref}/duplicates`: the contacts that look like the same person, best
+   * first, each with a `score` (0 to 1) and `reasons` (`email_normalized`,
+   * `identity_overlap`, `name_and_email_domain`, `name_similar`).
+   */
+  async duplicates(ref: string, options?: RequestOptions): Promise<DuplicateCandidateList> {
+    return data(
+      await this.transport.send<DuplicateCandidateList>({
+        method: "GET",
+        path: pathOf(CONTACTS, ref, "/duplicates"),
+        ...signal(options),
+      }),
+    );
+  }
+}
+
+/** `client.merges`: `/v2/merge`, merges made by `client.contacts.merge`, to undo within 30 days. */
+export class Merges {
+  constructor(private readonly transport: Transport) {}
+
+  /**
+   * `POST /v2/merge/{id}/undo`: the source comes back as it was (id, fields, identities,
+   * conversations, also messages added since) and the target's fields as before.
+   * `MergeConflictError` when undone already or too old; `DuplicateContactError` when an
+   * identifier of the two went to another contact since.
+   */
+  async undo(id: string, options?: WriteOptions): Promise<UndoResult> {
+    return data(
+      await this.transport.send<UndoResult>({
+        method: "POST",
+        path: pathOf(MERGES, id, "/undo", "id"),
+        ...write(options),
+      }),
+    );
+  }
+}
+
+/** `client.duplicates`: `/v2/duplicates`, pairs of contacts of the workspace that look like one person. */
+export class Duplicates {
+  constructor(private readonly transport: Transport) {}
+
+  /**
+   * `GET /v2/duplicates`: `await` it for the first page of pairs (`{a, b, score, reasons}`,
+   * in the order of their ids), or iterate it for every pair of every page.
+   */
+  list(query: DuplicateListQuery = {}, options?: RequestOptions): PageList<DuplicatePairList> {
+    return paginate(
+      async (q) =>
+        data(
+          await this.transport.send<DuplicatePairList>({
+            method: "GET",
+            path: DUPLICATES,
+            query: q,
+            ...signal(options),
+          }),
+        ),
+      query as Query,
     );
   }
 }
@@ -545,6 +694,34 @@ function signal(options: RequestOptions | undefined): { signal?: AbortSignal } {
 
 function write(options: WriteOptions | undefined): { signal?: AbortSignal; idempotencyKey?: string } {
   return { ...signal(options), ...(options?.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}) };
+}
+
+function conditionalWrite(options: ConditionalWriteOptions | undefined): {
+  signal?: AbortSignal;
+  idempotencyKey?: string;
+  headers?: Record<string, string>;
+} {
+  return { ...write(options), ...conditional(options) };
+}
+
+/** `{type, value}` as its ref, `TYPE:VALUE`. */
+function identityRef(identity: Identity | string): string {
+  return typeof identity === "string" ? identity : `${identity.type}:${identity.value}`;
+}
+
+/** `TYPE:VALUE` as the body of an add, `{type, value}` (split at the first colon). */
+function identityBody(identity: Identity | string): Identity {
+  if (typeof identity !== "string") return identity;
+  const colon = identity.indexOf(":");
+  if (colon < 1) {
+    throw new InvalidInputError({
+      error: "invalid_input",
+      code: 400,
+      message: 'An identity is {type, value} or "TYPE:VALUE", e.g. "instagram:17841400000000001"',
+      details: { field: "identity", received: identity },
+    });
+  }
+  return { type: identity.slice(0, colon), value: identity.slice(colon + 1) };
 }
 
 function conditional(options: ConditionalOptions | undefined): {

@@ -52,9 +52,9 @@ export class InvalidInputError extends ContactdError {
   }
 }
 
-/** `409 duplicate_contact`: the phone or email belongs to another contact. */
+/** `409 duplicate_contact`: the phone, email or identity belongs to another contact. */
 export class DuplicateContactError extends ContactdError {
-  /** The contact that holds the phone or email. */
+  /** The contact that holds the phone, email or identity. */
   get existingContactId(): string | undefined {
     return this.details.existing_contact_id;
   }
@@ -62,6 +62,12 @@ export class DuplicateContactError extends ContactdError {
 
 /** `409 idempotency_conflict`: the `Idempotency-Key` was already used for another request. */
 export class IdempotencyConflictError extends ContactdError {}
+
+/**
+ * `409 merge_conflict`: the merge cannot be undone (undone already, older than 30 days, or
+ * the contact it kept was deleted or merged since). Nothing changed.
+ */
+export class MergeConflictError extends ContactdError {}
 
 /** `412 precondition_failed`: `If-Match` named another version of the contact. */
 export class PreconditionFailedError extends ContactdError {
@@ -103,6 +109,8 @@ export function errorFromBody(body: ErrorBody, requestId?: string, retryAfter?: 
       return new DuplicateContactError(body, requestId);
     case "idempotency_conflict":
       return new IdempotencyConflictError(body, requestId);
+    case "merge_conflict":
+      return new MergeConflictError(body, requestId);
     case "precondition_failed":
       return new PreconditionFailedError(body, requestId);
     case "rate_limited":

@@ -32,6 +32,7 @@ describe("contacts", () => {
       "first_name",
       "full_name",
       "id",
+      "identities",
       "last_contacted",
       "last_name",
       "metadata",
@@ -43,6 +44,7 @@ describe("contacts", () => {
     assert.equal(contact.phone, phone);
     assert.equal(contact.full_name, "John Doe");
     assert.equal(contact.last_contacted, null);
+    assert.deepEqual(contact.identities, []);
     assert.deepEqual(contact.metadata.preferences, { language: "en" });
     assert.match(contact.etag, /^".+"$/);
     assert.ok(!JSON.stringify(contact).includes("etag"), "the etag stays out of the JSON");

@@ -24,12 +24,18 @@ from ._generated import (
     ConversationList,
     Delivery,
     DeliveryList,
+    DuplicateCandidateList,
+    DuplicatePairList,
     EventList,
     HealthStatus,
+    Identity,
+    MergeList,
+    MergeResult,
     Message,
     MessageList,
     Segment,
     SegmentList,
+    UndoResult,
     Webhook,
     WebhookList,
 )
@@ -66,6 +72,10 @@ def _contact(ref: str, suffix: str = "") -> str:
 
 def _conversation(conversation_id: str, suffix: str = "") -> str:
     return f"/v2/conversation/{_segment(conversation_id, 'conversation_id')}{suffix}"
+
+
+def _merge_path(merge_id: str, suffix: str = "") -> str:
+    return f"/v2/merge/{_segment(merge_id, 'merge_id')}{suffix}"
 
 
 def _segment_path(segment_id: str, suffix: str = "") -> str:
@@ -110,6 +120,31 @@ def query(params: Mapping[str, Any]) -> list[tuple[str, str]]:
         else:
             pairs.append((name, _query_value(value)))
     return pairs
+
+
+def identity_ref(identity: Any) -> str:
+    """An identity in its ref form, `TYPE:VALUE`: given so, or as `{"type", "value"}` (a
+    dict or an `Identity`)."""
+    if isinstance(identity, str):
+        return identity
+    if isinstance(identity, Identity):
+        return f"{identity.type}:{identity.value}"
+    if isinstance(identity, Mapping) and {"type", "value"} <= identity.keys():
+        return f"{identity['type']}:{identity['value']}"
+    raise TypeError(f"an identity is 'TYPE:VALUE' or {{'type': ..., 'value': ...}}, not {identity!r}")
+
+
+def identity_body(identity: Any) -> Any:
+    """An identity as the body of an add: `{"type", "value"}`; `TYPE:VALUE` is split at its
+    first colon."""
+    if isinstance(identity, str):
+        kind, colon, value = identity.partition(":")
+        if not colon:
+            raise ValueError(
+                f"an identity ref is TYPE:VALUE, e.g. 'instagram:17841400000000001', not {identity!r}"
+            )
+        return {"type": kind, "value": value}
+    return body(identity)
 
 
 def _headers(if_match: str | None = None) -> dict[str, str]:
@@ -201,6 +236,62 @@ def batch_contacts(
 
 def list_contact_conversations(ref: str, params: list[tuple[str, str]]) -> Call[ConversationList]:
     return Call("GET", _contact(ref, "/conversations"), _model(ConversationList), params=params)
+
+
+def add_identity(ref: str, identity: Any, if_match: str | None, idempotency_key: str | None) -> Call[Contact]:
+    return Call(
+        "POST",
+        _contact(ref, "/identities"),
+        _model(Contact),
+        json=identity_body(identity),
+        headers=_headers(if_match),
+        idempotency_key=idempotency_key,
+    )
+
+
+def remove_identity(
+    ref: str, identity: Any, if_match: str | None, idempotency_key: str | None
+) -> Call[Contact]:
+    path = _contact(ref, f"/identities/{_segment(identity_ref(identity), 'identity')}")
+    return Call("DELETE", path, _model(Contact), headers=_headers(if_match), idempotency_key=idempotency_key)
+
+
+# Merges --------------------------------------------------------------------------------
+
+
+def merge_contacts(
+    ref: str, source: str, dry_run: bool, if_match: str | None, idempotency_key: str | None
+) -> Call[MergeResult]:
+    payload: dict[str, Any] = {"source": source}
+    if dry_run:
+        payload["dry_run"] = True
+    return Call(
+        "POST",
+        _contact(ref, "/merge"),
+        _model(MergeResult),
+        json=payload,
+        headers=_headers(if_match),
+        idempotency_key=idempotency_key,
+    )
+
+
+def list_contact_merges(ref: str) -> Call[MergeList]:
+    return Call("GET", _contact(ref, "/merges"), _model(MergeList))
+
+
+def undo_merge(merge_id: str, idempotency_key: str | None) -> Call[UndoResult]:
+    return Call("POST", _merge_path(merge_id, "/undo"), _model(UndoResult), idempotency_key=idempotency_key)
+
+
+# Duplicates ----------------------------------------------------------------------------
+
+
+def list_contact_duplicates(ref: str) -> Call[DuplicateCandidateList]:
+    return Call("GET", _contact(ref, "/duplicates"), _model(DuplicateCandidateList))
+
+
+def list_duplicates(params: list[tuple[str, str]]) -> Call[DuplicatePairList]:
+    return Call("GET", "/v2/duplicates", _model(DuplicatePairList), params=params)
 
 
 # Conversations and messages ------------------------------------------------------------

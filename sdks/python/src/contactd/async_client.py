@@ -20,13 +20,20 @@ from ._generated import (
     ConversationList,
     Delivery,
     DeliveryList,
+    DuplicateCandidate,
+    DuplicatePair,
+    DuplicatePairList,
     Event,
     EventList,
     HealthStatus,
+    Identity,
+    Merge,
+    MergeResult,
     Message,
     MessageList,
     Segment,
     SegmentList,
+    UndoResult,
     Webhook,
 )
 from ._operations import Upserted
@@ -117,6 +124,69 @@ class AsyncContacts:
 
     async def conversations_page(self, ref: str, **params: Any) -> ConversationList:
         return await self._send(ops.list_contact_conversations(ref, ops.query(params)))
+
+    async def add_identity(
+        self,
+        ref: str,
+        identity: dict[str, str] | Identity | str,
+        if_match: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Contact:
+        return await self._send(ops.add_identity(ref, identity, if_match, idempotency_key))
+
+    async def remove_identity(
+        self,
+        ref: str,
+        identity: dict[str, str] | Identity | str,
+        if_match: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Contact:
+        return await self._send(ops.remove_identity(ref, identity, if_match, idempotency_key))
+
+    async def merge(
+        self,
+        ref: str,
+        source: str,
+        *,
+        dry_run: bool = False,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> MergeResult:
+        return await self._send(ops.merge_contacts(ref, source, dry_run, if_match, idempotency_key))
+
+    async def merges(self, ref: str) -> AsyncIterator[Merge]:
+        for merge in (await self._send(ops.list_contact_merges(ref))).data:
+            yield merge
+
+    async def duplicates(self, ref: str) -> AsyncIterator[DuplicateCandidate]:
+        for candidate in (await self._send(ops.list_contact_duplicates(ref))).data:
+            yield candidate
+
+
+class AsyncMerges:
+    """`client.merges` of an `AsyncClient`; see `contactd.client.Merges`."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._send = transport.send
+
+    async def undo(self, merge_id: str, *, idempotency_key: str | None = None) -> UndoResult:
+        return await self._send(ops.undo_merge(merge_id, idempotency_key))
+
+
+class AsyncDuplicates:
+    """`client.duplicates` of an `AsyncClient`; see `contactd.client.Duplicates`."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._send = transport.send
+
+    def list(self, **params: Any) -> AsyncIterator[DuplicatePair]:
+        query = ops.list_all_params(params, "list", cursor_paged=False)
+        return _cursor_items(self._send, ops.list_duplicates, query)
+
+    async def list_page(self, **params: Any) -> DuplicatePairList:
+        return await self._send(ops.list_duplicates(ops.query(params)))
 
 
 class AsyncConversations:
@@ -307,6 +377,8 @@ class AsyncClient:
         self._transport = AsyncTransport(api_key, base_url, timeout, max_retries, retry_backoff, http_client)
         self.base_url = self._transport.base_url
         self.contacts = AsyncContacts(self._transport)
+        self.merges = AsyncMerges(self._transport)
+        self.duplicates = AsyncDuplicates(self._transport)
         self.conversations = AsyncConversations(self._transport)
         self.segments = AsyncSegments(self._transport)
         self.events = AsyncEvents(self._transport)

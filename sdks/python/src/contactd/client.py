@@ -1,5 +1,5 @@
-"""`Client`: the blocking client, `client.contacts`, `client.conversations`, `client.segments`,
-`client.events`, `client.webhooks`.
+"""`Client`: the blocking client, `client.contacts`, `client.merges`, `client.duplicates`,
+`client.conversations`, `client.segments`, `client.events`, `client.webhooks`.
 
 Each method sends one operation of docs/openapi.json (see `_operations.py`) and answers
 with the generated model of its response; the list methods without `_page` read every
@@ -21,13 +21,20 @@ from ._generated import (
     ConversationList,
     Delivery,
     DeliveryList,
+    DuplicateCandidate,
+    DuplicatePair,
+    DuplicatePairList,
     Event,
     EventList,
     HealthStatus,
+    Identity,
+    Merge,
+    MergeResult,
     Message,
     MessageList,
     Segment,
     SegmentList,
+    UndoResult,
     Webhook,
 )
 from ._operations import Upserted
@@ -62,18 +69,21 @@ def _offset_items(
 
 
 class Contacts:
-    """`client.contacts`: contacts by id, phone (E.164) or email, which the API calls a ref."""
+    """`client.contacts`: contacts by id, phone (E.164), email or identity (`TYPE:VALUE`, e.g.
+    `instagram:17841400000000001`), which the API calls a ref."""
 
     def __init__(self, transport: SyncTransport) -> None:
         self._send = transport.send
 
     def get(self, ref: str) -> Contact:
-        """The contact with this id, phone or email; `NotFoundError` when there is none."""
+        """The contact with this id, phone, email or identity (`whatsapp:+14155550123`);
+        `NotFoundError` when there is none."""
         return self._send(ops.get_contact(ref))
 
     def create(self, data: dict[str, Any] | Any, *, idempotency_key: str | None = None) -> Contact:
-        """Creates a contact from a dict (or a `ContactCreate`); `DuplicateContactError` when
-        its phone or email is taken."""
+        """Creates a contact from a dict (or a `ContactCreate`); it needs a phone, an email or
+        an identity (`"identities": [{"type": "instagram", "value": "…"}]`).
+        `DuplicateContactError` when its phone, email or an identity is taken."""
         return self._send(ops.create_contact(data, idempotency_key))
 
     def update(
@@ -85,7 +95,7 @@ class Contacts:
         idempotency_key: str | None = None,
     ) -> Contact:
         """Changes only the fields sent (`None` clears one); metadata is merged, a `None`
-        member removes its key. With `if_match` (an `.etag`), `PreconditionFailedError`
+        member removes its key; `identities` sent replace the set. With `if_match` (an `.etag`), `PreconditionFailedError`
         when the contact changed since."""
         return self._send(ops.update_contact(ref, data, if_match, idempotency_key))
 
@@ -137,6 +147,87 @@ class Contacts:
     def conversations_page(self, ref: str, **params: Any) -> ConversationList:
         """One page of the contact's conversations (`status`, `channel`, `limit`, `offset`)."""
         return self._send(ops.list_contact_conversations(ref, ops.query(params)))
+
+    def add_identity(
+        self,
+        ref: str,
+        identity: dict[str, str] | Identity | str,
+        if_match: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Contact:
+        """Adds an identity, `{"type": "instagram", "value": "…"}` (or `"instagram:…"`), and
+        answers the contact with it; `DuplicateContactError` when another contact holds it."""
+        return self._send(ops.add_identity(ref, identity, if_match, idempotency_key))
+
+    def remove_identity(
+        self,
+        ref: str,
+        identity: dict[str, str] | Identity | str,
+        if_match: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Contact:
+        """Removes an identity, `"instagram:…"` (or `{"type", "value"}`), and answers the
+        contact without it; removing the last way to reach a contact is `InvalidInputError`."""
+        return self._send(ops.remove_identity(ref, identity, if_match, idempotency_key))
+
+    def merge(
+        self,
+        ref: str,
+        source: str,
+        *,
+        dry_run: bool = False,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> MergeResult:
+        """Folds the contact `source` (any ref) into the contact `ref`, which keeps its id and
+        fields and takes what it lacks; the source's conversations move over and its id
+        becomes a ref to the target. `.contact` is the target after the merge, `.merge` the
+        record to undo it by (`client.merges.undo(result.merge.id)`). With `dry_run`, the
+        same answer and nothing changes; `if_match` applies to the target."""
+        return self._send(ops.merge_contacts(ref, source, dry_run, if_match, idempotency_key))
+
+    def merges(self, ref: str) -> Iterator[Merge]:
+        """The merges the contact took part in, kept or folded in, newest first."""
+        return iter(self._send(ops.list_contact_merges(ref)).data)
+
+    def duplicates(self, ref: str) -> Iterator[DuplicateCandidate]:
+        """The contacts that look like the same person, best first: `.contact`, `.score`
+        (0 to 1) and `.reasons` (`email_normalized`, `identity_overlap`,
+        `name_and_email_domain`, `name_similar`)."""
+        return iter(self._send(ops.list_contact_duplicates(ref)).data)
+
+
+class Merges:
+    """`client.merges`: merges made by `client.contacts.merge`, to undo within 30 days."""
+
+    def __init__(self, transport: SyncTransport) -> None:
+        self._send = transport.send
+
+    def undo(self, merge_id: str, *, idempotency_key: str | None = None) -> UndoResult:
+        """Brings the source back as it was (id, fields, identities, conversations, also
+        messages added since) and the target's fields as before: `.target`, `.source`,
+        `.merge`. `MergeConflictError` when undone already or too old; `DuplicateContactError`
+        when an identifier of the two went to another contact since."""
+        return self._send(ops.undo_merge(merge_id, idempotency_key))
+
+
+class Duplicates:
+    """`client.duplicates`: pairs of contacts of the workspace that look like one person."""
+
+    def __init__(self, transport: SyncTransport) -> None:
+        self._send = transport.send
+
+    def list(self, **params: Any) -> Iterator[DuplicatePair]:
+        """Every pair (`.a`, `.b`, `.score`, `.reasons`), in the order of their ids, following
+        `next_cursor` from page to page (`limit` is the page size)."""
+        query = ops.list_all_params(params, "list", cursor_paged=False)
+        return _cursor_items(self._send, ops.list_duplicates, query)
+
+    def list_page(self, **params: Any) -> DuplicatePairList:
+        """One page of pairs (`limit`, `cursor`), with `has_more` and `next_cursor`."""
+        return self._send(ops.list_duplicates(ops.query(params)))
 
 
 class Conversations:
@@ -364,6 +455,8 @@ class Client:
         self._transport = SyncTransport(api_key, base_url, timeout, max_retries, retry_backoff, http_client)
         self.base_url = self._transport.base_url
         self.contacts = Contacts(self._transport)
+        self.merges = Merges(self._transport)
+        self.duplicates = Duplicates(self._transport)
         self.conversations = Conversations(self._transport)
         self.segments = Segments(self._transport)
         self.events = Events(self._transport)

@@ -68,7 +68,7 @@ class NotFoundError(ContactdError):
 
 
 class DuplicateContactError(ContactdError):
-    """409 `duplicate_contact`: another contact holds the phone or email.
+    """409 `duplicate_contact`: another contact holds the phone, email or identity.
 
     `.existing_contact_id` is that contact; an upsert whose phone and email belong to two
     different contacts also names both (`.phone_contact_id`, `.email_contact_id`).
@@ -93,6 +93,11 @@ class DuplicateContactError(ContactdError):
 
 class IdempotencyConflictError(ContactdError):
     """409 `idempotency_conflict`: the `Idempotency-Key` was used for another request."""
+
+
+class MergeConflictError(ContactdError):
+    """409 `merge_conflict`: the merge cannot be undone (undone already, older than 30 days,
+    or the contact it kept was deleted or merged since). Nothing changed."""
 
 
 class PreconditionFailedError(ContactdError):
@@ -136,6 +141,7 @@ _BY_ERROR: dict[str, type[ContactdError]] = {
     "not_found": NotFoundError,
     "duplicate_contact": DuplicateContactError,
     "idempotency_conflict": IdempotencyConflictError,
+    "merge_conflict": MergeConflictError,
     "precondition_failed": PreconditionFailedError,
     "payload_too_large": PayloadTooLargeError,
     "rate_limited": RateLimitedError,
