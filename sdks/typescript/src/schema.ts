@@ -129,6 +129,161 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/contact/{ref}/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add an identity to a contact
+         * @description Adds `{"type", "value"}` to the contact's identities (kept once if it has it already).
+         *     An identity another contact holds is `409 duplicate_contact`.
+         */
+        post: operations["addContactIdentity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/contact/{ref}/identities/{identity}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove an identity from a contact
+         * @description Removes the identity `TYPE:VALUE` (an email in any case). A contact keeps a phone, an
+         *     email or an identity: removing the last one is `400`.
+         */
+        delete: operations["removeContactIdentity"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/contact/{ref}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge a contact into another
+         * @description Folds `source` into the contact of the path, which keeps its id and every field it
+         *     has; its empty fields take the source's, the source's phone and email become
+         *     identities where it has its own, identities are united, metadata merges with the
+         *     target winning, conversations and messages move over, `last_contacted` is the later
+         *     and `created_at` the earlier. The source is gone, but its id stays a ref to the
+         *     target. `dry_run` answers the same and changes nothing. `If-Match` applies to the
+         *     target.
+         */
+        post: operations["mergeContacts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/merge/{merge_id}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo a merge
+         * @description Within 30 days of the merge: the source comes back as it was (same id, fields,
+         *     identities, its conversations with all their messages, also those added since) and
+         *     the target's fields as before the merge. `409` when an identifier of the two has since
+         *     gone to another contact, or the merge was undone already.
+         */
+        post: operations["undoMerge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/contact/{ref}/merges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a contact's merges
+         * @description The merges the contact took part in, as the one kept or the one folded in, newest
+         *     first (at most 100).
+         */
+        get: operations["listContactMerges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/contact/{ref}/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a contact's duplicates
+         * @description The contacts that look like the same person, best first, with a score (0 to 1) and
+         *     the reasons: `email_normalized`, `identity_overlap`, `name_and_email_domain`,
+         *     `name_similar`.
+         */
+        get: operations["listContactDuplicates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List duplicate pairs
+         * @description Every pair of contacts of the workspace that look like one person, in the order of
+         *     their ids, a page at a time: pass `next_cursor` as `cursor` for the next.
+         */
+        get: operations["listDuplicates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/contact/{ref}/conversations": {
         parameters: {
             query?: never;
@@ -653,6 +808,8 @@ export interface components {
              * @description When the newest outbound message to the contact was sent.
              */
             last_contacted: string | null;
+            /** @description How the contact is known on each channel, beside `phone` and `email`; `[]` when none. */
+            identities: components["schemas"]["Identity"][];
         };
         /** @description `GET /v2/contact/count`: `{"total": 42}`. */
         ContactCount: {
@@ -708,6 +865,8 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             } | null;
+            /** @description Channel identities (at most 20); each is unique in the workspace and mode. */
+            identities?: components["schemas"]["Identity"][] | null;
             /** @description `active` unless sent; cannot be null. */
             status?: components["schemas"]["SettableContactStatus"];
             /**
@@ -754,7 +913,7 @@ export interface components {
             next_cursor: string | null;
         };
         /**
-         * @description A contact id (`cnt_…`), a phone in E.164 form (`+14155550123`) or an email. Anything else is `invalid_input` with `details.field` `ref`; a phone written without `+` gets the E.164 form in `details.expected`.
+         * @description A contact id (`cnt_…`), a phone in E.164 form (`+14155550123`), an email or an identity (`TYPE:VALUE`). The id of a contact merged into another names that one. Anything else is `invalid_input` with `details.field` `ref`; a phone written without `+` gets the E.164 form in `details.expected`.
          * @example cnt_038ggac0fy000a0wp1kh1adwpwetq
          * @example +14155550123
          * @example john@example.com
@@ -802,6 +961,11 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * @description The contact's identities: the list sent replaces the set; `null` or `[]` removes
+             *     them all (a contact keeps a phone, an email or an identity).
+             */
+            identities?: components["schemas"]["Identity"][] | null;
             /** @description `active` or `inactive`; cannot be null. */
             status?: components["schemas"]["SettableContactStatus"];
             /**
@@ -979,6 +1143,51 @@ export interface components {
          * @enum {string}
          */
         Direction: "inbound" | "outbound";
+        /** @description A contact suggested as a duplicate of another. */
+        DuplicateCandidate: {
+            /** @description The other contact. */
+            contact: components["schemas"]["Contact"];
+            /**
+             * Format: double
+             * @description 0 to 1: how sure the suggestion is; reasons add up.
+             */
+            score: number;
+            /** @description `email_normalized`, `identity_overlap`, `name_and_email_domain`, `name_similar`. */
+            reasons: string[];
+        };
+        /** @description A contact's duplicate suggestions, best first. */
+        DuplicateCandidateList: {
+            /** @description The suggestions (at most 100). */
+            data: components["schemas"]["DuplicateCandidate"][];
+        };
+        /** @description Two contacts suggested as one person; `a` sorts before `b`. */
+        DuplicatePair: {
+            /** @description A contact id. */
+            a: string;
+            /** @description The other contact's id. */
+            b: string;
+            /**
+             * Format: double
+             * @description 0 to 1: how sure the suggestion is; reasons add up.
+             */
+            score: number;
+            /** @description `email_normalized`, `identity_overlap`, `name_and_email_domain`, `name_similar`. */
+            reasons: string[];
+        };
+        /** @description A page of the tenant's duplicate pairs, in the order of their ids. */
+        DuplicatePairList: {
+            /** @description The pairs. */
+            data: components["schemas"]["DuplicatePair"][];
+            /**
+             * Format: int32
+             * @description The page size.
+             */
+            limit: number;
+            /** @description Whether more pairs follow. */
+            has_more: boolean;
+            /** @description Pass as `cursor` for the next page; null on the last. */
+            next_cursor: string | null;
+        };
         /**
          * @description The error envelope: every failure answers with it, and a failed batch item holds one.
          * @example {
@@ -1012,7 +1221,7 @@ export interface components {
          * @description Every value of `error` in the error envelope.
          * @enum {string}
          */
-        ErrorCode: "invalid_input" | "unauthorized" | "not_found" | "method_not_allowed" | "duplicate_contact" | "idempotency_conflict" | "precondition_failed" | "request_timeout" | "payload_too_large" | "rate_limited" | "internal_error" | "unavailable";
+        ErrorCode: "invalid_input" | "unauthorized" | "not_found" | "method_not_allowed" | "duplicate_contact" | "idempotency_conflict" | "merge_conflict" | "precondition_failed" | "request_timeout" | "payload_too_large" | "rate_limited" | "internal_error" | "unavailable";
         /** @description The members `details` can have; which ones depends on `error`. */
         ErrorDetails: {
             /**
@@ -1095,6 +1304,85 @@ export interface components {
          */
         HealthStatus: {
             status: string;
+        };
+        /**
+         * @description One way a contact is known on a channel: `{"type": "instagram", "value": "17841400000000001"}`.
+         *     `phone` and `whatsapp` values are E.164, `email` values addresses, the others 1–128
+         *     printable characters without spaces. Unique per workspace, mode and type; `phone` and
+         *     `email` identities share their uniqueness with the primary `phone` and `email`. Its ref
+         *     form is `TYPE:VALUE`.
+         */
+        Identity: {
+            /**
+             * @description `phone`, `email`, `whatsapp`, `instagram`, `messenger`, `telegram` or `external`.
+             * @example instagram
+             */
+            type: string;
+            /**
+             * @description The identifier on that channel.
+             * @example 17841400000000001
+             */
+            value: string;
+        };
+        /** @description A merge: the target kept, the source folded into it. */
+        Merge: {
+            /** @description `mrg_…`. */
+            id: string;
+            /** @description The contact kept. */
+            target_id: string;
+            /** @description The contact folded into it; its id stays a ref to the target until an undo. */
+            source_id: string;
+            /** @description What moved. */
+            moved: components["schemas"]["MergeMoved"];
+            /**
+             * Format: date-time
+             * @description When the merge happened.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it was undone; null while it stands.
+             */
+            undone_at: string | null;
+        };
+        /** @description The merges a contact took part in, newest first. */
+        MergeList: {
+            /** @description The merges. */
+            data: components["schemas"]["Merge"][];
+        };
+        /** @description What a merge moved from the source to the target. */
+        MergeMoved: {
+            /**
+             * Format: int64
+             * @description Conversations moved.
+             */
+            conversations: number;
+            /**
+             * Format: int64
+             * @description Messages in them.
+             */
+            messages: number;
+        };
+        /**
+         * @description The body of `POST /v2/contact/{ref}/merge`: the contact to fold into the one the path
+         *     names.
+         * @example {
+         *       "source": "cnt_038ggac0fy000a0wp1kh1adwpwetq",
+         *       "dry_run": true
+         *     }
+         */
+        MergeRequest: {
+            /** @description The source: any contact ref (id, phone, email, `TYPE:VALUE`). */
+            source: string;
+            /** @description Answer what the merge would do, and change nothing. `false` unless sent. */
+            dry_run?: boolean | null;
+        };
+        /** @description The answer to a merge (or its dry run). */
+        MergeResult: {
+            /** @description The surviving contact. */
+            contact: components["schemas"]["Contact"];
+            /** @description The merge. */
+            merge: components["schemas"]["Merge"];
         };
         /** @description A message of a conversation. */
         Message: {
@@ -1278,6 +1566,15 @@ export interface components {
          * @enum {string}
          */
         SettableContactStatus: "active" | "inactive";
+        /** @description The answer to an undo: both contacts as they are again. */
+        UndoResult: {
+            /** @description The target, with its fields as before the merge. */
+            target: components["schemas"]["Contact"];
+            /** @description The source, back with its id, fields, identities and conversations. */
+            source: components["schemas"]["Contact"];
+            /** @description The merge, with `undone_at` set. */
+            merge: components["schemas"]["Merge"];
+        };
         /**
          * @description What `X-Upsert-Result` and a batch item's `status` say happened.
          * @enum {string}
@@ -1431,6 +1728,19 @@ export interface components {
         };
         /** @description `invalid_input`: a field, path reference, header or query parameter is not valid, or the body is not a JSON object. `details.field` names it, with `received` and, where one can be said, `expected` */
         InvalidInput: {
+            headers: {
+                /** @description On the answer to a `POST`: `true` when this is the kept answer of an earlier request with the same `Idempotency-Key`, replayed without running the operation again */
+                "Idempotent-Replayed"?: boolean;
+                /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `merge_conflict`: the merge was already undone, is older than 30 days, or the contact it kept was deleted or merged into another since; or (`duplicate_contact`) an identifier of the two contacts went to another contact since. Nothing changed */
+        MergeConflict: {
             headers: {
                 /** @description On the answer to a `POST`: `true` when this is the kept answer of an earlier request with the same `Idempotency-Key`, replayed without running the operation again */
                 "Idempotent-Replayed"?: boolean;
@@ -1727,7 +2037,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A contact id, a phone (`%2B14155550123` or a literal `+`) or an email. */
+                /**
+                 * @description A contact id, a phone (`%2B14155550123` or a literal `+`), an email or an
+                 *     identity (`TYPE:VALUE`).
+                 */
                 ref: components["schemas"]["ContactRef"];
             };
             cookie?: never;
@@ -1773,7 +2086,10 @@ export interface operations {
                 "If-Match"?: string;
             };
             path: {
-                /** @description A contact id, a phone (`%2B14155550123` or a literal `+`) or an email. */
+                /**
+                 * @description A contact id, a phone (`%2B14155550123` or a literal `+`), an email or an
+                 *     identity (`TYPE:VALUE`).
+                 */
                 ref: components["schemas"]["ContactRef"];
             };
             cookie?: never;
@@ -1827,7 +2143,10 @@ export interface operations {
                 "If-Match"?: string;
             };
             path: {
-                /** @description A contact id, a phone (`%2B14155550123` or a literal `+`) or an email. */
+                /**
+                 * @description A contact id, a phone (`%2B14155550123` or a literal `+`), an email or an
+                 *     identity (`TYPE:VALUE`).
+                 */
                 ref: components["schemas"]["ContactRef"];
             };
             cookie?: never;
@@ -1989,6 +2308,360 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    addContactIdentity: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description One or more `ETag`s of the contact, comma-separated, or `*`. When the current
+                 *     version is not among them nothing changes and the answer is
+                 *     `412 precondition_failed`.
+                 */
+                "If-Match"?: string;
+                /**
+                 * @description 1–255 visible ASCII characters, e.g. a UUID. The first request with a key runs
+                 *     and its answer is kept 24 hours; the same key with the same request replays it
+                 *     (with `Idempotent-Replayed: true`), with another request is
+                 *     `409 idempotency_conflict`. 5xx and 429 answers are not kept.
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /**
+                 * @description A contact id, a phone (`%2B14155550123` or a literal `+`), an email or an
+                 *     identity (`TYPE:VALUE`).
+                 */
+                ref: components["schemas"]["ContactRef"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Identity"];
+            };
+        };
+        responses: {
+            /** @description The contact, with the identity */
+            200: {
+                headers: {
+                    /** @description The contact's new version */
+                    ETag?: string;
+                    /** @description `true` when this is the kept answer of an earlier request with the same `Idempotency-Key`, replayed without running the operation again */
+                    "Idempotent-Replayed"?: boolean;
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["DuplicateContact"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeContactIdentity: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description One or more `ETag`s of the contact, comma-separated, or `*`. When the current
+                 *     version is not among them nothing changes and the answer is
+                 *     `412 precondition_failed`.
+                 */
+                "If-Match"?: string;
+            };
+            path: {
+                /**
+                 * @description A contact id, a phone (`%2B14155550123` or a literal `+`), an email or an
+                 *     identity (`TYPE:VALUE`).
+                 */
+                ref: components["schemas"]["ContactRef"];
+                /**
+                 * @description The identity, `TYPE:VALUE`
+                 * @example instagram:17841400000000001
+                 */
+                identity: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The contact, without the identity */
+            200: {
+                headers: {
+                    /** @description The contact's new version */
+                    ETag?: string;
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    mergeContacts: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description One or more `ETag`s of the contact, comma-separated, or `*`. When the current
+                 *     version is not among them nothing changes and the answer is
+                 *     `412 precondition_failed`.
+                 */
+                "If-Match"?: string;
+                /**
+                 * @description 1–255 visible ASCII characters, e.g. a UUID. The first request with a key runs
+                 *     and its answer is kept 24 hours; the same key with the same request replays it
+                 *     (with `Idempotent-Replayed: true`), with another request is
+                 *     `409 idempotency_conflict`. 5xx and 429 answers are not kept.
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /**
+                 * @description A contact id, a phone (`%2B14155550123` or a literal `+`), an email or an
+                 *     identity (`TYPE:VALUE`).
+                 */
+                ref: components["schemas"]["ContactRef"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeRequest"];
+            };
+        };
+        responses: {
+            /** @description The surviving contact and the merge */
+            200: {
+                headers: {
+                    /** @description `true` when this is the kept answer of an earlier request with the same `Idempotency-Key`, replayed without running the operation again */
+                    "Idempotent-Replayed"?: boolean;
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeResult"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["DuplicateContact"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    undoMerge: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description 1–255 visible ASCII characters, e.g. a UUID. The first request with a key runs
+                 *     and its answer is kept 24 hours; the same key with the same request replays it
+                 *     (with `Idempotent-Replayed: true`), with another request is
+                 *     `409 idempotency_conflict`. 5xx and 429 answers are not kept.
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /**
+                 * @description A merge id; anything else is `invalid_input` with `details.field` `id`.
+                 * @example mrg_038ggac0fy000b7n2k4t9qzdx1mr
+                 */
+                merge_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Both contacts as they are again */
+            200: {
+                headers: {
+                    /** @description `true` when this is the kept answer of an earlier request with the same `Idempotency-Key`, replayed without running the operation again */
+                    "Idempotent-Replayed"?: boolean;
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UndoResult"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["MergeConflict"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listContactMerges: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A contact id, a phone (`%2B14155550123` or a literal `+`), an email or an
+                 *     identity (`TYPE:VALUE`).
+                 */
+                ref: components["schemas"]["ContactRef"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The merges */
+            200: {
+                headers: {
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeList"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listContactDuplicates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A contact id, a phone (`%2B14155550123` or a literal `+`), an email or an
+                 *     identity (`TYPE:VALUE`).
+                 */
+                ref: components["schemas"]["ContactRef"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The suggestions */
+            200: {
+                headers: {
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicateCandidateList"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listDuplicates: {
+        parameters: {
+            query?: {
+                /** @description 1 to 100; 20 unless sent */
+                limit?: number;
+                /** @description `next_cursor` of the page before */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of pairs */
+            200: {
+                headers: {
+                    /** @description Requests the key may make in a burst (when the per-key rate limit is on) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the key's bucket (when the per-key rate limit is on) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Seconds until the bucket is full again (when the per-key rate limit is on) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The request's id: the client's `X-Request-Id`, echoed, or a new one */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicatePairList"];
+                };
+            };
+            400: components["responses"]["InvalidInput"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     listContactConversations: {
         parameters: {
             query?: {
@@ -2001,7 +2674,10 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description A contact id, a phone (`%2B14155550123` or a literal `+`) or an email. */
+                /**
+                 * @description A contact id, a phone (`%2B14155550123` or a literal `+`), an email or an
+                 *     identity (`TYPE:VALUE`).
+                 */
                 ref: components["schemas"]["ContactRef"];
             };
             cookie?: never;

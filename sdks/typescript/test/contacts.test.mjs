@@ -32,6 +32,7 @@ describe("contacts", () => {
       "first_name",
       "full_name",
       "id",
+      "identities",
       "last_contacted",
       "last_name",
       "metadata",

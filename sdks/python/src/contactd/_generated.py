@@ -58,6 +58,18 @@ class ContactRef3(RootModel[str]):
     """
 
 
+class ContactRef4(RootModel[str]):
+    root: str = Field(
+        ...,
+        examples=["cnt_038ggac0fy000a0wp1kh1adwpwetq", "+14155550123", "john@example.com"],
+        pattern="^(phone|email|whatsapp|instagram|messenger|telegram|external):.+$",
+        title="identity",
+    )
+    """
+    An identity, `TYPE:VALUE` (`instagram:17841400000000001`, `whatsapp:+14155550123`)
+    """
+
+
 ContactSort = RootModel[
     Literal[
         "created_at",
@@ -167,6 +179,52 @@ class DeliveryList(ApiModel):
     """
 
 
+class DuplicatePair(ApiModel):
+    """
+    Two contacts suggested as one person; `a` sorts before `b`.
+    """
+
+    a: str
+    """
+    A contact id.
+    """
+    b: str
+    """
+    The other contact's id.
+    """
+    score: float
+    """
+    0 to 1: how sure the suggestion is; reasons add up.
+    """
+    reasons: list[str]
+    """
+    `email_normalized`, `identity_overlap`, `name_and_email_domain`, `name_similar`.
+    """
+
+
+class DuplicatePairList(ApiModel):
+    """
+    A page of the tenant's duplicate pairs, in the order of their ids.
+    """
+
+    data: list[DuplicatePair]
+    """
+    The pairs.
+    """
+    limit: int = Field(..., ge=0)
+    """
+    The page size.
+    """
+    has_more: bool
+    """
+    Whether more pairs follow.
+    """
+    next_cursor: str | None
+    """
+    Pass as `cursor` for the next page; null on the last.
+    """
+
+
 class ErrorDetails(ApiModel):
     """
     The members `details` can have; which ones depends on `error`.
@@ -267,6 +325,62 @@ class HealthStatus(ApiModel):
     """
 
     status: str
+
+
+class Identity(ApiModel):
+    """
+    One way a contact is known on a channel: `{"type": "instagram", "value": "17841400000000001"}`.
+    `phone` and `whatsapp` values are E.164, `email` values addresses, the others 1–128
+    printable characters without spaces. Unique per workspace, mode and type; `phone` and
+    `email` identities share their uniqueness with the primary `phone` and `email`. Its ref
+    form is `TYPE:VALUE`.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: str = Field(..., examples=["instagram"])
+    """
+    `phone`, `email`, `whatsapp`, `instagram`, `messenger`, `telegram` or `external`.
+    """
+    value: str = Field(..., examples=["17841400000000001"])
+    """
+    The identifier on that channel.
+    """
+
+
+class MergeMoved(ApiModel):
+    """
+    What a merge moved from the source to the target.
+    """
+
+    conversations: int = Field(..., ge=0)
+    """
+    Conversations moved.
+    """
+    messages: int = Field(..., ge=0)
+    """
+    Messages in them.
+    """
+
+
+class MergeRequest(ApiModel):
+    """
+    The body of `POST /v2/contact/{ref}/merge`: the contact to fold into the one the path
+    names.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    source: str
+    """
+    The source: any contact ref (id, phone, email, `TYPE:VALUE`).
+    """
+    dry_run: bool | None = None
+    """
+    Answer what the merge would do, and change nothing. `false` unless sent.
+    """
 
 
 class Message(ApiModel):
@@ -618,6 +732,10 @@ class Contact(ApiModel):
     """
     When the newest outbound message to the contact was sent.
     """
+    identities: list[Identity]
+    """
+    How the contact is known on each channel, beside `phone` and `email`; `[]` when none.
+    """
 
 
 class ContactCreate(ApiModel):
@@ -652,6 +770,10 @@ class ContactCreate(ApiModel):
     metadata: dict[str, Any] | None = None
     """
     A JSON object of any shape, at most 16 KiB serialized and 10 levels deep (the object itself is level 1)
+    """
+    identities: list[Identity] | None = None
+    """
+    Channel identities (at most 20); each is unique in the workspace and mode.
     """
     status: Literal["active", "inactive"] | None = None
     """
@@ -729,6 +851,11 @@ class ContactUpdate(ApiModel):
     """
     A JSON object of any shape, at most 16 KiB serialized and 10 levels deep (the object itself is level 1)
     """
+    identities: list[Identity] | None = None
+    """
+    The contact's identities: the list sent replaces the set; `null` or `[]` removes
+    them all (a contact keeps a phone, an email or an identity).
+    """
     status: Literal["active", "inactive"] | None = None
     """
     `active` or `inactive`; cannot be null.
@@ -790,12 +917,12 @@ class ConversationCreate(ApiModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    contact_id: ContactRef1 | ContactRef2 | ContactRef3 = Field(
+    contact_id: ContactRef1 | ContactRef2 | ContactRef3 | ContactRef4 = Field(
         ...,
         examples=["cnt_038ggac0fy000a0wp1kh1adwpwetq", "+14155550123", "john@example.com"],
     )
     """
-    A contact id (`cnt_…`), a phone in E.164 form (`+14155550123`) or an email. Anything else is `invalid_input` with `details.field` `ref`; a phone written without `+` gets the E.164 form in `details.expected`.
+    A contact id (`cnt_…`), a phone in E.164 form (`+14155550123`), an email or an identity (`TYPE:VALUE`). The id of a contact merged into another names that one. Anything else is `invalid_input` with `details.field` `ref`; a phone written without `+` gets the E.164 form in `details.expected`.
     """
     channel: Literal["whatsapp", "instagram", "sms", "email"]
     """
@@ -835,12 +962,42 @@ class ConversationList(ApiModel):
     """
 
 
+class DuplicateCandidate(ApiModel):
+    """
+    A contact suggested as a duplicate of another.
+    """
+
+    contact: Contact
+    """
+    The other contact.
+    """
+    score: float
+    """
+    0 to 1: how sure the suggestion is; reasons add up.
+    """
+    reasons: list[str]
+    """
+    `email_normalized`, `identity_overlap`, `name_and_email_domain`, `name_similar`.
+    """
+
+
+class DuplicateCandidateList(ApiModel):
+    """
+    A contact's duplicate suggestions, best first.
+    """
+
+    data: list[DuplicateCandidate]
+    """
+    The suggestions (at most 100).
+    """
+
+
 class Error(ApiModel):
     """
     The error envelope: every failure answers with it, and a failed batch item holds one.
     """
 
-    error: Literal["invalid_input", "unauthorized", "not_found", "method_not_allowed", "duplicate_contact", "idempotency_conflict", "precondition_failed", "request_timeout", "payload_too_large", "rate_limited", "internal_error", "unavailable"]
+    error: Literal["invalid_input", "unauthorized", "not_found", "method_not_allowed", "duplicate_contact", "idempotency_conflict", "merge_conflict", "precondition_failed", "request_timeout", "payload_too_large", "rate_limited", "internal_error", "unavailable"]
     """
     The error's name, e.g. `invalid_input`, `duplicate_contact`.
     """
@@ -856,6 +1013,82 @@ class Error(ApiModel):
     """
     What there is to add about the error (`field`, `received`, `expected`,
     `existing_contact_id`, …); `{}` when nothing.
+    """
+
+
+class Merge(ApiModel):
+    """
+    A merge: the target kept, the source folded into it.
+    """
+
+    id: str = Field(..., pattern="^mrg_[0-9a-z]+$")
+    """
+    `mrg_…`.
+    """
+    target_id: str
+    """
+    The contact kept.
+    """
+    source_id: str
+    """
+    The contact folded into it; its id stays a ref to the target until an undo.
+    """
+    moved: MergeMoved
+    """
+    What moved.
+    """
+    created_at: AwareDatetime
+    """
+    When the merge happened.
+    """
+    undone_at: AwareDatetime | None
+    """
+    When it was undone; null while it stands.
+    """
+
+
+class MergeList(ApiModel):
+    """
+    The merges a contact took part in, newest first.
+    """
+
+    data: list[Merge]
+    """
+    The merges.
+    """
+
+
+class MergeResult(ApiModel):
+    """
+    The answer to a merge (or its dry run).
+    """
+
+    contact: Contact
+    """
+    The surviving contact.
+    """
+    merge: Merge
+    """
+    The merge.
+    """
+
+
+class UndoResult(ApiModel):
+    """
+    The answer to an undo: both contacts as they are again.
+    """
+
+    target: Contact
+    """
+    The target, with its fields as before the merge.
+    """
+    source: Contact
+    """
+    The source, back with its id, fields, identities and conversations.
+    """
+    merge: Merge
+    """
+    The merge, with `undone_at` set.
     """
 
 
