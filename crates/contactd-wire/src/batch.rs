@@ -218,7 +218,8 @@ mod tests {
             "email": null, "first_name": null, "last_name": null, "full_name": null,
             "preferred_channel": null, "metadata": {}, "status": "active",
             "created_at": "2026-01-25T10:30:00.000000Z",
-            "updated_at": "2026-01-25T10:30:00.000000Z", "last_contacted": null})
+            "updated_at": "2026-01-25T10:30:00.000000Z", "last_contacted": null,
+            "identities": []})
     }
 
     #[test]
