@@ -275,6 +275,53 @@ async fn an_undo_is_refused_when_an_identifier_went_to_another_contact() {
     assert_error(&resp, 400, "invalid_input");
 }
 
+#[tokio::test]
+async fn deleting_a_contact_erases_the_merges_down_its_chain() {
+    let server = TestServer::start().await;
+    let mut ids = Vec::new();
+    for phone in ["+14155550111", "+14155550112", "+14155550113"] {
+        let made = server
+            .create_contact(json!({"phone": phone, "first_name": "Ada"}))
+            .await;
+        ids.push(made["id"].as_str().unwrap().to_owned());
+    }
+    let other = server
+        .create_contact(json!({"phone": "+14155550114"}))
+        .await;
+    let kept = server
+        .create_contact(json!({"phone": "+14155550115"}))
+        .await;
+    // a into b, then b into c; and one merge that has nothing to do with them.
+    for (target, source) in [(&ids[1], &ids[0]), (&ids[2], &ids[1])] {
+        server
+            .post(
+                &format!("/v2/contact/{target}/merge"),
+                &json!({"source": source}),
+            )
+            .await
+            .expect(200);
+    }
+    server
+        .post(
+            &format!("/v2/contact/{}/merge", kept["id"].as_str().unwrap()),
+            &json!({"source": other["id"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(server.sql("SELECT COUNT(*) FROM merges").await, 3);
+    server.delete(&contact_path(&ids[2])).await.expect(200);
+    // The snapshots of a (in the merge into b) held a's data: gone with c.
+    assert_eq!(server.sql("SELECT COUNT(*) FROM merges").await, 1);
+    assert_eq!(server.sql("SELECT COUNT(*) FROM merged_ids").await, 1);
+    for id in &ids {
+        assert_error(&server.get(&contact_path(id)).await, 404, "not_found");
+    }
+    assert_eq!(
+        server.get_contact(other["id"].as_str().unwrap()).await["id"],
+        kept["id"]
+    );
+}
+
 const NAMES: [&str; 5] = ["Ada", "Zoë", "José", "Li", "O'Brien"];
 
 /// A random contact body: identifiers unique by `n`, other fields present or not.

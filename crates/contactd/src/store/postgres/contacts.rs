@@ -864,13 +864,18 @@ impl ContactStore for PgStore {
         // Conversations and messages go by ON DELETE CASCADE, in this transaction; the
         // search terms in the same statement.
         remove(&Db::Tx(&tx), tenant, current).await?;
-        // Merges into it keep snapshots of the contacts it absorbed: they go too.
+        // Merges into it keep snapshots of the contacts it absorbed, and of those they
+        // had absorbed before: all of them go too.
         Db::Tx(&tx)
             .execute(
-                "WITH aliases AS (DELETE FROM merged_ids WHERE workspace_id = $1 \
-                 AND mode = $2 AND target_id = $3) \
+                "WITH RECURSIVE absorbed(id) AS (SELECT $3::text COLLATE \"C\" UNION SELECT m.source_id \
+                 FROM merged_ids m JOIN absorbed a ON m.workspace_id = $1 \
+                 AND m.mode = $2 AND m.target_id = a.id), \
+                 aliases AS (DELETE FROM merged_ids WHERE workspace_id = $1 AND mode = $2 \
+                 AND target_id IN (SELECT id FROM absorbed)) \
                  DELETE FROM merges WHERE workspace_id = $1 AND mode = $2 \
-                 AND (target_id = $3 OR source_id = $3)",
+                 AND (target_id IN (SELECT id FROM absorbed) \
+                 OR source_id IN (SELECT id FROM absorbed))",
                 &[
                     &tenant.workspace_id,
                     &tenant.mode.as_str(),

@@ -449,12 +449,19 @@ impl ContactStore for SqliteStore {
                 let erase = write::delete(get(conn, &tenant, &contact)?, precondition.as_ref())?;
                 let current = erase.contact();
                 remove(conn, &tenant, current)?;
-                // Merges into it keep snapshots of the contacts it absorbed: they go too.
+                // Merges into it keep snapshots of the contacts it absorbed, and of those
+                // they had absorbed before: all of them go too.
                 for sql in [
-                    "DELETE FROM merges WHERE workspace_id = ?1 AND mode = ?2 \
-                     AND (target_id = ?3 OR source_id = ?3)",
-                    "DELETE FROM merged_ids WHERE workspace_id = ?1 AND mode = ?2 \
-                     AND target_id = ?3",
+                    "WITH RECURSIVE absorbed(id) AS (SELECT ?3 UNION SELECT m.source_id \
+                     FROM merged_ids m JOIN absorbed a ON m.workspace_id = ?1 \
+                     AND m.mode = ?2 AND m.target_id = a.id) \
+                     DELETE FROM merges WHERE workspace_id = ?1 AND mode = ?2 \
+                     AND (target_id IN absorbed OR source_id IN absorbed)",
+                    "WITH RECURSIVE absorbed(id) AS (SELECT ?3 UNION SELECT m.source_id \
+                     FROM merged_ids m JOIN absorbed a ON m.workspace_id = ?1 \
+                     AND m.mode = ?2 AND m.target_id = a.id) \
+                     DELETE FROM merged_ids WHERE workspace_id = ?1 AND mode = ?2 \
+                     AND target_id IN absorbed",
                 ] {
                     conn.prepare_cached(sql)?.execute(params![
                         tenant.workspace_id,
