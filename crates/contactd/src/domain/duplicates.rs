@@ -25,7 +25,7 @@ pub const NAME_SIMILARITY: f64 = 0.9;
 const BLOCK_LETTERS: usize = 3;
 /// The most contacts of one key a write compares itself with: a key shared by more (a
 /// very common name in one country) suggests the newest of them only.
-pub const MAX_CANDIDATES_PER_KEY: usize = 32;
+pub const MAX_CANDIDATES_PER_KEY: usize = 8;
 
 /// Mail providers whose domain says nothing about who a person works for.
 const FREE_MAIL: &[&str] = &[
