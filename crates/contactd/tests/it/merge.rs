@@ -5,13 +5,11 @@
 //! overlapping contacts lose nothing.
 
 use futures::future::join_all;
-use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-use crate::utils::{assert_error, contact_path, TestServer};
+use crate::utils::{assert_error, contact_path, run_seeded_cases, TestServer};
 
 /// A contact with its conversations and their messages, as the API shows them.
 #[derive(Debug, PartialEq)]
@@ -473,29 +471,10 @@ async fn merge_and_undo_case(server: &TestServer, key: &str, seed: u64) -> Resul
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merge_then_undo_restores_random_pairs_exactly() {
     let server = TestServer::start().await;
-    let runtime = tokio::runtime::Handle::current();
-    // Each case is a fresh tenant, reported by seed, unshrunk (as search_property does).
-    let mut runner = TestRunner::new(Config {
-        cases: 24,
-        failure_persistence: None,
-        max_shrink_iters: 0,
-        ..Config::default()
-    });
-    let cases = std::sync::atomic::AtomicUsize::new(0);
-    let result = runner.run(&any::<u64>(), |seed| {
-        let case = cases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let workspace = format!("merge-property-{case}");
-        let outcome = tokio::task::block_in_place(|| {
-            runtime.block_on(async {
-                let key = server.new_key(&workspace, "test").await;
-                merge_and_undo_case(&server, &key, seed).await
-            })
-        });
-        outcome.map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))
-    });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    run_seeded_cases(&server, 24, "merge-property", |server, key, seed| {
+        Box::pin(merge_and_undo_case(server, key, seed))
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -7,8 +7,6 @@
 
 use std::cmp::Ordering;
 
-use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Number, Value};
@@ -16,7 +14,7 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::list::enc;
-use crate::utils::TestServer;
+use crate::utils::{run_seeded_cases, TestServer};
 
 const FIRST: [&str; 12] = [
     "José",
@@ -562,28 +560,8 @@ async fn check_case(server: &TestServer, key: &str, seed: u64) -> Result<(), Str
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_and_counts_equal_a_brute_force_evaluation() {
     let server = TestServer::start().await;
-    let runtime = tokio::runtime::Handle::current();
-    // Each case is a fresh tenant: shrinking would rerun a seed, and a seed's second run
-    // must not see the contacts of its first. Cases are reported unshrunk, by seed.
-    let mut runner = TestRunner::new(Config {
-        cases: 16,
-        failure_persistence: None,
-        max_shrink_iters: 0,
-        ..Config::default()
-    });
-    let cases = std::sync::atomic::AtomicUsize::new(0);
-    let result = runner.run(&any::<u64>(), |seed| {
-        let case = cases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let workspace = format!("property-{case}");
-        let outcome = tokio::task::block_in_place(|| {
-            runtime.block_on(async {
-                let key = server.new_key(&workspace, "test").await;
-                check_case(&server, &key, seed).await
-            })
-        });
-        outcome.map_err(TestCaseError::fail)
-    });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    run_seeded_cases(&server, 16, "property", |server, key, seed| {
+        Box::pin(check_case(server, key, seed))
+    })
+    .await;
 }

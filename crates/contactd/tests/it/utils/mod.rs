@@ -892,3 +892,42 @@ pub fn capture_logs() -> LogCapture {
     CAPTURE.with(|c| *c.borrow_mut() = Some(logs.clone()));
     LogCapture { logs }
 }
+
+/// Runs `check` for `cases` random seeds, each in a fresh workspace named `{prefix}-{n}`
+/// with its own key (shrinking would rerun a seed against the contacts of its first run,
+/// so cases are reported unshrunk, by seed); panics with the first failure.
+pub async fn run_seeded_cases(
+    server: &TestServer,
+    cases: u32,
+    prefix: &str,
+    check: impl for<'a> Fn(
+        &'a TestServer,
+        &'a str,
+        u64,
+    ) -> futures::future::BoxFuture<'a, Result<(), String>>,
+) {
+    use proptest::prelude::any;
+    use proptest::test_runner::{Config as Cases, TestCaseError, TestRunner};
+    let runtime = tokio::runtime::Handle::current();
+    let mut runner = TestRunner::new(Cases {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 0,
+        ..Cases::default()
+    });
+    let case = std::sync::atomic::AtomicUsize::new(0);
+    let result = runner.run(&any::<u64>(), |seed| {
+        let n = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let workspace = format!("{prefix}-{n}");
+        tokio::task::block_in_place(|| {
+            runtime.block_on(async {
+                let key = server.new_key(&workspace, "test").await;
+                check(server, &key, seed).await
+            })
+        })
+        .map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
