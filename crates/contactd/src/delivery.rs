@@ -2,7 +2,9 @@
 //!
 //! The state lives in the database (see `store::WebhookStore`), so a killed server loses
 //! nothing and replicas share the work. Each tick the worker turns new events into
-//! deliveries (fan-out), then serves every endpoint with due deliveries: it leases a batch,
+//! deliveries (fan-out; on SQLite, with one server, first attempts are read straight from
+//! the events and get their row with their result), then serves every endpoint with due
+//! deliveries: it leases a batch,
 //! POSTs them with at most [`Settings::per_endpoint`] in flight, and records the attempts
 //! with the next lease (due again when the lease runs out, so at least once always), each
 //! with what follows it

@@ -348,6 +348,9 @@ pub struct ClaimedDelivery {
     /// Attempts counting this one.
     pub attempts: u32,
     pub event: Event,
+    /// Whether the delivery has a row yet: a first attempt on SQLite gets its row only
+    /// with its result (see `store::sqlite::events`).
+    pub recorded: bool,
 }
 
 /// An enabled endpoint the worker serves.
@@ -387,7 +390,8 @@ pub trait WebhookStore: Send + Sync {
     /// Turns events committed since the last call into deliveries of the enabled
     /// endpoints wanting them, keeping at most `ahead` due deliveries per endpoint: the
     /// events are the durable queue, and deliveries are written only as fast as they are
-    /// made. Returns how many deliveries were queued.
+    /// made. Returns how many deliveries were queued. SQLite has nothing to do here: its
+    /// one server reads first attempts straight from the events (see `settle_deliveries`).
     async fn fan_out(&self, ahead: u32) -> StoreResult<u64>;
     /// The enabled endpoints with a delivery due.
     async fn due_endpoints(&self) -> StoreResult<Vec<EndpointKey>>;
@@ -395,6 +399,8 @@ pub trait WebhookStore: Send + Sync {
     /// leases up to `limit` due deliveries of the endpoint, oldest event first, until
     /// `lease_until` (then they are due again unless finished). One transaction, so that
     /// a runner costs the database one write per batch of deliveries, not two each.
+    /// On SQLite the first attempt of an event has no row until its result is recorded:
+    /// the process keeps its lease in memory, and the endpoint's cursor stays below it.
     async fn settle_deliveries(
         &self,
         endpoint: &EndpointKey,

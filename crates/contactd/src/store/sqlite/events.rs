@@ -4,6 +4,8 @@
 //! one statement that can fail: numbering and inserting cannot fail on a constraint, so
 //! a write still needs no savepoint. The single writer commits in the order it numbers.
 
+use std::collections::{BTreeSet, HashMap};
+
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
@@ -205,80 +207,125 @@ fn save_webhook(conn: &Connection, tenant: &Tenant, w: &Webhook) -> StoreResult<
         ])?)
 }
 
-/// Queues deliveries of the events after each enabled endpoint's mark.
-fn fan_out(conn: &Connection, ahead: u32) -> StoreResult<u64> {
-    let sql = format!(
-        "SELECT {WEBHOOK_COLUMNS}, workspace_id, mode, fanned_out FROM webhooks \
-         WHERE status = 'enabled'"
-    );
-    let endpoints = conn
-        .prepare_cached(&sql)?
-        .query_map([], |row| {
-            Ok((|| {
-                let webhook = records::webhook(row)?;
-                let tenant = records::tenant(row, WEBHOOK_COLUMN_COUNT)?;
-                let mark: i64 = row.get(WEBHOOK_COLUMN_COUNT + 2)?;
-                Ok::<_, StoreError>((webhook, tenant, mark))
-            })())
-        })?
-        .map(|r| r?)
-        .collect::<StoreResult<Vec<_>>>()?;
-    let mut queued = 0;
-    let now = Timestamp::now().as_micros();
-    for (webhook, tenant, mark) in endpoints {
-        let due: u32 = conn
+/// First webhook attempts handed to the delivery worker and not yet recorded, per endpoint.
+///
+/// SQLite has one server process, so these leases live in its memory: a first attempt
+/// costs the single writer one row, written with its result, rather than a row queued,
+/// a lease and a result (three row writes with their index entries, about half the
+/// writer's cost of a create). The endpoint's cursor (`webhooks.fanned_out`) stays below
+/// every sequence handed out and not recorded, so a crash or a failed write forgets
+/// nothing: those events are read and sent again (at least once).
+#[derive(Default)]
+pub(super) struct HandedOut(std::sync::Mutex<HashMap<EndpointKey, Handed>>);
+
+#[derive(Debug, Default, Clone)]
+struct Handed {
+    /// The last sequence read for the endpoint.
+    through: i64,
+    /// Sequences handed out and not yet recorded.
+    open: BTreeSet<i64>,
+}
+
+impl HandedOut {
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<EndpointKey, Handed>) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The endpoint if it is enabled, with the start of its run of failures and its cursor.
+fn enabled_webhook(
+    conn: &Connection,
+    endpoint: &EndpointKey,
+) -> StoreResult<Option<(Webhook, Option<Timestamp>, i64)>> {
+    let tenant = &endpoint.tenant;
+    conn.prepare_cached(&format!(
+        "SELECT {WEBHOOK_COLUMNS}, failing_since, fanned_out FROM webhooks \
+         WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3 AND status = 'enabled'"
+    ))?
+    .query_row(
+        params![
+            tenant.workspace_id,
+            tenant.mode.as_str(),
+            endpoint.webhook_id
+        ],
+        |r| {
+            let since: Option<i64> = r.get(WEBHOOK_COLUMN_COUNT)?;
+            let mark: i64 = r.get(WEBHOOK_COLUMN_COUNT + 1)?;
+            Ok(records::webhook(r).map(|w| (w, since.map(Timestamp::from_micros), mark)))
+        },
+    )
+    .optional()?
+    .transpose()
+}
+
+/// Pages of events read for first attempts at most per call: an endpoint that wants few
+/// of the types passes over the others this many pages at a time.
+const FIRST_ATTEMPT_PAGES: usize = 8;
+
+/// Up to `limit` first attempts: the events after `after` (or the endpoint's cursor)
+/// that the endpoint wants, and the last sequence read, None when there was none.
+fn first_attempts(
+    conn: &Connection,
+    endpoint: &EndpointKey,
+    after: Option<i64>,
+    limit: u32,
+) -> StoreResult<(Vec<ClaimedDelivery>, Option<i64>)> {
+    let Some((webhook, failing_since, mark)) = enabled_webhook(conn, endpoint)? else {
+        return Ok((Vec::new(), None));
+    };
+    let tenant = &endpoint.tenant;
+    let mut from = after.unwrap_or(mark).max(mark);
+    let mut read = None;
+    let mut claimed = Vec::new();
+    for _ in 0..FIRST_ATTEMPT_PAGES {
+        let room = limit.saturating_sub(claimed.len() as u32);
+        if room == 0 {
+            break;
+        }
+        let page = list_events(conn, tenant, from, &[], room)?;
+        let Some(last) = page.events.last().map(|e| e.sequence) else {
+            break;
+        };
+        // After a restart the events just after the cursor may have their rows already.
+        let recorded = conn
             .prepare_cached(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries WHERE workspace_id = ?1 \
-                 AND mode = ?2 AND webhook_id = ?3 AND state = 'pending' \
-                 AND next_attempt_at <= ?4 LIMIT ?5)",
+                "SELECT sequence FROM webhook_deliveries WHERE workspace_id = ?1 AND mode = ?2 \
+                 AND webhook_id = ?3 AND sequence > ?4 AND sequence <= ?5",
             )?
-            .query_row(
+            .query_map(
                 params![
                     tenant.workspace_id,
                     tenant.mode.as_str(),
-                    webhook.id,
-                    now,
-                    ahead
+                    endpoint.webhook_id,
+                    from,
+                    last
                 ],
-                |r| r.get(0),
-            )?;
-        if due >= ahead {
-            continue;
+                |r| r.get::<_, i64>(0),
+            )?
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        (from, read) = (last, Some(last));
+        claimed.extend(
+            page.events
+                .into_iter()
+                .filter(|e| webhook.wants(e.kind) && !recorded.contains(&e.sequence))
+                .map(|event| ClaimedDelivery {
+                    tenant: tenant.clone(),
+                    webhook: webhook.clone(),
+                    failing_since,
+                    delivery_id: Delivery::id_for(&event.id),
+                    attempts: 1,
+                    event,
+                    recorded: false,
+                }),
+        );
+        if !page.has_more {
+            break;
         }
-        let page = list_events(conn, &tenant, mark, &[], ahead - due)?;
-        let Some(last) = page.events.last().map(|e| e.sequence) else {
-            continue;
-        };
-        let mut insert = conn.prepare_cached(
-            "INSERT OR IGNORE INTO webhook_deliveries (workspace_id, mode, webhook_id, id, \
-             sequence, event_id, event_type, state, attempts, next_attempt_at, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8, ?8)",
-        )?;
-        for e in page.events.iter().filter(|e| webhook.wants(e.kind)) {
-            queued += insert.execute(params![
-                tenant.workspace_id,
-                tenant.mode.as_str(),
-                webhook.id,
-                Delivery::id_for(&e.id),
-                e.sequence,
-                e.id,
-                e.kind.as_str(),
-                now
-            ])? as u64;
-        }
-        conn.prepare_cached(
-            "UPDATE webhooks SET fanned_out = ?4 WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3",
-        )?
-        .execute(params![
-            tenant.workspace_id,
-            tenant.mode.as_str(),
-            webhook.id,
-            last
-        ])?;
     }
-    Ok(queued)
+    Ok((claimed, read))
 }
 
+/// Leases up to `limit` due deliveries with a row (retries, and manual retries).
 fn claim(
     conn: &Connection,
     endpoint: &EndpointKey,
@@ -288,26 +335,7 @@ fn claim(
 ) -> StoreResult<Vec<ClaimedDelivery>> {
     let tenant = &endpoint.tenant;
     let now = Timestamp::now().as_micros();
-    let (webhook, failing_since) = conn
-        .prepare_cached(&format!(
-            "SELECT {WEBHOOK_COLUMNS}, failing_since FROM webhooks \
-             WHERE workspace_id = ?1 AND mode = ?2 AND id = ?3 AND status = 'enabled'"
-        ))?
-        .query_row(
-            params![
-                tenant.workspace_id,
-                tenant.mode.as_str(),
-                endpoint.webhook_id
-            ],
-            |r| {
-                let since: Option<i64> = r.get(WEBHOOK_COLUMN_COUNT)?;
-                Ok(records::webhook(r).map(|w| (w, since.map(Timestamp::from_micros))))
-            },
-        )
-        .optional()?
-        .transpose()?
-        .map_or((None, None), |(w, since)| (Some(w), since));
-    let Some(webhook) = webhook else {
+    let Some((webhook, failing_since, _)) = enabled_webhook(conn, endpoint)? else {
         return Ok(Vec::new());
     };
     let sql = "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?5, \
@@ -358,6 +386,7 @@ fn claim(
                 delivery_id,
                 attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                 event,
+                recorded: true,
             }),
             // The event was pruned before it could be delivered.
             None => {
@@ -388,8 +417,8 @@ fn finish(
 ) -> StoreResult<()> {
     let tenant = &claimed.tenant;
     let attempt = &result.attempt;
-    let updated = conn
-        .prepare_cached(
+    let updated = if claimed.recorded {
+        conn.prepare_cached(
             "UPDATE webhook_deliveries SET state = ?6, next_attempt_at = ?7, lease_owner = NULL, \
              last_attempt_at = ?8, last_status = ?9, last_error = ?10, last_latency_ms = ?11, \
              response_body = ?12 WHERE workspace_id = ?1 AND mode = ?2 AND webhook_id = ?3 \
@@ -409,7 +438,34 @@ fn finish(
             i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX),
             attempt.response_body,
             claimed.attempts,
-        ])?;
+        ])?
+    } else {
+        // A first attempt: its row, written once with its result.
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO webhook_deliveries (workspace_id, mode, webhook_id, id, \
+             sequence, event_id, event_type, state, attempts, next_attempt_at, \
+             last_attempt_at, last_status, last_error, last_latency_ms, response_body, \
+             created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
+             ?15, ?11)",
+        )?
+        .execute(params![
+            tenant.workspace_id,
+            tenant.mode.as_str(),
+            claimed.webhook.id,
+            claimed.delivery_id,
+            claimed.event.sequence,
+            claimed.event.id,
+            claimed.event.kind.as_str(),
+            result.state.as_str(),
+            claimed.attempts,
+            result.next_attempt_at.map(Timestamp::as_micros),
+            attempt.at.as_micros(),
+            attempt.status,
+            attempt.error,
+            i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX),
+            attempt.response_body,
+        ])?
+    };
     if updated == 0 {
         return Ok(());
     }
@@ -618,44 +674,64 @@ impl WebhookStore for SqliteStore {
             .await
     }
 
-    async fn fan_out(&self, ahead: u32) -> StoreResult<u64> {
-        self.writer
-            .run_atomic(move |conn| fan_out(conn, ahead))
-            .await
+    /// Nothing to do: first attempts are read from the events (see [`HandedOut`]).
+    async fn fan_out(&self, _ahead: u32) -> StoreResult<u64> {
+        Ok(0)
     }
 
     async fn due_endpoints(&self) -> StoreResult<Vec<EndpointKey>> {
-        self.readers
+        let endpoints = self
+            .readers
             .run_quick(move |conn| {
                 conn.prepare_cached(
-                    "SELECT w.workspace_id, w.mode, w.id FROM webhooks w \
-                     WHERE w.status = 'enabled' AND EXISTS (SELECT 1 FROM webhook_deliveries d \
+                    "SELECT w.workspace_id, w.mode, w.id, w.fanned_out, \
+                     EXISTS (SELECT 1 FROM webhook_deliveries d \
                      WHERE d.workspace_id = w.workspace_id AND d.mode = w.mode \
                      AND d.webhook_id = w.id AND d.state = 'pending' \
-                     AND d.next_attempt_at <= ?1)",
+                     AND d.next_attempt_at <= ?1), \
+                     COALESCE((SELECT c.next_sequence - 1 FROM event_counters c \
+                     WHERE c.workspace_id = w.workspace_id AND c.mode = w.mode), 0) \
+                     FROM webhooks w WHERE w.status = 'enabled'",
                 )?
                 .query_map(params![Timestamp::now().as_micros()], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
                         r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, bool>(4)?,
+                        r.get::<_, i64>(5)?,
                     ))
                 })?
                 .map(|r| {
-                    let (workspace_id, mode, webhook_id) = r?;
+                    let (workspace_id, mode, webhook_id, mark, retries, last) = r?;
                     let mode = Mode::parse(&mode).ok_or_else(|| {
                         StoreError::Internal(anyhow::anyhow!("stored mode is malformed"))
                     })?;
-                    Ok(EndpointKey {
+                    let endpoint = EndpointKey {
                         tenant: Tenant { workspace_id, mode },
                         webhook_id,
-                    })
+                    };
+                    Ok((endpoint, mark, retries, last))
                 })
-                .collect()
+                .collect::<StoreResult<Vec<_>>>()
             })
-            .await
+            .await?;
+        Ok(self.handed_out.with(|handed| {
+            endpoints
+                .into_iter()
+                .filter(|(endpoint, mark, retries, last)| {
+                    let read = handed.get(endpoint).map_or(*mark, |h| h.through.max(*mark));
+                    *retries || *last > read
+                })
+                .map(|(endpoint, ..)| endpoint)
+                .collect()
+        }))
     }
 
+    /// Records the attempts and leases due retries in one writer job, moving the
+    /// endpoint's cursor up to the first attempt still out; then reads first attempts
+    /// from the events on a reader, which costs the writer nothing.
     async fn settle_deliveries(
         &self,
         endpoint: &EndpointKey,
@@ -664,18 +740,74 @@ impl WebhookStore for SqliteStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        let (endpoint, owner) = (endpoint.clone(), owner.to_owned());
-        self.writer
+        let settled = self.handed_out.with(|handed| {
+            handed.get(endpoint).cloned().map(|mut h| {
+                for (claimed, _) in finished.iter().filter(|(c, _)| !c.recorded) {
+                    h.open.remove(&claimed.event.sequence);
+                }
+                let cursor = h.open.first().map_or(h.through, |first| first - 1);
+                (h, cursor)
+            })
+        });
+        let cursor = settled.as_ref().map(|(_, cursor)| *cursor);
+        let (key, owner) = (endpoint.clone(), owner.to_owned());
+        let written = self
+            .writer
             .run_atomic(move |conn| {
                 for (claimed, result) in &finished {
                     finish(conn, claimed, &owner, result)?;
                 }
+                if let Some(cursor) = cursor {
+                    let tenant = &key.tenant;
+                    conn.prepare_cached(
+                        "UPDATE webhooks SET fanned_out = ?4 WHERE workspace_id = ?1 \
+                         AND mode = ?2 AND id = ?3 AND fanned_out < ?4",
+                    )?
+                    .execute(params![
+                        tenant.workspace_id,
+                        tenant.mode.as_str(),
+                        key.webhook_id,
+                        cursor
+                    ])?;
+                }
                 if limit == 0 {
                     return Ok(Vec::new());
                 }
-                claim(conn, &endpoint, &owner, lease_until, limit)
+                claim(conn, &key, &owner, lease_until, limit)
             })
-            .await
+            .await;
+        let mut claimed = match written {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                // What was handed out is read again from the cursor.
+                self.handed_out.with(|handed| handed.remove(endpoint));
+                return Err(e);
+            }
+        };
+        self.handed_out.with(|handed| match settled {
+            Some((h, _)) => handed.insert(endpoint.clone(), h),
+            None => handed.remove(endpoint),
+        });
+        let room = limit.saturating_sub(claimed.len() as u32);
+        if room > 0 {
+            let after = self
+                .handed_out
+                .with(|handed| handed.get(endpoint).map(|h| h.through));
+            let key = endpoint.clone();
+            let (fresh, read) = self
+                .readers
+                .run_quick(move |conn| first_attempts(conn, &key, after, room))
+                .await?;
+            if let Some(read) = read {
+                self.handed_out.with(|handed| {
+                    let h = handed.entry(endpoint.clone()).or_default();
+                    h.through = read;
+                    h.open.extend(fresh.iter().map(|c| c.event.sequence));
+                });
+            }
+            claimed.extend(fresh);
+        }
+        Ok(claimed)
     }
 
     async fn delivery_backlog(&self) -> StoreResult<(u64, Option<Timestamp>)> {

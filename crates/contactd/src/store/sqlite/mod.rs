@@ -66,6 +66,8 @@ pub struct SqliteStore {
     share: WorkspaceShare,
     /// Longest a list or count may run before SQLite stops it.
     query_budget: Duration,
+    /// First webhook attempts handed to the delivery worker and not yet recorded.
+    handed_out: events::HandedOut,
 }
 
 impl SqliteStore {
@@ -113,6 +115,7 @@ impl SqliteStore {
             key_readers: open_readers(KEY_READERS)?,
             share: WorkspaceShare::new(readers / 2, query_budget),
             query_budget,
+            handed_out: events::HandedOut::default(),
         })
     }
 
