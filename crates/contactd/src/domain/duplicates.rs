@@ -9,7 +9,7 @@
 //! | `name_and_email_domain` | the folded full name and a company domain | both are equal |
 //! | `name_similar` | a block: the phone's country and the name's first letters | same block and Jaro-Winkler ≥ 0.9 |
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::contact::Contact;
 use super::identity::IdentityType;
@@ -144,10 +144,17 @@ pub fn name_block(name_key: &str, phone: &str) -> Option<String> {
 }
 
 /// The calling code of an E.164 number (`+44…` → `44`), by libphonenumber's metadata.
+/// Calling codes are a prefix code (no code begins another), so the first of the number's
+/// first one, two or three digits that is a code is its code, as libphonenumber extracts
+/// it. A full parse (regular expressions) cost a write tens of microseconds on SQLite's
+/// one writer, two to four times per write.
 pub fn country_code(phone: &str) -> Option<u16> {
-    phonenumber::parse(None, phone)
-        .ok()
-        .map(|n| n.code().value())
+    let digits = phone.strip_prefix('+').filter(|d| !d.starts_with('0'))?;
+    (1..=3)
+        .filter_map(|n| digits.get(..n))
+        .take_while(|prefix| prefix.bytes().all(|b| b.is_ascii_digit()))
+        .filter_map(|prefix| prefix.parse::<u16>().ok())
+        .find(|code| phonenumber::metadata::DATABASE.by_code(code).is_some())
 }
 
 /// Jaro-Winkler similarity of two name keys, 0 (nothing alike) to 1 (equal).
@@ -247,6 +254,10 @@ pub fn reasons(a: &Profile, b: &Profile) -> Vec<Reason> {
     reasons
 }
 
+/// Per `(kind, key)`, the contacts holding it, each with its folded name on `name_block`
+/// keys.
+pub type KeyHolders = BTreeMap<(String, String), Vec<(ContactId, Option<String>)>>;
+
 /// Two contacts suggested as one person: `a` sorts before `b`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pair {
@@ -307,6 +318,44 @@ impl Pair {
                 }
             })
             .collect()
+    }
+
+    /// The pairs of contacts inserted together, in order, as one insert after another
+    /// would find them: each is compared, per key, with the newest
+    /// [`MAX_CANDIDATES_PER_KEY`] contacts holding it, among those stored before
+    /// (`stored`: per `(kind, key)`, other contact and its `name_block` name) and those
+    /// inserted before it in the same write.
+    pub fn of_inserted(inserted: &[(&ContactId, &Profile)], stored: &KeyHolders) -> Vec<Pair> {
+        let mut earlier = KeyHolders::new();
+        let mut pairs = BTreeMap::new();
+        for (id, profile) in inserted {
+            let mut shared = Vec::new();
+            for (kind, key) in profile.keys() {
+                let key = (kind.to_owned(), key);
+                let mut candidates: Vec<&(ContactId, Option<String>)> = stored
+                    .get(&key)
+                    .into_iter()
+                    .chain(earlier.get(&key))
+                    .flatten()
+                    .filter(|(other, _)| other != *id)
+                    .collect();
+                candidates.sort_by(|x, y| y.0.cmp(&x.0));
+                candidates.truncate(MAX_CANDIDATES_PER_KEY);
+                shared.extend(candidates.into_iter().map(|(other, name)| SharedKey {
+                    kind: kind.to_owned(),
+                    other: other.clone(),
+                    other_name: name.clone(),
+                }));
+                let name = (kind == "name_block")
+                    .then(|| profile.name.clone())
+                    .flatten();
+                earlier.entry(key).or_default().push(((*id).clone(), name));
+            }
+            for pair in Pair::from_shared(id, profile.name.as_deref(), &shared) {
+                pairs.insert((pair.a.clone(), pair.b.clone()), pair);
+            }
+        }
+        pairs.into_values().collect()
     }
 
     /// The reasons as stored: names joined by commas.
@@ -433,6 +482,35 @@ mod tests {
     }
 
     #[test]
+    fn country_codes_agree_with_a_full_parse() {
+        let numbers = [
+            "+14155550123",
+            "+12025550143",
+            "+447911123456",
+            "+34612345678",
+            "+4915123456789",
+            "+353861234567",
+            "+5511987654321",
+            "+861012345678",
+            "+919876543210",
+            "+97150123456",
+            "+380501234567",
+            "+79161234567",
+            "+61412345678",
+            "+2348031234567",
+            "+88011234567",
+        ];
+        for number in numbers {
+            let parsed = phonenumber::parse(None, number).unwrap().code().value();
+            assert_eq!(country_code(number), Some(parsed), "{number}");
+        }
+        assert_eq!(country_code("+"), None);
+        assert_eq!(country_code("14155550123"), None);
+        assert_eq!(country_code("+0123"), None);
+        assert_eq!(country_code("+a1"), None);
+    }
+
+    #[test]
     fn similar_names_pass_the_threshold_and_others_do_not() {
         assert!(name_similarity("jonathan smith", "jonathon smith") >= NAME_SIMILARITY);
         assert_eq!(name_similarity("jose garcia", "jose garcia"), 1.0);
@@ -491,6 +569,38 @@ mod tests {
             vec![Reason::IdentityOverlap, Reason::NameSimilar]
         );
         assert!(!a.keys().is_disjoint(&b.keys()));
+    }
+
+    #[test]
+    fn contacts_inserted_together_pair_as_one_insert_after_another_would() {
+        use crate::domain::ids::ContactId;
+        // Generated ids grow, so later ones are newer, as in a write.
+        let ids: Vec<ContactId> = (0..12).map(|_| ContactId::generate()).collect();
+        let same = profile(Some("ann@acme.io"), &[], None);
+        let key = ("email".to_owned(), email_key("ann@acme.io").unwrap());
+        let stored = BTreeMap::from([(key, vec![(ids[0].clone(), None)])]);
+        let inserted: Vec<(&ContactId, &Profile)> = ids[1..].iter().map(|id| (id, &same)).collect();
+        let pairs = Pair::of_inserted(&inserted, &stored);
+        let of = |i: usize| {
+            let mut others: Vec<&ContactId> = pairs
+                .iter()
+                .filter(|p| p.a == ids[i] || p.b == ids[i])
+                .map(|p| if p.a == ids[i] { &p.b } else { &p.a })
+                .filter(|other| **other < ids[i])
+                .collect();
+            others.sort();
+            others
+        };
+        // The first inserted meets the stored one; the third, those two; the eleventh,
+        // the newest eight before it only.
+        assert_eq!(of(1), vec![&ids[0]]);
+        assert_eq!(of(3), vec![&ids[0], &ids[1], &ids[2]]);
+        assert_eq!(of(11), ids[3..11].iter().collect::<Vec<_>>());
+        assert!(pairs
+            .iter()
+            .all(|p| p.a < p.b && p.reasons == [Reason::EmailNormalized]));
+        let unrelated = profile(Some("bob@other.io"), &[], None);
+        assert!(Pair::of_inserted(&[(&ids[1], &unrelated)], &stored).is_empty());
     }
 
     #[test]

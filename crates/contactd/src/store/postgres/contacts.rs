@@ -6,7 +6,7 @@ use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
-use super::duplicates::write_duplicates;
+use super::duplicates::{insert_duplicates, write_duplicates};
 use super::idempotency::{answer_committed, keep_answer};
 use super::{events, read_snapshot, Db, PgStore};
 use crate::domain::batch::BatchItem;
@@ -592,9 +592,7 @@ async fn insert_all(
         ],
     )
     .await?;
-    for contact in contacts {
-        write_duplicates(db, tenant, None, Some(contact)).await?;
-    }
+    insert_duplicates(db, tenant, contacts).await?;
     if t.term.is_empty() {
         return Ok(inserted);
     }
@@ -821,6 +819,8 @@ impl ContactStore for PgStore {
         events::append(&Db::Tx(&tx), tenant, NewEvent::of_write(&plan).as_slice()).await?;
         tx.commit().await?;
         answer_committed(kept);
+        drop(client);
+        self.after_batch_inserts(1).await;
         Ok(plan.into_contact())
     }
 

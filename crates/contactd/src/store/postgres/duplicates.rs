@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use super::contacts::{by_id, find};
 use super::{Db, PgStore};
 use crate::domain::contact::Contact;
-use crate::domain::duplicates::{Pair, Profile, SharedKey, MAX_CANDIDATES_PER_KEY};
+use crate::domain::duplicates::{KeyHolders, Pair, Profile, SharedKey, MAX_CANDIDATES_PER_KEY};
 use crate::domain::ids::ContactId;
 use crate::domain::refs::ContactRef;
 use crate::domain::tenant::Tenant;
@@ -97,6 +97,94 @@ pub(super) async fn write_duplicates(
         return Ok(());
     };
     let pairs = Pair::from_shared(own, profile.name.as_deref(), &shared);
+    insert_pairs(db, tenant, &pairs).await
+}
+
+/// The keys and pairs of contacts inserted together (a batch), in three statements
+/// whatever their number: one lookup of the stored candidates of every key, one insert
+/// of the keys, one of the pairs. Item by item, a batch of 100 cost 300 round trips.
+pub(super) async fn insert_duplicates(
+    db: &Db<'_>,
+    tenant: &Tenant,
+    contacts: &[&Contact],
+) -> Result<(), tokio_postgres::Error> {
+    let (ws, mode) = (&tenant.workspace_id, tenant.mode.as_str());
+    let profiles: Vec<(&ContactId, Profile)> =
+        contacts.iter().map(|c| (&c.id, Profile::of(c))).collect();
+    let mut rows = KeyRows::default();
+    for (id, profile) in &profiles {
+        for (kind, key) in profile.keys() {
+            let name = (kind == "name_block")
+                .then_some(profile.name.as_deref())
+                .flatten();
+            rows.kind.push(kind);
+            rows.key.push(key);
+            rows.name.push(name);
+            rows.contact_id.push(id.as_str());
+        }
+    }
+    if rows.kind.is_empty() {
+        return Ok(());
+    }
+    let distinct: BTreeSet<(&str, &str)> = rows
+        .kind
+        .iter()
+        .zip(&rows.key)
+        .map(|(kind, key)| (*kind, key.as_str()))
+        .collect();
+    let (kinds, keys): (Vec<&str>, Vec<&str>) = distinct.into_iter().unzip();
+    let found = db
+        .query(
+            "SELECT x.kind, x.key, c.contact_id, c.name \
+             FROM unnest($3::text[], $4::text[]) AS x(kind, key) \
+             CROSS JOIN LATERAL (SELECT contact_id, name FROM duplicate_keys k \
+             WHERE k.workspace_id = $1 AND k.mode = $2 AND k.kind = x.kind AND k.key = x.key \
+             ORDER BY k.contact_id DESC LIMIT $5) AS c",
+            &[ws, &mode, &kinds, &keys, &(MAX_CANDIDATES_PER_KEY as i64)],
+        )
+        .await?;
+    let mut stored = KeyHolders::new();
+    for row in &found {
+        let other: String = row.try_get(2)?;
+        if let Some(other) = ContactId::parse(&other) {
+            stored
+                .entry((row.try_get(0)?, row.try_get(1)?))
+                .or_default()
+                .push((other, row.try_get(3)?));
+        }
+    }
+    db.execute(
+        "INSERT INTO duplicate_keys (workspace_id, mode, kind, key, name, contact_id) \
+         SELECT $1, $2, x.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) \
+         AS x(kind, key, name, contact_id) ON CONFLICT DO NOTHING",
+        &[
+            ws,
+            &mode,
+            &rows.kind,
+            &rows.key,
+            &rows.name,
+            &rows.contact_id,
+        ],
+    )
+    .await?;
+    let inserted: Vec<(&ContactId, &Profile)> = profiles.iter().map(|(id, p)| (*id, p)).collect();
+    insert_pairs(db, tenant, &Pair::of_inserted(&inserted, &stored)).await
+}
+
+/// Key rows of several contacts, one array per column.
+#[derive(Default)]
+struct KeyRows<'a> {
+    kind: Vec<&'static str>,
+    key: Vec<String>,
+    name: Vec<Option<&'a str>>,
+    contact_id: Vec<&'a str>,
+}
+
+async fn insert_pairs(
+    db: &Db<'_>,
+    tenant: &Tenant,
+    pairs: &[Pair],
+) -> Result<(), tokio_postgres::Error> {
     if pairs.is_empty() {
         return Ok(());
     }
@@ -109,7 +197,14 @@ pub(super) async fn write_duplicates(
          SELECT $1, $2, x.* FROM unnest($3::text[], $4::text[], $5::text[], $6::float8[]) AS x \
          ON CONFLICT (workspace_id, mode, a, b) \
          DO UPDATE SET reasons = EXCLUDED.reasons, score = EXCLUDED.score",
-        &[ws, &mode, &a, &b, &reasons, &scores],
+        &[
+            &tenant.workspace_id,
+            &tenant.mode.as_str(),
+            &a,
+            &b,
+            &reasons,
+            &scores,
+        ],
     )
     .await?;
     Ok(())
