@@ -44,8 +44,9 @@ const AHEAD: u32 = 2000;
 const LEASE_BATCH: usize = 64;
 /// How long deliveries give way to requests that keep the database busy, at most, before
 /// each write of their own: under a write load that saturates the database they go on at
-/// about a batch per endpoint every 100 ms, and catch up when the load eases.
-const GIVE_WAY: Duration = Duration::from_millis(100);
+/// about a batch per endpoint every 250 ms, and catch up when the load eases. (At 100 ms
+/// PostgreSQL's PUT merges lost 20–38% to deliveries made as fast as the writes.)
+const GIVE_WAY: Duration = Duration::from_millis(250);
 /// The shortest time between two fan-outs: a worker woken by every write would
 /// otherwise fan out (a write) after each, a few events at a time.
 const GATHER: Duration = Duration::from_millis(20);

@@ -415,19 +415,37 @@ impl WebhookStore for PgStore {
             else {
                 continue;
             };
-            let page = list_events(&db, &tenant, mark, &[], room).await?;
-            let Some(last) = page.events.last().map(|e| e.sequence) else {
+            // The events' numbers, ids and types only: their data (whole contacts) is read
+            // when a delivery is leased.
+            let events = db
+                .query(
+                    "SELECT sequence, id, type FROM events WHERE workspace_id = $1 AND mode = $2 \
+                     AND sequence > $3 ORDER BY sequence LIMIT $4",
+                    &[
+                        &tenant.workspace_id,
+                        &tenant.mode.as_str(),
+                        &mark,
+                        &i64::from(room),
+                    ],
+                )
+                .await?;
+            let mut last = None;
+            let (mut ids, mut sequences, mut event_ids, mut types) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for row in &events {
+                let (sequence, id, kind): (i64, String, String) =
+                    (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+                last = Some(sequence);
+                if EventType::parse(&kind).is_some_and(|kind| webhook.wants(kind)) {
+                    ids.push(Delivery::id_for(&id));
+                    sequences.push(sequence);
+                    event_ids.push(id);
+                    types.push(kind);
+                }
+            }
+            let Some(last) = last else {
                 continue;
             };
-            let wanted: Vec<_> = page
-                .events
-                .iter()
-                .filter(|e| webhook.wants(e.kind))
-                .collect();
-            let ids: Vec<String> = wanted.iter().map(|e| Delivery::id_for(&e.id)).collect();
-            let sequences: Vec<i64> = wanted.iter().map(|e| e.sequence).collect();
-            let event_ids: Vec<&str> = wanted.iter().map(|e| e.id.as_str()).collect();
-            let types: Vec<&str> = wanted.iter().map(|e| e.kind.as_str()).collect();
             queued += db
                 .execute(
                     "INSERT INTO webhook_deliveries (workspace_id, mode, webhook_id, id, sequence, \
