@@ -54,6 +54,22 @@ const KEY_CONNECTIONS: usize = 2;
 /// Held while migrating, so replicas starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x636f_6e74_6163_7464; // "contactd"
 
+/// `ANALYZE` of the tables; a failure is logged, as the statistics only guide plans.
+async fn analyze(pool: Pool, tables: &'static str) {
+    let analyzed = match pool.get().await {
+        Ok(client) => client
+            .batch_execute(&format!("ANALYZE {tables}"))
+            .await
+            .map_err(StoreError::from),
+        Err(e) => Err(StoreError::Unavailable(format!(
+            "no database connection: {e}"
+        ))),
+    };
+    if let Err(e) = analyzed {
+        tracing::warn!(error = %e, tables, "refreshing statistics failed");
+    }
+}
+
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
@@ -77,13 +93,13 @@ impl PgStore {
     /// them as creates fill the tables (see [`statistics`]). Without, a batch's lookup of
     /// its contacts' phones and emails in `contact_handles` was planned as a scan of the
     /// tenant's every handle for each contact (a batch of 100 took seconds at 4,000
-    /// contacts).
+    /// contacts). In the background: the request that makes it due does not wait for it.
     pub(super) async fn after_batch_inserts(&self, inserted: u64) {
         if self.contact_statistics.due(inserted) {
-            self.analyze(
+            tokio::spawn(analyze(
+                self.pool.clone(),
                 "contacts, contact_terms, contact_handles, duplicate_keys, duplicate_pairs",
-            )
-            .await;
+            ));
         }
     }
 
@@ -91,20 +107,7 @@ impl PgStore {
     /// planned on none scanned every delivery of its endpoint.
     pub(super) async fn after_fan_out(&self, queued: u64) {
         if self.delivery_statistics.due(queued) {
-            self.analyze("webhook_deliveries").await;
-        }
-    }
-
-    async fn analyze(&self, tables: &str) {
-        let analyzed = match self.client().await {
-            Ok(client) => client
-                .batch_execute(&format!("ANALYZE {tables}"))
-                .await
-                .map_err(StoreError::from),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = analyzed {
-            tracing::warn!(error = %e, tables, "refreshing statistics failed");
+            analyze(self.pool.clone(), "webhook_deliveries").await;
         }
     }
 
