@@ -33,6 +33,7 @@ const REQUESTS: &str = "contactd_http_requests_total";
 const DURATION: &str = "contactd_http_request_duration_seconds";
 const IDEMPOTENCY_CLAIMS: &str = "contactd_idempotency_claims_total";
 const DELIVERIES: &str = "contactd_webhook_deliveries_total";
+const READS_STOPPED: &str = "contactd_db_reads_stopped_total";
 
 /// The metrics of one server, in a Prometheus recorder of its own rather than the
 /// process-wide one, so that servers sharing a process (the tests) count apart.
@@ -68,8 +69,15 @@ impl Default for Metrics {
                 "Webhook delivery attempts by outcome: succeeded, retrying (failed, another \
                  attempt is scheduled) or failed (retries ran out)."
             );
+            describe_counter!(
+                READS_STOPPED,
+                "Lists and counts stopped inside the database before they finished: their \
+                 request ended first (deadline passed, client gone) or they ran past the \
+                 query budget (--db-statement-timeout-ms)."
+            );
             // Shown from the start, at 0: a counter that appears later reads as a reset.
             counter!(IDEMPOTENCY_CLAIMS).absolute(0);
+            counter!(READS_STOPPED).absolute(0);
             for outcome in ["succeeded", "retrying", "failed"] {
                 counter!(DELIVERIES, "outcome" => outcome).absolute(0);
             }
@@ -109,8 +117,10 @@ impl Metrics {
         self.handle.run_upkeep();
     }
 
-    fn render(&self, gauges: &[(&'static str, &'static str, f64)]) -> String {
+    /// Renders the metrics, with the store's gauges and its count of stopped reads.
+    fn render(&self, gauges: &[(&'static str, &'static str, f64)], reads_stopped: u64) -> String {
         self.with(|| {
+            counter!(READS_STOPPED).absolute(reads_stopped);
             for &(name, help, value) in gauges {
                 describe_gauge!(name, help);
                 gauge!(name).set(value);
@@ -268,7 +278,7 @@ pub async fn metrics(State(state): State<AppState>, req: Request) -> Response {
             age,
         ));
     }
-    let body = state.metrics.render(&gauges);
+    let body = state.metrics.render(&gauges, state.store.reads_stopped());
     (
         [(
             header::CONTENT_TYPE,
@@ -344,7 +354,7 @@ mod tests {
         a.record("/v2/contact/{ref}".into(), "GET", 200, 0.003);
         a.record("/v2/contact/{ref}".into(), "GET", 200, 3.0);
         a.count_idempotency_claim();
-        let text = a.render(&[("contactd_db_readers_idle", "Idle readers.", 4.0)]);
+        let text = a.render(&[("contactd_db_readers_idle", "Idle readers.", 4.0)], 0);
         for line in [
             "contactd_http_requests_total{route=\"/v2/contact/{ref}\",method=\"GET\",status=\"200\"} 2",
             "# TYPE contactd_http_request_duration_seconds histogram",
@@ -359,7 +369,7 @@ mod tests {
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }
-        let other = b.render(&[]);
+        let other = b.render(&[], 0);
         assert!(!other.contains("contactd_http_requests_total{"), "{other}");
         assert!(
             other.contains("contactd_idempotency_claims_total 0"),

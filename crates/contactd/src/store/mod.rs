@@ -477,6 +477,10 @@ pub trait Store:
     async fn analyze(&self) -> StoreResult<()>;
     /// Queue and pool gauges for `/metrics`: name, help, value.
     fn gauges(&self) -> Vec<(&'static str, &'static str, f64)>;
+    /// Lists and counts stopped inside the database before they finished, since the start:
+    /// their request ended first (deadline passed, client gone) or they ran past the
+    /// query budget.
+    fn reads_stopped(&self) -> u64;
     /// Whether requests keep the database busy right now (writes queued for SQLite's
     /// writer; every PostgreSQL connection taken): background work gives way.
     fn busy(&self) -> bool;

@@ -2,6 +2,12 @@
 //! past the request deadline answers 503 and is stopped inside the database, so the
 //! readers (SQLite) or the server's backends (PostgreSQL) are free again within a second;
 //! the same holds when the client goes away before the answer.
+//!
+//! Each stop is seen twice: in the database (SQLite's readers idle again, no statement of
+//! contactd's left in `pg_stat_activity`) and in `contactd_db_reads_stopped_total`, which
+//! tells a stopped read from one that ran to its end. The time allowed to be free again is
+//! generous, as a loaded machine (the whole suite at once) schedules the stopping thread
+//! late; the counter is what shows the read did not simply finish.
 
 use std::time::{Duration, Instant};
 
@@ -88,6 +94,18 @@ async fn idle_readers(server: &TestServer) -> Option<usize> {
         .map(|n| n as usize)
 }
 
+/// `contactd_db_reads_stopped_total`.
+async fn reads_stopped(server: &TestServer) -> u64 {
+    let metrics = server.send("GET", "/metrics", &[], None).await;
+    metrics
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("contactd_db_reads_stopped_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|n| n as u64)
+        .expect("the stopped reads counter is shown")
+}
+
 /// Whether the database still runs a statement of contactd's, other than this check.
 async fn busy(server: &TestServer, all_readers: Option<usize>) -> bool {
     let url = server.database_url();
@@ -110,15 +128,30 @@ async fn busy(server: &TestServer, all_readers: Option<usize>) -> bool {
     }
 }
 
-async fn assert_freed_within_a_second(server: &TestServer, readers: Option<usize>, after: &str) {
+/// Longest a stopped read may keep its connection or backend busy: SQLite checks every
+/// few microseconds of work and PostgreSQL gets its cancel at once, but a loaded machine
+/// may run the stopping thread late.
+const FREED_WITHIN: Duration = Duration::from_secs(3);
+
+async fn assert_freed(server: &TestServer, readers: Option<usize>, after: &str) {
     let start = Instant::now();
     while busy(server, readers).await {
         assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "the database still runs the query a second after {after}"
+            start.elapsed() < FREED_WITHIN,
+            "the database still runs the query {FREED_WITHIN:?} after {after}"
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// The read is stopped: counted as such, and the database free again soon after.
+async fn assert_stopped(server: &TestServer, readers: Option<usize>, before: u64, after: &str) {
+    assert_freed(server, readers, after).await;
+    assert_eq!(
+        reads_stopped(server).await,
+        before + 1,
+        "the read was stopped after {after}, not left to finish"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,6 +164,7 @@ async fn a_query_past_its_deadline_is_stopped_in_the_database() {
         server.database_url().starts_with("sqlite://")
     );
 
+    assert_eq!(reads_stopped(&server).await, 0);
     // The deadline: 503 after about a second, and the work stops with it.
     let started = Instant::now();
     let resp = server.get(&expensive_list(&server)).await;
@@ -140,7 +174,7 @@ async fn a_query_past_its_deadline_is_stopped_in_the_database() {
         "{:?}",
         started.elapsed()
     );
-    assert_freed_within_a_second(&server, readers, "its 503").await;
+    assert_stopped(&server, readers, 0, "its 503").await;
 
     // A client that hangs up: the query stops as well.
     let url = server.url(&expensive_list(&server));
@@ -151,7 +185,7 @@ async fn a_query_past_its_deadline_is_stopped_in_the_database() {
         .unwrap();
     let gone = client.get(url).header("X-API-Key", key).send().await;
     assert!(gone.is_err(), "the client gave up first");
-    assert_freed_within_a_second(&server, readers, "the client went away").await;
+    assert_stopped(&server, readers, 1, "the client went away").await;
 
     // And the service answers normally meanwhile and after.
     let body: Value = server.get("/v2/contact?limit=1").await.expect(200);
@@ -214,5 +248,6 @@ async fn one_workspace_cannot_starve_another() {
     for task in heavy {
         let _ = task.await;
     }
-    assert_freed_within_a_second(&server, readers, "the expensive lists' clients left").await;
+    assert_freed(&server, readers, "the expensive lists' clients left").await;
+    assert!(reads_stopped(&server).await > 0);
 }

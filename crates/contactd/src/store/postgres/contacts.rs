@@ -1,5 +1,9 @@
 //! Contacts in PostgreSQL: the reads and the statements of the plans of `domain::write`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 use serde_json::Value;
@@ -681,18 +685,25 @@ struct TermColumns<'a> {
 /// ends (its deadline passed or its client went away), the statement is cancelled on the
 /// server and the connection closed rather than handed to another request, so no query
 /// outlives its request and no other request's statement can be cancelled by mistake.
+/// Both that and a read failing at `statement_timeout` count as stopped.
 struct Bounded {
     client: Option<deadpool_postgres::Object>,
     token: tokio_postgres::CancelToken,
     done: bool,
+    started: Instant,
+    budget: Duration,
+    stopped: Arc<AtomicU64>,
 }
 
 impl Bounded {
-    fn new(client: deadpool_postgres::Object) -> Bounded {
+    fn new(client: deadpool_postgres::Object, store: &PgStore) -> Bounded {
         Bounded {
             token: client.cancel_token(),
             client: Some(client),
             done: false,
+            started: Instant::now(),
+            budget: store.statement_timeout,
+            stopped: store.reads_stopped.clone(),
         }
     }
 
@@ -702,8 +713,15 @@ impl Bounded {
             .ok_or_else(|| StoreError::Unavailable("no database connection".into()))
     }
 
-    fn finish(mut self) {
+    /// The read ended: a failure once the budget is spent was PostgreSQL stopping it.
+    fn finish<T>(mut self, result: StoreResult<T>) -> StoreResult<T> {
         self.done = true;
+        if matches!(result, Err(StoreError::Unavailable(_)))
+            && self.started.elapsed() >= self.budget
+        {
+            self.stopped.fetch_add(1, Ordering::Relaxed);
+        }
+        result
     }
 }
 
@@ -715,6 +733,7 @@ impl Drop for Bounded {
         let Some(client) = self.client.take() else {
             return;
         };
+        self.stopped.fetch_add(1, Ordering::Relaxed);
         let connection = deadpool_postgres::Object::take(client);
         let token = self.token.clone();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -895,24 +914,22 @@ impl ContactStore for PgStore {
         query: &ContactQuery,
     ) -> StoreResult<ContactPage> {
         let (_turn, client) = self.scan_client(tenant).await?;
-        let mut bounded = Bounded::new(client);
+        let mut bounded = Bounded::new(client, self);
         let page = in_snapshot(bounded.client()?, async |db| {
             listing::list(db, tenant, query).await
         })
         .await;
-        bounded.finish();
-        page
+        bounded.finish(page)
     }
 
     async fn count_contacts(&self, tenant: &Tenant, filter: &ContactFilter) -> StoreResult<u64> {
         let (_turn, client) = self.scan_client(tenant).await?;
-        let mut bounded = Bounded::new(client);
+        let mut bounded = Bounded::new(client, self);
         let n = in_snapshot(bounded.client()?, async |db| {
             listing::count(db, tenant, filter).await
         })
         .await;
-        bounded.finish();
-        n
+        bounded.finish(n)
     }
 
     async fn upsert_contact(

@@ -16,7 +16,9 @@ mod merges;
 mod segments;
 mod statistics;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{
@@ -82,6 +84,11 @@ pub struct PgStore {
     share: WorkspaceShare,
     /// The most prepared statements seen on one connection (a gauge: it must stay flat).
     largest_statement_cache: AtomicUsize,
+    /// Lists and counts cancelled because their request ended first or that ran into
+    /// `statement_timeout` (see `contacts::Bounded`).
+    reads_stopped: Arc<AtomicU64>,
+    /// `statement_timeout`: the query budget.
+    statement_timeout: Duration,
     /// When to refresh the statistics of contacts inserted by batches, and of webhook
     /// deliveries queued by the fan-out.
     contact_statistics: statistics::Refresh,
@@ -144,6 +151,8 @@ impl PgStore {
             key_pool: pool(manager(config), KEY_CONNECTIONS)?,
             share: WorkspaceShare::new(options.pool_size / 4, options.statement_timeout),
             largest_statement_cache: AtomicUsize::new(0),
+            reads_stopped: Arc::new(AtomicU64::new(0)),
+            statement_timeout: options.statement_timeout,
             contact_statistics: statistics::Refresh::new(),
             delivery_statistics: statistics::Refresh::new(),
         };
@@ -398,6 +407,10 @@ impl Store for PgStore {
     fn busy(&self) -> bool {
         let status = self.pool.status();
         status.waiting > 0 || (status.available == 0 && status.size >= status.max_size)
+    }
+
+    fn reads_stopped(&self) -> u64 {
+        self.reads_stopped.load(Ordering::Relaxed)
     }
 
     fn gauges(&self) -> Vec<(&'static str, &'static str, f64)> {

@@ -323,6 +323,10 @@ impl Store for SqliteStore {
         self.writer.queued() > 0
     }
 
+    fn reads_stopped(&self) -> u64 {
+        self.readers.stopped()
+    }
+
     fn gauges(&self) -> Vec<(&'static str, &'static str, f64)> {
         vec![
             (

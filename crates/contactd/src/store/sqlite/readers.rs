@@ -1,6 +1,6 @@
 //! A fixed pool of read-only connections, used from blocking threads.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,8 @@ pub struct Readers(Arc<Pool>);
 struct Pool {
     give_back: Sender<Connection>,
     take: Receiver<Connection>,
+    /// Reads stopped by their budget or because their caller went away.
+    stopped: AtomicU64,
 }
 
 /// Returns the connection to the pool however the read ends, a panic included.
@@ -37,12 +39,21 @@ impl Readers {
         for conn in connections {
             let _ = give_back.send(conn);
         }
-        Readers(Arc::new(Pool { give_back, take }))
+        Readers(Arc::new(Pool {
+            give_back,
+            take,
+            stopped: AtomicU64::new(0),
+        }))
     }
 
     /// Connections not in use right now.
     pub fn idle(&self) -> usize {
         self.0.take.len()
+    }
+
+    /// Reads stopped so far by [`Readers::run_bounded`].
+    pub fn stopped(&self) -> u64 {
+        self.0.stopped.load(Ordering::Relaxed)
     }
 
     /// Runs a lookup by key on the calling thread when a connection is free: a point read
@@ -79,13 +90,25 @@ impl Readers {
         let abandoned = Arc::new(AtomicBool::new(false));
         let _on_drop = SetOnDrop(abandoned.clone());
         let deadline = Instant::now() + budget;
+        let pool = self.0.clone();
         self.run(move |conn| {
+            let stopped = Arc::new(AtomicBool::new(false));
+            let stop = stopped.clone();
             conn.progress_handler(
                 PROGRESS_STEPS,
-                Some(move || abandoned.load(Ordering::Relaxed) || Instant::now() >= deadline),
+                Some(move || {
+                    let over = abandoned.load(Ordering::Relaxed) || Instant::now() >= deadline;
+                    if over {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    over
+                }),
             );
             let result = op(conn);
             conn.progress_handler(0, None::<fn() -> bool>);
+            if stopped.load(Ordering::Relaxed) {
+                pool.stopped.fetch_add(1, Ordering::Relaxed);
+            }
             if !conn.is_autocommit() {
                 // Interrupted between BEGIN and COMMIT: leave the connection clean.
                 let _ = conn.execute_batch("ROLLBACK");
