@@ -142,10 +142,9 @@ pub async fn update(
     if let Some(url) = &patch.url {
         delivery::check_url(url, state.allow_private).await?;
     }
-    let current = state.store.get_webhook(&tenant, &id).await?;
     let webhook = state
         .store
-        .save_webhook(&tenant, patch.apply(&current))
+        .change_webhook(&tenant, &id, Box::new(move |current| patch.apply(current)))
         .await?;
     Ok(Json(webhook.into_wire(false)))
 }
@@ -200,10 +199,13 @@ pub async fn rotate_secret(
     Auth(tenant): Auth,
     PathParam(raw): PathParam,
 ) -> Result<Json<wire::Webhook>, ApiError> {
-    let current = state.store.get_webhook(&tenant, &webhook_id(&raw)?).await?;
     let webhook = state
         .store
-        .save_webhook(&tenant, current.rotated(Timestamp::now()))
+        .change_webhook(
+            &tenant,
+            &webhook_id(&raw)?,
+            Box::new(|current| current.rotated(Timestamp::now())),
+        )
         .await?;
     Ok(Json(webhook.into_wire(true)))
 }

@@ -360,6 +360,9 @@ pub struct EndpointKey {
     pub webhook_id: String,
 }
 
+/// A change of a webhook endpoint: the endpoint as it will be from the one stored.
+pub type WebhookChange = Box<dyn FnOnce(&Webhook) -> Webhook + Send>;
+
 /// Webhook endpoints, and their deliveries as the worker moves them along.
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
@@ -368,8 +371,15 @@ pub trait WebhookStore: Send + Sync {
     async fn get_webhook(&self, tenant: &Tenant, id: &str) -> StoreResult<Webhook>;
     /// Oldest first.
     async fn list_webhooks(&self, tenant: &Tenant) -> StoreResult<Vec<Webhook>>;
-    /// Writes a changed endpoint (see `domain::webhook`), keeping its deliveries.
-    async fn save_webhook(&self, tenant: &Tenant, webhook: Webhook) -> StoreResult<Webhook>;
+    /// Changes an endpoint, keeping its deliveries: `change` (a rule of `domain::webhook`)
+    /// gets the endpoint as stored and its result is written before any other change can
+    /// come between (a rotation and an update at once both hold).
+    async fn change_webhook(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        change: WebhookChange,
+    ) -> StoreResult<Webhook>;
     /// Deletes the endpoint and its deliveries; returns it as it was.
     async fn delete_webhook(&self, tenant: &Tenant, id: &str) -> StoreResult<Webhook>;
     /// The endpoint's deliveries, newest first, older than the delivery `before`.

@@ -405,3 +405,69 @@ async fn redirects_are_not_followed_and_delivery_time_checks_refuse_private_addr
         "a refused address was reached"
     );
 }
+
+/// Updates and rotations of one endpoint at the same moment all hold: none is written
+/// over by another that read the endpoint before it (a rotation answered but lost would
+/// leave the receiver with a secret that signs nothing).
+#[tokio::test]
+async fn concurrent_changes_of_one_endpoint_all_hold() {
+    let server = fast_server().await;
+    let receiver = Receiver::start(0).await;
+    let created = server
+        .post("/v2/webhook", &json!({"url": receiver.url}))
+        .await
+        .expect(201);
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/v2/webhook/{id}");
+    let rotate = format!("/v2/webhook/{id}/rotate-secret");
+    for round in 0..6u32 {
+        let description = format!("round {round}");
+        let types = if round % 2 == 0 {
+            json!(["contact.created"])
+        } else {
+            json!(["contact.created", "contact.deleted"])
+        };
+        let (described, typed, empty) = (
+            json!({"description": description}),
+            json!({"event_types": types}),
+            json!({}),
+        );
+        let (a, b, first, second) = tokio::join!(
+            server.put(&path, &described),
+            server.put(&path, &typed),
+            server.post(&rotate, &empty),
+            server.post(&rotate, &empty),
+        );
+        assert_eq!((a.status, b.status), (200, 200), "{} {}", a.text, b.text);
+        let secrets: Vec<String> = [first, second]
+            .into_iter()
+            .map(|r| {
+                let body = r.expect(200);
+                body["secret"].as_str().unwrap().to_owned()
+            })
+            .collect();
+
+        let read = server.get(&path).await.expect(200);
+        assert_eq!(read["description"], description, "round {round}");
+        assert_eq!(read["event_types"], types, "round {round}");
+        // Both rotations hold: the later secret signs, and the earlier one beside it.
+        for (n, secret) in secrets.iter().enumerate() {
+            receiver.set_secret(secret).await;
+            server
+                .create_contact(json!({"phone": phone(1000 + round * 2 + n as u32)}))
+                .await;
+            let expected = event_ids(&server).await;
+            let seen = receiver.wait_for(&expected, Duration::from_secs(30)).await;
+            let last = expected.last().unwrap();
+            let delivery = seen
+                .iter()
+                .rev()
+                .find(|d| d["webhook_id"] == last.as_str())
+                .unwrap();
+            assert_eq!(
+                delivery["verified"], true,
+                "round {round}: rotation {n}'s secret signs nothing: {delivery}"
+            );
+        }
+    }
+}

@@ -26,7 +26,7 @@ use crate::store::records::{
 };
 use crate::store::{
     ClaimedDelivery, EndpointKey, Entity, EventPage, EventStore, StoreError, StoreResult,
-    WebhookStore,
+    WebhookChange, WebhookStore,
 };
 
 /// Numbers the events in the tenant's commit order and inserts them; call it last before
@@ -259,13 +259,33 @@ impl WebhookStore for PgStore {
         rows.iter().map(records::webhook).collect()
     }
 
-    async fn save_webhook(&self, tenant: &Tenant, w: Webhook) -> StoreResult<Webhook> {
-        let client = self.client().await?;
+    /// The endpoint's row is locked from the read to the commit.
+    async fn change_webhook(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        change: WebhookChange,
+    ) -> StoreResult<Webhook> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let current = records::webhook(
+            &Db::Tx(&tx)
+                .query_opt(
+                    &format!(
+                        "SELECT {WEBHOOK_COLUMNS} FROM webhooks \
+                         WHERE workspace_id = $1 AND mode = $2 AND id = $3 FOR UPDATE"
+                    ),
+                    &[&tenant.workspace_id, &tenant.mode.as_str(), &id],
+                )
+                .await?
+                .ok_or(StoreError::NotFound(Entity::Webhook))?,
+        )?;
+        let w = change(&current);
         let (previous, until) = match &w.previous_secret {
             Some((secret, until)) => (Some(secret.as_str()), Some(until.as_micros())),
             None => (None, None),
         };
-        let updated = Db::Client(&client)
+        let updated = Db::Tx(&tx)
             .execute(
                 "UPDATE webhooks SET url = $4, event_types = $5, description = $6, status = $7, \
                  disabled_reason = $8, secret = $9, previous_secret = $10, \
@@ -289,10 +309,11 @@ impl WebhookStore for PgStore {
                 ],
             )
             .await?;
-        match updated {
-            0 => Err(StoreError::NotFound(Entity::Webhook)),
-            _ => Ok(w),
+        if updated == 0 {
+            return Err(StoreError::NotFound(Entity::Webhook));
         }
+        tx.commit().await?;
+        Ok(w)
     }
 
     async fn delete_webhook(&self, tenant: &Tenant, id: &str) -> StoreResult<Webhook> {

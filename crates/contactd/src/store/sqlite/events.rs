@@ -21,7 +21,7 @@ use crate::store::records::{
 };
 use crate::store::{
     ClaimedDelivery, EndpointKey, Entity, EventPage, EventStore, StoreError, StoreResult,
-    WebhookStore,
+    WebhookChange, WebhookStore,
 };
 
 /// Numbers the events in the tenant's order and inserts them.
@@ -580,12 +580,22 @@ impl WebhookStore for SqliteStore {
             .await
     }
 
-    async fn save_webhook(&self, tenant: &Tenant, w: Webhook) -> StoreResult<Webhook> {
-        let tenant = tenant.clone();
+    /// On the writer, which runs one job at a time: no other change comes between the
+    /// read and the write.
+    async fn change_webhook(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        change: WebhookChange,
+    ) -> StoreResult<Webhook> {
+        let (tenant, id) = (tenant.clone(), id.to_owned());
         self.writer
-            .run(move |conn| match save_webhook(conn, &tenant, &w)? {
-                0 => Err(StoreError::NotFound(Entity::Webhook)),
-                _ => Ok(w),
+            .run(move |conn| {
+                let next = change(&get_webhook(conn, &tenant, &id)?);
+                match save_webhook(conn, &tenant, &next)? {
+                    0 => Err(StoreError::NotFound(Entity::Webhook)),
+                    _ => Ok(next),
+                }
             })
             .await
     }
