@@ -181,6 +181,9 @@ impl From<&StoreError> for ApiError {
             StoreError::NotFound(Entity::Segment) => ApiError::NotFound("Segment not found".into()),
             StoreError::NotFound(Entity::Webhook) => ApiError::NotFound("Webhook not found".into()),
             StoreError::NotFound(Entity::Merge) => ApiError::NotFound("Merge not found".into()),
+            StoreError::NotFound(Entity::Identity) => {
+                ApiError::NotFound("The contact has no such identity".into())
+            }
             StoreError::MergeConflict(message) => ApiError::MergeConflict(message.clone()),
             StoreError::NotFound(Entity::Delivery) => {
                 ApiError::NotFound("Delivery not found".into())

@@ -64,6 +64,8 @@ def test_add_and_remove_an_identity(api, unique):
 
     left = api.contacts.remove_identity(contact.id, Identity(type="instagram", value=handle))
     assert left.identities == [] and left.email == contact.email
+    with pytest.raises(NotFoundError):
+        api.contacts.remove_identity(contact.id, f"instagram:{handle}")
 
 
 def test_the_last_identifier_cannot_be_removed(api):

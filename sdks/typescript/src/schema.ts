@@ -163,7 +163,8 @@ export interface paths {
         /**
          * Remove an identity from a contact
          * @description Removes the identity `TYPE:VALUE` (an email in any case). A contact keeps a phone, an
-         *     email or an identity: removing the last one is `400`.
+         *     email or an identity: removing the last one is `400`; removing one the contact does
+         *     not have is `404`, as for a missing contact.
          */
         delete: operations["removeContactIdentity"];
         options?: never;

@@ -232,7 +232,8 @@ pub async fn add_identity(
 /// Remove an identity from a contact
 ///
 /// Removes the identity `TYPE:VALUE` (an email in any case). A contact keeps a phone, an
-/// email or an identity: removing the last one is `400`.
+/// email or an identity: removing the last one is `400`; removing one the contact does
+/// not have is `404`, as for a missing contact.
 #[utoipa::path(
     delete,
     path = "/v2/contact/{ref}/identities/{identity}",

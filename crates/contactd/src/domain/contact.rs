@@ -265,6 +265,18 @@ impl ContactPatch {
         })
     }
 
+    /// Whether the patch removes an identity `current` does not have: that is a missing
+    /// resource (404), as deleting a missing contact is, not a change of nothing.
+    pub fn removes_an_absent_identity(&self, current: &Contact) -> bool {
+        match &self.identity_change {
+            Some(IdentityChange::Remove(removed)) => !current
+                .identities
+                .iter()
+                .any(|i| i.handle() == removed.handle()),
+            _ => false,
+        }
+    }
+
     /// The contact after this patch, or None when the patch changes nothing.
     pub fn apply(&self, current: &Contact) -> Result<Option<Contact>, FieldError> {
         let mut next = current.clone();

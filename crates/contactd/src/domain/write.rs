@@ -73,6 +73,8 @@ pub enum WriteError {
         phone_contact_id: ContactId,
         email_contact_id: ContactId,
     },
+    /// A removal of an identity the contact does not have.
+    NoSuchIdentity,
     /// Another contact already holds the identifier `field` (`id`, `phone` or `email`).
     Duplicate {
         field: &'static str,
@@ -327,6 +329,9 @@ fn check(precondition: Option<&Precondition>, current: &Contact) -> Result<(), W
 
 /// `current` after the patch, or unchanged when the patch changes nothing.
 fn changed(current: Contact, patch: &ContactPatch) -> Result<Write, WriteError> {
+    if patch.removes_an_absent_identity(&current) {
+        return Err(WriteError::NoSuchIdentity);
+    }
     match patch.apply(&current).map_err(WriteError::Invalid)? {
         None => Ok(Write::Unchanged(current)),
         Some(new) => Ok(Write::Update {

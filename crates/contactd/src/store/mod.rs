@@ -50,6 +50,8 @@ pub enum Entity {
     Webhook,
     Delivery,
     Merge,
+    /// An identity the contact does not have.
+    Identity,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +94,7 @@ impl From<WriteError> for StoreError {
     fn from(e: WriteError) -> Self {
         match e {
             WriteError::Invalid(e) => StoreError::Invalid(e),
+            WriteError::NoSuchIdentity => StoreError::NotFound(Entity::Identity),
             WriteError::PreconditionFailed { current_etag } => {
                 StoreError::PreconditionFailed { current_etag }
             }

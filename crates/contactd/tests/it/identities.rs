@@ -170,6 +170,20 @@ async fn identities_are_added_and_removed_one_at_a_time() {
     assert!(identities(&removed).is_empty());
     let resp = server.get(&contact_path("instagram:ada.l")).await;
     assert_error(&resp, 404, "not_found");
+    // Removing it again, or one never added, is a missing resource and changes nothing.
+    let before = server.get_contact(id).await;
+    for gone in ["instagram:ada.l", "telegram:nobody"] {
+        let resp = server
+            .delete(&format!("/v2/contact/{id}/identities/{gone}"))
+            .await;
+        assert_error(&resp, 404, "not_found");
+        assert!(
+            resp.text.contains("no such identity"),
+            "{gone}: {}",
+            resp.text
+        );
+    }
+    assert_eq!(server.get_contact(id).await, before);
     // The last identifier cannot go.
     let only = server
         .create_contact(json!({"identities": [{"type": "external", "value": "x1"}]}))
