@@ -74,7 +74,7 @@ pub async fn check_url(url: &WebhookUrl, allow_private: bool) -> Result<(), Fiel
     let refused = |ip: IpAddr, why: &str| {
         FieldError::new(
             "url",
-            format!("url resolves to {ip}, a {why} address, which webhooks may not reach"),
+            format!("url resolves to {ip}, {why}, which webhooks may not reach"),
         )
         .received(url.as_str())
         .expected("a URL of a public host")
@@ -114,11 +114,9 @@ impl Resolve for GuardedResolver {
                     .iter()
                     .find_map(|a| refused_address(a.ip()).map(|why| (a.ip(), why)))
                 {
-                    return Err(format!(
-                        "refused: {} resolves to {ip}, a {why} address",
-                        name.as_str()
-                    )
-                    .into());
+                    return Err(
+                        format!("refused: {} resolves to {ip}, {why}", name.as_str()).into(),
+                    );
                 }
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
@@ -449,7 +447,7 @@ impl Worker {
         };
         if !self.settings.allow_private {
             if let Some(why) = url.host().parse::<IpAddr>().ok().and_then(refused_address) {
-                return failed(format!("refused: {} is a {why} address", url.host()));
+                return failed(format!("refused: {} is {why}", url.host()));
             }
         }
         let body = match serde_json::to_vec(&claimed.event.to_json()) {

@@ -279,53 +279,75 @@ pub fn retry_delay(attempts: u32, scale: f64) -> Option<Duration> {
     Some(base.mul_f64((scale * jitter).max(0.0)))
 }
 
-/// Why an address may not be reached by a delivery, or None when it may: loopback,
-/// private (RFC 1918, unique local), link-local (cloud metadata at 169.254.169.254
-/// included), shared (CGNAT), unspecified, multicast, broadcast, documentation and other
-/// reserved ranges.
+/// Why an address may not be reached by a delivery ("a loopback address"), or None when
+/// it may: loopback, private (RFC 1918, unique local), link-local (cloud metadata at
+/// 169.254.169.254 included), shared (CGNAT), unspecified, multicast, broadcast,
+/// documentation and other reserved ranges; an IPv6 address that carries an IPv4 one
+/// (mapped, compatible, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) as that IPv4 address.
 pub fn refused_address(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();
             if v4.is_loopback() {
-                Some("loopback")
+                Some("a loopback address")
             } else if v4.is_private() {
-                Some("private")
+                Some("a private address")
             } else if v4.is_link_local() {
-                Some("link-local or cloud metadata")
+                Some("a link-local or cloud metadata address")
             } else if a == 100 && (64..128).contains(&b) {
-                Some("shared (carrier-grade NAT)")
+                Some("a shared (carrier-grade NAT) address")
             } else if v4.is_unspecified() || a == 0 {
-                Some("unspecified")
+                Some("an unspecified address")
             } else if v4.is_multicast() || v4.is_broadcast() || a >= 240 {
-                Some("multicast or reserved")
+                Some("a multicast or reserved address")
             } else if v4.is_documentation() || (a == 198 && (b == 18 || b == 19)) {
-                Some("reserved")
+                Some("a reserved address")
             } else {
                 None
             }
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            if let Some(v4) = embedded_ipv4(v6) {
                 return refused_address(IpAddr::V4(v4));
             }
             let first = v6.segments()[0];
             if v6.is_loopback() {
-                Some("loopback")
+                Some("a loopback address")
             } else if v6.is_unspecified() {
-                Some("unspecified")
+                Some("an unspecified address")
             } else if first & 0xfe00 == 0xfc00 {
-                Some("private (unique local)")
+                Some("a private (unique local) address")
             } else if first & 0xffc0 == 0xfe80 {
-                Some("link-local")
+                Some("a link-local address")
             } else if v6.is_multicast() {
-                Some("multicast")
+                Some("a multicast address")
             } else if first == 0x2001 && v6.segments()[1] == 0x0db8 {
-                Some("reserved")
+                Some("a reserved address")
             } else {
                 None
             }
         }
+    }
+}
+
+/// The IPv4 address an IPv6 one stands for: mapped (`::ffff:a.b.c.d`), compatible
+/// (`::a.b.c.d`, but not `::` or `::1`), NAT64 (`64:ff9b::a.b.c.d`) or 6to4
+/// (`2002:AABB:CCDD::`).
+fn embedded_ipv4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let s = v6.segments();
+    let low = || std::net::Ipv4Addr::from((u32::from(s[6]) << 16) | u32::from(s[7]));
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        Some(v4)
+    } else if s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
+        Some(low())
+    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        Some(low())
+    } else if s[0] == 0x2002 {
+        Some(std::net::Ipv4Addr::from(
+            (u32::from(s[1]) << 16) | u32::from(s[2]),
+        ))
+    } else {
+        None
     }
 }
 
@@ -557,12 +579,25 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a00:1::",
             "224.0.0.1",
         ] {
             let ip: IpAddr = refused.parse().unwrap();
             assert!(refused_address(ip).is_some(), "{refused}");
         }
-        for allowed in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        assert_eq!(
+            refused_address("0.0.0.0".parse().unwrap()),
+            Some("an unspecified address")
+        );
+        for allowed in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::",
+        ] {
             let ip: IpAddr = allowed.parse().unwrap();
             assert_eq!(refused_address(ip), None, "{allowed}");
         }

@@ -289,6 +289,10 @@ async fn refused_addresses_are_invalid_input_without_the_allow_flag() {
         "http://169.254.169.254/latest/meta-data",
         "http://localhost:9/hook",
         "http://[::1]:9/hook",
+        "http://[::ffff:10.0.0.1]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+        "http://0x7f000001:9/hook",
+        "http://0.0.0.0:9/hook",
         "ftp://example.com/hook",
     ] {
         let resp = server.post("/v2/webhook", &json!({"url": url})).await;
