@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::contact::Patch;
 use crate::de::not_null;
 
 /// A change, as the feed serves it and webhooks deliver it.
@@ -123,22 +124,15 @@ pub struct WebhookUpdate {
     )]
     #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub url: Option<String>,
-    /// New event types; an empty list or null is not accepted (send all types instead).
-    #[serde(
-        default,
-        deserialize_with = "not_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[cfg_attr(feature = "openapi", schema(nullable = false))]
-    pub event_types: Option<Vec<String>>,
-    /// A new description.
-    #[serde(
-        default,
-        deserialize_with = "not_null",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[cfg_attr(feature = "openapi", schema(nullable = false))]
-    pub description: Option<String>,
+    /// New event types; `null` for all types, including any added later (an empty list
+    /// is not accepted).
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>, example = json!(["contact.created", "contact.deleted"])))]
+    pub event_types: Patch<Vec<String>>,
+    /// A new description; `null` removes it.
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 255))]
+    pub description: Patch<String>,
     /// `enabled` or `disabled`; enabling clears `disabled_reason`.
     #[serde(
         default,

@@ -1667,10 +1667,17 @@ export interface components {
         WebhookUpdate: {
             /** @description A new URL, checked as on create. */
             url?: string;
-            /** @description New event types; an empty list or null is not accepted (send all types instead). */
-            event_types?: string[];
-            /** @description A new description. */
-            description?: string;
+            /**
+             * @description New event types; `null` for all types, including any added later (an empty list
+             *     is not accepted).
+             * @example [
+             *       "contact.created",
+             *       "contact.deleted"
+             *     ]
+             */
+            event_types?: string[] | null;
+            /** @description A new description; `null` removes it. */
+            description?: string | null;
             /**
              * @description `enabled` or `disabled`; enabling clears `disabled_reason`.
              * @example disabled

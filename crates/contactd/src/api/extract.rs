@@ -279,7 +279,11 @@ impl QueryParams {
                     truncate(name, 100),
                     format!("Unknown query parameter '{}'", truncate(name, 100)),
                 )
-                .expected(allowed.join(", "))
+                .expected(if allowed.is_empty() {
+                    "no query parameters".to_owned()
+                } else {
+                    allowed.join(", ")
+                })
                 .into());
             }
             if self.0[..i].iter().any(|(seen, _)| seen == name) {

@@ -82,7 +82,9 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     Auth(tenant): Auth,
+    query: QueryParams,
 ) -> Result<Json<wire::WebhookList>, ApiError> {
+    query.only(&[])?;
     let webhooks = state.store.list_webhooks(&tenant).await?;
     Ok(Json(wire::WebhookList {
         data: webhooks.into_iter().map(|w| w.into_wire(false)).collect(),

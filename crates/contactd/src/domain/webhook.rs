@@ -170,8 +170,10 @@ impl NewWebhook {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct WebhookPatch {
     pub url: Option<url_parts::WebhookUrl>,
-    pub event_types: Option<Vec<EventType>>,
-    pub description: Option<String>,
+    /// `Some(None)`: all types.
+    pub event_types: Option<Option<Vec<EventType>>>,
+    /// `Some(None)`: no description.
+    pub description: Option<Option<String>>,
     pub status: Option<WebhookStatus>,
 }
 
@@ -193,23 +195,32 @@ impl WebhookPatch {
                 .url
                 .map(|u| url_parts::WebhookUrl::parse(&u))
                 .transpose()?,
-            event_types: sent.event_types.map(event_types).transpose()?,
-            description: sent.description.map(description).transpose()?,
+            event_types: sent
+                .event_types
+                .into_option()
+                .map(|types| types.map(event_types).transpose())
+                .transpose()?,
+            description: sent
+                .description
+                .into_option()
+                .map(|text| text.map(description).transpose())
+                .transpose()?,
             status,
         })
     }
 
-    /// The endpoint after the change. Enabling clears the reason it was disabled.
+    /// The endpoint after the change. Enabling clears the reason it was disabled;
+    /// `updated_at` moves only when something changed.
     pub fn apply(&self, current: &Webhook) -> Webhook {
         let mut next = current.clone();
         if let Some(url) = &self.url {
             next.url = url.as_str().to_owned();
         }
         if let Some(types) = &self.event_types {
-            next.event_types = Some(types.clone());
+            next.event_types = types.clone();
         }
         if let Some(description) = &self.description {
-            next.description = Some(description.clone());
+            next.description = description.clone();
         }
         if let Some(status) = self.status {
             next.status = status;
@@ -217,7 +228,9 @@ impl WebhookPatch {
                 next.disabled_reason = None;
             }
         }
-        next.updated_at = Timestamp::now_after(current.updated_at);
+        if next != *current {
+            next.updated_at = Timestamp::now_after(current.updated_at);
+        }
         next
     }
 }

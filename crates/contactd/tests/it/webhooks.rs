@@ -475,3 +475,77 @@ async fn concurrent_changes_of_one_endpoint_all_hold() {
         }
     }
 }
+
+/// `PUT` changes only what is sent: `null` event types go back to all types (later ones
+/// included) and `null` removes the description; a `PUT` that changes nothing keeps
+/// `updated_at`. Another workspace sees none of it.
+#[tokio::test]
+async fn an_update_changes_what_is_sent_and_null_means_all_types() {
+    let server = fast_server().await;
+    let receiver = Receiver::start(0).await;
+    let created = server
+        .post(
+            "/v2/webhook",
+            &json!({"url": receiver.url, "event_types": ["contact.created"],
+                    "description": "CRM sync"}),
+        )
+        .await
+        .expect(201);
+    receiver
+        .set_secret(created["secret"].as_str().unwrap())
+        .await;
+    let path = format!("/v2/webhook/{}", created["id"].as_str().unwrap());
+
+    let same = server.put(&path, &json!({})).await.expect(200);
+    assert_eq!(same["updated_at"], created["updated_at"]);
+    let same = server
+        .put(&path, &json!({"description": "CRM sync"}))
+        .await
+        .expect(200);
+    assert_eq!(same["updated_at"], created["updated_at"]);
+
+    for bad in [
+        json!({"event_types": []}),
+        json!({"event_types": ["contact.nope"]}),
+        json!({"url": null}),
+        json!({"status": null}),
+        json!({"description": "x".repeat(256)}),
+    ] {
+        let field = bad.as_object().unwrap().keys().next().unwrap().clone();
+        assert_invalid(&server.put(&path, &bad).await, &field);
+    }
+    assert_eq!(server.get(&path).await.expect(200), same);
+
+    let all = server
+        .put(&path, &json!({"event_types": null, "description": null}))
+        .await
+        .expect(200);
+    assert_eq!(all["event_types"], Value::Null);
+    assert_eq!(all["description"], Value::Null);
+    assert!(all["updated_at"].as_str() > created["updated_at"].as_str());
+    // Every type reaches it again: a delete as well as a create.
+    let contact = server.create_contact(json!({"phone": phone(7)})).await;
+    server
+        .delete(&format!("/v2/contact/{}", contact["id"].as_str().unwrap()))
+        .await
+        .expect(200);
+    let expected = event_ids(&server).await;
+    assert_eq!(expected.len(), 2);
+    let seen = receiver.wait_for(&expected, Duration::from_secs(30)).await;
+    assert!(seen.iter().all(|d| d["verified"] == true), "{seen:?}");
+
+    assert_invalid(&server.get("/v2/webhook?limit=1").await, "limit");
+    let other = server.new_key("globex", "live").await;
+    for resp in [
+        server.get_as(&other, &path).await,
+        server.put_as(&other, &path, &json!({})).await,
+        server.delete_as(&other, &path).await,
+    ] {
+        assert_eq!(resp.status, 404, "{}", resp.text);
+    }
+    server.get(&path).await.expect(200);
+    assert_eq!(
+        server.get_as(&other, "/v2/webhook").await.expect(200)["data"],
+        json!([])
+    );
+}

@@ -662,13 +662,16 @@ class WebhookUpdate(ApiModel):
     """
     A new URL, checked as on create.
     """
-    event_types: list[str] | None = None
+    event_types: list[str] | None = Field(
+        None, examples=[["contact.created", "contact.deleted"]]
+    )
     """
-    New event types; an empty list or null is not accepted (send all types instead).
+    New event types; `null` for all types, including any added later (an empty list
+    is not accepted).
     """
-    description: str | None = None
+    description: str | None = Field(None, max_length=255)
     """
-    A new description.
+    A new description; `null` removes it.
     """
     status: str | None = Field(None, examples=["disabled"])
     """
