@@ -161,6 +161,66 @@ async fn after_a_delete_no_event_carries_the_contacts_personal_data() {
     assert_eq!(after.last().unwrap()["type"], "contact.deleted");
 }
 
+/// A contact merged into another lives on in it: when the survivor is deleted, the
+/// events of the contacts merged into it (and of those merged into them) are erased too.
+#[tokio::test]
+async fn deleting_a_merged_contact_erases_the_events_of_the_contacts_it_absorbed() {
+    let server = TestServer::start().await;
+    let target = server.create_contact(json!({"phone": phone(1)})).await;
+    let target_id = target["id"].as_str().unwrap();
+    let source = server
+        .create_contact(json!({"email": "grace@example.com", "first_name": "Grace",
+            "metadata": {"note": "Navy-Yard-7"}}))
+        .await;
+    let source_id = source["id"].as_str().unwrap();
+    let conversation = server.create_conversation(source_id, "email").await;
+    server
+        .post_message(conversation["id"].as_str().unwrap(), "inbound", "hush hush")
+        .await;
+    let older = server
+        .create_contact(json!({"phone": phone(2), "last_name": "Hopper"}))
+        .await;
+    // `older` into the source, then the source into the target.
+    for (into, from) in [
+        (source_id, older["id"].as_str().unwrap()),
+        (target_id, source_id),
+    ] {
+        server
+            .post(
+                &format!("/v2/contact/{into}/merge"),
+                &json!({"source": from}),
+            )
+            .await
+            .expect(200);
+    }
+    // Another contact's events stay whole.
+    server
+        .create_contact(json!({"email": "bystander@example.com"}))
+        .await;
+    server
+        .delete(&format!("/v2/contact/{target_id}"))
+        .await
+        .expect(200);
+    let (after, _) = read_all(&server, "").await;
+    let text = serde_json::to_string(&after).unwrap();
+    for personal in [
+        phone(1).as_str(),
+        phone(2).as_str(),
+        "grace@example.com",
+        "Grace",
+        "Hopper",
+        "Navy-Yard-7",
+        "hush hush",
+    ] {
+        assert!(
+            !text.contains(personal),
+            "{personal} is still served: {text}"
+        );
+    }
+    assert!(text.contains("bystander@example.com"));
+    assert!(text.contains(source_id), "the events keep their ids");
+}
+
 #[tokio::test]
 async fn a_waiting_reader_is_woken_by_a_write() {
     let server = TestServer::start().await;

@@ -884,25 +884,30 @@ impl ContactStore for PgStore {
         // search terms in the same statement.
         remove(&Db::Tx(&tx), tenant, current).await?;
         // Merges into it keep snapshots of the contacts it absorbed, and of those they
-        // had absorbed before: all of them go too.
-        Db::Tx(&tx)
-            .execute(
+        // had absorbed before: all of them go too. Their data lives on in it, so their
+        // events are erased with its own.
+        let absorbed: Vec<String> = Db::Tx(&tx)
+            .query(
                 "WITH RECURSIVE absorbed(id) AS (SELECT $3::text COLLATE \"C\" UNION SELECT m.source_id \
                  FROM merged_ids m JOIN absorbed a ON m.workspace_id = $1 \
                  AND m.mode = $2 AND m.target_id = a.id), \
                  aliases AS (DELETE FROM merged_ids WHERE workspace_id = $1 AND mode = $2 \
-                 AND target_id IN (SELECT id FROM absorbed)) \
-                 DELETE FROM merges WHERE workspace_id = $1 AND mode = $2 \
+                 AND target_id IN (SELECT id FROM absorbed)), \
+                 snapshots AS (DELETE FROM merges WHERE workspace_id = $1 AND mode = $2 \
                  AND (target_id IN (SELECT id FROM absorbed) \
-                 OR source_id IN (SELECT id FROM absorbed))",
+                 OR source_id IN (SELECT id FROM absorbed))) \
+                 SELECT id FROM absorbed",
                 &[
                     &tenant.workspace_id,
                     &tenant.mode.as_str(),
                     &current.id.as_str(),
                 ],
             )
-            .await?;
-        events::erase_contact(&Db::Tx(&tx), tenant, &current.id).await?;
+            .await?
+            .iter()
+            .map(|row| row.try_get::<_, String>(0))
+            .collect::<Result<_, _>>()?;
+        events::erase_contacts(&Db::Tx(&tx), tenant, &absorbed).await?;
         events::append(&Db::Tx(&tx), tenant, &[NewEvent::contact_deleted(current)]).await?;
         tx.commit().await?;
         Ok(erase.answer())

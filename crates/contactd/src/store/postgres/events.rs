@@ -70,12 +70,16 @@ pub(super) async fn append(db: &Db<'_>, tenant: &Tenant, events: &[NewEvent]) ->
 }
 
 /// Strips the events of an erased contact to ids (see `domain::event::erased`).
-pub(super) async fn erase_contact(db: &Db<'_>, tenant: &Tenant, id: &ContactId) -> StoreResult<()> {
+pub(super) async fn erase_contacts(
+    db: &Db<'_>,
+    tenant: &Tenant,
+    ids: &[String],
+) -> StoreResult<()> {
     let rows = db
         .query(
             "SELECT sequence, data FROM events \
-             WHERE workspace_id = $1 AND mode = $2 AND contact_id = $3",
-            &[&tenant.workspace_id, &tenant.mode.as_str(), &id.as_str()],
+             WHERE workspace_id = $1 AND mode = $2 AND contact_id = ANY($3::text[])",
+            &[&tenant.workspace_id, &tenant.mode.as_str(), &ids],
         )
         .await?;
     if rows.is_empty() {

@@ -449,8 +449,24 @@ impl ContactStore for SqliteStore {
                 let erase = write::delete(get(conn, &tenant, &contact)?, precondition.as_ref())?;
                 let current = erase.contact();
                 remove(conn, &tenant, current)?;
-                // Merges into it keep snapshots of the contacts it absorbed, and of those
-                // they had absorbed before: all of them go too.
+                // The contacts merged into it, and those they had absorbed before: their
+                // data lives on in it, so their events are erased with its own.
+                let absorbed = conn
+                    .prepare_cached(
+                        "WITH RECURSIVE absorbed(id) AS (SELECT ?3 UNION SELECT m.source_id \
+                         FROM merged_ids m JOIN absorbed a ON m.workspace_id = ?1 \
+                         AND m.mode = ?2 AND m.target_id = a.id) SELECT id FROM absorbed",
+                    )?
+                    .query_map(
+                        params![
+                            tenant.workspace_id,
+                            tenant.mode.as_str(),
+                            current.id.as_str()
+                        ],
+                        |r| r.get::<_, String>(0),
+                    )?
+                    .collect::<Result<Vec<_>, _>>()?;
+                // Merges into it keep snapshots of the contacts it absorbed: all go too.
                 for sql in [
                     "WITH RECURSIVE absorbed(id) AS (SELECT ?3 UNION SELECT m.source_id \
                      FROM merged_ids m JOIN absorbed a ON m.workspace_id = ?1 \
@@ -469,7 +485,7 @@ impl ContactStore for SqliteStore {
                         current.id.as_str()
                     ])?;
                 }
-                events::erase_contact(conn, &tenant, &current.id)?;
+                events::erase_contacts(conn, &tenant, &absorbed)?;
                 events::append(conn, &tenant, &[NewEvent::contact_deleted(current)])?;
                 Ok(erase.answer())
             })

@@ -58,18 +58,28 @@ pub(super) fn append(conn: &Connection, tenant: &Tenant, events: &[NewEvent]) ->
     Ok(())
 }
 
-/// Strips the events of an erased contact to ids (see `domain::event::erased`).
-pub(super) fn erase_contact(conn: &Connection, tenant: &Tenant, id: &ContactId) -> StoreResult<()> {
-    let rows = conn
-        .prepare_cached(
-            "SELECT sequence, data FROM events \
-             WHERE workspace_id = ?1 AND mode = ?2 AND contact_id = ?3",
-        )?
-        .query_map(
-            params![tenant.workspace_id, tenant.mode.as_str(), id.as_str()],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
+/// Strips the events of erased contacts to ids (see `domain::event::erased`): a deleted
+/// contact and the contacts merged into it.
+pub(super) fn erase_contacts(
+    conn: &Connection,
+    tenant: &Tenant,
+    ids: &[String],
+) -> StoreResult<()> {
+    let mut rows = Vec::new();
+    let mut select = conn.prepare_cached(
+        "SELECT sequence, data FROM events \
+         WHERE workspace_id = ?1 AND mode = ?2 AND contact_id = ?3",
+    )?;
+    for id in ids {
+        rows.extend(
+            select
+                .query_map(
+                    params![tenant.workspace_id, tenant.mode.as_str(), id],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+                )?
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+    }
     let mut update = conn.prepare_cached(
         "UPDATE events SET data = ?4 WHERE workspace_id = ?1 AND mode = ?2 AND sequence = ?3",
     )?;
