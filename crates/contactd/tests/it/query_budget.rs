@@ -237,8 +237,12 @@ async fn one_workspace_cannot_starve_another() {
         "another workspace under load: p50 {:?}, p99 {:?}, max {:?}",
         took[50], p99, took[99]
     );
+    // Starved, these reads would wait for a reader or a connection for seconds (the
+    // lists run until their budget); served in turn they take a few milliseconds
+    // (SQLite p99 2-3 ms, PostgreSQL about 25 ms here). The bound leaves room for a
+    // machine loaded by the rest of the suite.
     assert!(
-        p99 < Duration::from_millis(100),
+        p99 < Duration::from_millis(250),
         "another workspace's p99 was {p99:?}"
     );
 
