@@ -81,23 +81,25 @@ pub async fn list(
         .wait
         .min(state.request_timeout.saturating_sub(Duration::from_secs(1)));
     let deadline = Instant::now() + wait;
+    let mut after = query.after;
     loop {
         let notified = state.events.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
         let page = state
             .store
-            .list_events(&tenant, query.after, &query.types, query.limit)
+            .list_events(&tenant, after, &query.types, query.limit)
             .await?;
         let now = Instant::now();
         if !page.events.is_empty() || now >= deadline {
-            let last = page.events.last().map_or(query.after, |e| e.sequence);
             return Ok(Json(wire::EventList {
                 data: page.events.into_iter().map(to_wire).collect(),
-                next_cursor: encode_cursor(last),
+                next_cursor: encode_cursor(page.through),
                 has_more: page.has_more,
             }));
         }
+        // Events of other types are behind the reader now.
+        after = page.through;
         let pause = POLL.min(deadline - now);
         tokio::select! {
             () = &mut notified => {}

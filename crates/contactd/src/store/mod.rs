@@ -321,6 +321,30 @@ pub trait ConversationStore: Send + Sync {
 pub struct EventPage {
     pub events: Vec<Event>,
     pub has_more: bool,
+    /// The sequence the read covered: the next read starts after it. Past the last event
+    /// returned when a type filter skipped later events, so a reader of rare types does
+    /// not read the others again on every poll.
+    pub through: i64,
+}
+
+impl EventPage {
+    /// The page from the events read (at most `limit` + 1, to tell whether there are
+    /// more) after `after`; `horizon` is the last sequence committed when the read began,
+    /// when it was limited to it.
+    pub fn new(mut events: Vec<Event>, limit: u32, after: i64, horizon: Option<i64>) -> EventPage {
+        let has_more = events.len() > limit as usize;
+        events.truncate(limit as usize);
+        let last = events.last().map_or(after, |e| e.sequence);
+        let through = match horizon {
+            Some(horizon) if !has_more => horizon.max(last),
+            _ => last,
+        };
+        EventPage {
+            events,
+            has_more,
+            through,
+        }
+    }
 }
 
 /// The change feed: events are written by the writes themselves (in their transactions);

@@ -161,6 +161,63 @@ async fn after_a_delete_no_event_carries_the_contacts_personal_data() {
     assert_eq!(after.last().unwrap()["type"], "contact.deleted");
 }
 
+/// A reader of some types moves past the events of other types: its cursor comes back
+/// past them (an empty page included), so it does not read them again, and following it
+/// still yields every event of its types once, in order.
+#[tokio::test]
+async fn a_type_filtered_reader_moves_past_other_events() {
+    let server = TestServer::start().await;
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let c = server.create_contact(json!({"phone": phone(n)})).await;
+        ids.push(c["id"].as_str().unwrap().to_owned());
+    }
+    let empty = server
+        .get("/v2/events?types=contact.deleted")
+        .await
+        .expect(200);
+    assert_eq!(empty["data"], json!([]));
+    let cursor = empty["next_cursor"].as_str().unwrap().to_owned();
+    // Nothing is left after that cursor: the creates are behind it.
+    let rest = server
+        .get(&format!("/v2/events?after={cursor}"))
+        .await
+        .expect(200);
+    assert_eq!(rest["data"], json!([]));
+
+    for id in ids.iter().step_by(3) {
+        server
+            .delete(&format!("/v2/contact/{id}"))
+            .await
+            .expect(200);
+        server
+            .create_contact(json!({"email": format!("{id}@example.com")}))
+            .await;
+    }
+    let mut seen = Vec::new();
+    let mut path = format!("/v2/events?types=contact.deleted&limit=1&after={cursor}");
+    loop {
+        let page = server.get(&path).await.expect(200);
+        seen.extend(page["data"].as_array().unwrap().iter().cloned());
+        let next = page["next_cursor"].as_str().unwrap();
+        if !page["has_more"].as_bool().unwrap() {
+            break;
+        }
+        path = format!("/v2/events?types=contact.deleted&limit=1&after={next}");
+    }
+    let deleted: Vec<&str> = seen
+        .iter()
+        .map(|e| e["data"]["object"]["id"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = ids.iter().step_by(3).map(String::as_str).collect();
+    assert_eq!(deleted, expected);
+    let sequences: Vec<i64> = seen
+        .iter()
+        .map(|e| e["sequence"].as_i64().unwrap())
+        .collect();
+    assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
+}
+
 /// A contact merged into another lives on in it: when the survivor is deleted, the
 /// events of the contacts merged into it (and of those merged into them) are erased too.
 #[tokio::test]

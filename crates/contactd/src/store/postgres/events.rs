@@ -111,11 +111,31 @@ async fn list_events(
     types: &[EventType],
     limit: u32,
 ) -> StoreResult<EventPage> {
+    // With a type filter, the read covers the events committed when it began, whatever
+    // their types: a visible sequence has every lower one committed before it (the
+    // tenant's counter is held through each commit), so the second statement, which
+    // sees at least as much, finds them all.
+    let horizon: Option<i64> = if types.is_empty() {
+        None
+    } else {
+        match db
+            .query_opt(
+                "SELECT COALESCE(MAX(sequence), 0)::int8 FROM events \
+                 WHERE workspace_id = $1 AND mode = $2",
+                &[&tenant.workspace_id, &tenant.mode.as_str()],
+            )
+            .await?
+        {
+            Some(row) => Some(row.try_get(0)?),
+            None => Some(0),
+        }
+    };
     let rows = db
         .query(
             &format!(
                 "SELECT {EVENT_COLUMNS} FROM events WHERE workspace_id = $1 AND mode = $2 \
-                 AND sequence > $3 AND ($4::text[] IS NULL OR type = ANY($4)) \
+                 AND sequence > $3 AND ($6::int8 IS NULL OR sequence <= $6) \
+                 AND ($4::text[] IS NULL OR type = ANY($4)) \
                  ORDER BY sequence LIMIT $5"
             ),
             &[
@@ -124,16 +144,15 @@ async fn list_events(
                 &after,
                 &type_names(types),
                 &(i64::from(limit) + 1),
+                &horizon,
             ],
         )
         .await?;
-    let mut events = rows
+    let events = rows
         .iter()
         .map(records::event)
         .collect::<StoreResult<Vec<_>>>()?;
-    let has_more = events.len() > limit as usize;
-    events.truncate(limit as usize);
-    Ok(EventPage { events, has_more })
+    Ok(EventPage::new(events, limit, after, horizon))
 }
 
 async fn get_webhook(db: &Db<'_>, tenant: &Tenant, id: &str) -> StoreResult<Webhook> {

@@ -109,12 +109,28 @@ fn list_events(
     types: &[EventType],
     limit: u32,
 ) -> StoreResult<EventPage> {
+    // With a type filter, the read covers the events committed when it began (the
+    // single writer commits them in sequence order), whatever their types.
+    let horizon = if types.is_empty() {
+        None
+    } else {
+        Some(
+            conn.prepare_cached(
+                "SELECT COALESCE(MAX(sequence), 0) FROM events \
+                 WHERE workspace_id = ?1 AND mode = ?2",
+            )?
+            .query_row(params![tenant.workspace_id, tenant.mode.as_str()], |r| {
+                r.get::<_, i64>(0)
+            })?,
+        )
+    };
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE workspace_id = ?1 AND mode = ?2 \
-         AND sequence > ?3 AND (?4 IS NULL OR type IN (SELECT value FROM json_each(?4))) \
+         AND sequence > ?3 AND (?6 IS NULL OR sequence <= ?6) \
+         AND (?4 IS NULL OR type IN (SELECT value FROM json_each(?4))) \
          ORDER BY sequence LIMIT ?5"
     );
-    let mut events = conn
+    let events = conn
         .prepare_cached(&sql)?
         .query_map(
             params![
@@ -122,15 +138,14 @@ fn list_events(
                 tenant.mode.as_str(),
                 after,
                 types_json(types),
-                i64::from(limit) + 1
+                i64::from(limit) + 1,
+                horizon
             ],
             |row| Ok(records::event(row)),
         )?
         .map(|r| r?)
         .collect::<StoreResult<Vec<_>>>()?;
-    let has_more = events.len() > limit as usize;
-    events.truncate(limit as usize);
-    Ok(EventPage { events, has_more })
+    Ok(EventPage::new(events, limit, after, horizon))
 }
 
 fn pruned_after(conn: &Connection, tenant: &Tenant, after: i64) -> StoreResult<bool> {
