@@ -15,6 +15,7 @@ use super::{doc_types, AppState};
 use crate::domain::event::{encode_cursor, Event, FeedQuery};
 use crate::domain::FieldError;
 use crate::error::ApiError;
+use crate::store::EventCursor;
 use contactd_wire as wire;
 
 /// How often a waiting reader looks for events committed by other replicas.
@@ -60,21 +61,26 @@ pub async fn list(
         query.get("limit"),
         query.get("wait"),
     )?;
-    if query.after > 0
-        && state
-            .store
-            .events_pruned_after(&tenant, query.after)
-            .await?
-    {
-        return Err(FieldError::new(
-            "after",
-            format!(
+    if query.after > 0 {
+        let refused = match state.store.check_event_cursor(&tenant, query.after).await? {
+            EventCursor::Valid => None,
+            EventCursor::Pruned => Some(format!(
                 "This cursor is older than the event retention ({} days): the events after \
                  it were pruned. Read the feed again from its start (leave out after)",
                 state.event_retention_days
+            )),
+            EventCursor::Ahead => Some(
+                "This cursor is past the last event of this feed, so it was not returned by \
+                 it (a cursor of another workspace or mode?). Read the feed from its start \
+                 (leave out after)"
+                    .to_owned(),
             ),
-        )
-        .into());
+        };
+        if let Some(message) = refused {
+            return Err(FieldError::new("after", message)
+                .received(encode_cursor(query.after))
+                .into());
+        }
     }
     // Answer before the request's own deadline.
     let wait = query

@@ -316,6 +316,30 @@ pub trait ConversationStore: Send + Sync {
     ) -> StoreResult<Listing<Message>>;
 }
 
+/// A reader's position in the change feed, as [`EventStore::check_event_cursor`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventCursor {
+    /// The next event after it is kept (or none was written since).
+    Valid,
+    /// Events after it were pruned: a reader there missed some.
+    Pruned,
+    /// Past the last sequence handed out: no cursor of this feed.
+    Ahead,
+}
+
+impl EventCursor {
+    /// From the first kept event after `after` and the last sequence handed out.
+    pub fn of(after: i64, first_after: Option<i64>, last: i64) -> EventCursor {
+        if after > last {
+            EventCursor::Ahead
+        } else if first_after.map_or(last > after, |first| first > after + 1) {
+            EventCursor::Pruned
+        } else {
+            EventCursor::Valid
+        }
+    }
+}
+
 /// A page of the change feed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventPage {
@@ -359,8 +383,9 @@ pub trait EventStore: Send + Sync {
         types: &[EventType],
         limit: u32,
     ) -> StoreResult<EventPage>;
-    /// Whether events numbered after `after` were pruned: a reader there missed some.
-    async fn events_pruned_after(&self, tenant: &Tenant, after: i64) -> StoreResult<bool>;
+    /// Where a reader at `after` stands: events after it were pruned (it missed some), or
+    /// it is past the last sequence handed out (no cursor of this feed).
+    async fn check_event_cursor(&self, tenant: &Tenant, after: i64) -> StoreResult<EventCursor>;
     /// Deletes the events created before `before`; returns how many.
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64>;
 }
@@ -576,4 +601,28 @@ pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Arc<dyn S
         return Ok(Arc::new(postgres::PgStore::open(url, options).await?));
     }
     anyhow::bail!("unsupported database URL; expected sqlite://PATH or postgres://USER@HOST/DB")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventCursor;
+
+    #[test]
+    fn an_event_cursor_is_valid_pruned_or_ahead() {
+        // after, first kept event after it, last sequence handed out
+        for (after, first, last, expected) in [
+            (3, Some(4), 9, EventCursor::Valid),
+            (9, None, 9, EventCursor::Valid),
+            (3, Some(6), 9, EventCursor::Pruned),
+            (3, None, 9, EventCursor::Pruned),
+            (10, None, 9, EventCursor::Ahead),
+            (1, None, 0, EventCursor::Ahead),
+        ] {
+            assert_eq!(
+                EventCursor::of(after, first, last),
+                expected,
+                "{after} {first:?} {last}"
+            );
+        }
+    }
 }

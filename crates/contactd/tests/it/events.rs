@@ -336,4 +336,30 @@ async fn bad_and_pruned_cursors_are_invalid_input() {
     // Starting again from the oldest kept event works.
     let fresh = server.get("/v2/events").await.expect(200);
     assert_eq!(fresh["data"][0]["sequence"], 3);
+    let last = fresh["next_cursor"].as_str().unwrap().to_owned();
+    server
+        .get(&format!("/v2/events?after={last}"))
+        .await
+        .expect(200);
+
+    // A cursor past the last event was not returned by this feed (another tenant's, made
+    // up): following it would skip every event up to it.
+    let mut other = server.create_contact(json!({"phone": phone(4)})).await;
+    for _ in 0..3 {
+        other = server
+            .create_contact(
+                json!({"email": format!("{}@x.example", other["id"].as_str().unwrap())}),
+            )
+            .await;
+    }
+    let (_, ahead) = read_all(&server, "").await;
+    let test_mode = server
+        .get_as(&server.test_key, &format!("/v2/events?after={ahead}"))
+        .await;
+    assert_invalid(&test_mode, "after");
+    assert!(
+        test_mode.text.contains("past the last event"),
+        "{}",
+        test_mode.text
+    );
 }

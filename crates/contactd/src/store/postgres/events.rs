@@ -25,8 +25,8 @@ use crate::store::records::{
     self, DELIVERY_COLUMNS, EVENT_COLUMNS, WEBHOOK_COLUMNS, WEBHOOK_COLUMN_COUNT,
 };
 use crate::store::{
-    ClaimedDelivery, EndpointKey, Entity, EventPage, EventStore, StoreError, StoreResult,
-    WebhookChange, WebhookStore,
+    ClaimedDelivery, EndpointKey, Entity, EventCursor, EventPage, EventStore, StoreError,
+    StoreResult, WebhookChange, WebhookStore,
 };
 
 /// Numbers the events in the tenant's commit order and inserts them; call it last before
@@ -206,7 +206,7 @@ impl EventStore for PgStore {
         list_events(&Db::Client(&client), tenant, after, types, limit).await
     }
 
-    async fn events_pruned_after(&self, tenant: &Tenant, after: i64) -> StoreResult<bool> {
+    async fn check_event_cursor(&self, tenant: &Tenant, after: i64) -> StoreResult<EventCursor> {
         let client = self.client().await?;
         let row = client
             .query_one(
@@ -217,10 +217,11 @@ impl EventStore for PgStore {
             )
             .await?;
         let (first, next): (Option<i64>, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
-        Ok(match first {
-            Some(first) => first > after + 1,
-            None => next.is_some_and(|next| next - 1 > after),
-        })
+        Ok(EventCursor::of(
+            after,
+            first,
+            next.map_or(0, |next| next - 1),
+        ))
     }
 
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64> {

@@ -20,8 +20,8 @@ use crate::store::records::{
     self, DELIVERY_COLUMNS, EVENT_COLUMNS, WEBHOOK_COLUMNS, WEBHOOK_COLUMN_COUNT,
 };
 use crate::store::{
-    ClaimedDelivery, EndpointKey, Entity, EventPage, EventStore, StoreError, StoreResult,
-    WebhookChange, WebhookStore,
+    ClaimedDelivery, EndpointKey, Entity, EventCursor, EventPage, EventStore, StoreError,
+    StoreResult, WebhookChange, WebhookStore,
 };
 
 /// Numbers the events in the tenant's order and inserts them.
@@ -148,7 +148,7 @@ fn list_events(
     Ok(EventPage::new(events, limit, after, horizon))
 }
 
-fn pruned_after(conn: &Connection, tenant: &Tenant, after: i64) -> StoreResult<bool> {
+fn check_cursor(conn: &Connection, tenant: &Tenant, after: i64) -> StoreResult<EventCursor> {
     let first: Option<i64> = conn
         .prepare_cached(
             "SELECT MIN(sequence) FROM events WHERE workspace_id = ?1 AND mode = ?2 \
@@ -158,9 +158,6 @@ fn pruned_after(conn: &Connection, tenant: &Tenant, after: i64) -> StoreResult<b
             params![tenant.workspace_id, tenant.mode.as_str(), after],
             |r| r.get(0),
         )?;
-    if let Some(first) = first {
-        return Ok(first > after + 1);
-    }
     let next: Option<i64> = conn
         .prepare_cached(
             "SELECT next_sequence FROM event_counters WHERE workspace_id = ?1 AND mode = ?2",
@@ -169,7 +166,11 @@ fn pruned_after(conn: &Connection, tenant: &Tenant, after: i64) -> StoreResult<b
             r.get(0)
         })
         .optional()?;
-    Ok(next.is_some_and(|next| next - 1 > after))
+    Ok(EventCursor::of(
+        after,
+        first,
+        next.map_or(0, |next| next - 1),
+    ))
 }
 
 fn get_webhook(conn: &Connection, tenant: &Tenant, id: &str) -> StoreResult<Webhook> {
@@ -530,10 +531,10 @@ impl EventStore for SqliteStore {
             .await
     }
 
-    async fn events_pruned_after(&self, tenant: &Tenant, after: i64) -> StoreResult<bool> {
+    async fn check_event_cursor(&self, tenant: &Tenant, after: i64) -> StoreResult<EventCursor> {
         let tenant = tenant.clone();
         self.readers
-            .run_quick(move |conn| pruned_after(conn, &tenant, after))
+            .run_quick(move |conn| check_cursor(conn, &tenant, after))
             .await
     }
 
