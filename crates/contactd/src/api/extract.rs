@@ -30,6 +30,34 @@ impl FromRequest<AppState> for JsonBody {
     }
 }
 
+/// The body of an action that takes no fields (rotate a secret, retry a delivery, undo a
+/// merge): empty or `{}`. A field sent is refused rather than ignored, as a misspelled one
+/// is on the other endpoints: the client meant something that would not happen.
+pub struct NoBody;
+
+impl FromRequest<AppState> for NoBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let bytes = read_body(req, state.body_limit, state.body_timeout).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(NoBody);
+        }
+        match parse_object(&bytes)?.keys().next() {
+            None => Ok(NoBody),
+            Some(field) => Err(FieldError::new(
+                truncate(field, 100),
+                format!(
+                    "Unknown field '{}': this request takes no body fields",
+                    truncate(field, 100)
+                ),
+            )
+            .expected("an empty body or {}")
+            .into()),
+        }
+    }
+}
+
 /// How much of a body over the limit is read and thrown away before the 413, as a multiple
 /// of the limit.
 const DRAIN_FACTOR: usize = 4;

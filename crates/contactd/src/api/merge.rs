@@ -7,7 +7,7 @@ use axum::Json;
 
 use super::auth::Auth;
 use super::contact::precondition;
-use super::extract::{JsonBody, PathParam};
+use super::extract::{JsonBody, NoBody, PathParam};
 use super::{doc_types, AppState};
 use crate::domain::contact_merge::MergeRequest;
 use crate::domain::ids::MergeId;
@@ -87,6 +87,7 @@ pub async fn undo(
     State(state): State<AppState>,
     Auth(tenant): Auth,
     PathParam(raw): PathParam,
+    _: NoBody,
 ) -> Result<Json<wire::UndoResult>, ApiError> {
     let id = MergeId::parse(&raw).ok_or_else(|| {
         ApiError::from(

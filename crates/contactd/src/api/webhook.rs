@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::auth::Auth;
-use super::extract::{JsonBody, PathParam, QueryParams};
+use super::extract::{JsonBody, NoBody, PathParam, QueryParams};
 use super::{doc_types, AppState};
 use crate::delivery;
 use crate::domain::input::truncate;
@@ -200,6 +200,7 @@ pub async fn rotate_secret(
     State(state): State<AppState>,
     Auth(tenant): Auth,
     PathParam(raw): PathParam,
+    _: NoBody,
 ) -> Result<Json<wire::Webhook>, ApiError> {
     let webhook = state
         .store
@@ -293,6 +294,7 @@ pub async fn retry(
     State(state): State<AppState>,
     Auth(tenant): Auth,
     Path((webhook, delivery)): Path<(String, String)>,
+    _: NoBody,
 ) -> Result<Json<wire::Delivery>, ApiError> {
     let id = webhook_id(&webhook)?;
     if !delivery.starts_with("dlv_") || delivery.len() > 80 {

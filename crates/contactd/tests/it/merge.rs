@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-use crate::utils::{assert_error, contact_path, run_seeded_cases, TestServer};
+use crate::utils::{assert_error, assert_invalid, contact_path, run_seeded_cases, TestServer};
 
 /// A contact with its conversations and their messages, as the API shows them.
 #[derive(Debug, PartialEq)]
@@ -262,6 +262,13 @@ async fn an_undo_is_refused_when_an_identifier_went_to_another_contact() {
         .post(&format!("/v2/merge/{merge_id}x/undo"), &json!({}))
         .await;
     assert_error(&resp, 404, "not_found");
+    let resp = server
+        .post(
+            &format!("/v2/merge/{merge_id}/undo"),
+            &json!({"force": true}),
+        )
+        .await;
+    assert_invalid(&resp, "force");
     let resp = server.post("/v2/merge/nope/undo", &json!({})).await;
     assert_error(&resp, 400, "invalid_input");
     let resp = server

@@ -535,6 +535,15 @@ async fn an_update_changes_what_is_sent_and_null_means_all_types() {
     assert!(seen.iter().all(|d| d["verified"] == true), "{seen:?}");
 
     assert_invalid(&server.get("/v2/webhook?limit=1").await, "limit");
+    // Actions take no fields: one sent is refused, not ignored; no body at all is fine.
+    let rotate = format!("{path}/rotate-secret");
+    let resp = server.post(&rotate, &json!({"secret": "whsec_mine"})).await;
+    assert_invalid(&resp, "secret");
+    assert_eq!(server.get(&path).await.expect(200), all);
+    let resp = server
+        .send("POST", &rotate, &[("X-API-Key", server.key.as_str())], None)
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.text);
     let other = server.new_key("globex", "live").await;
     for resp in [
         server.get_as(&other, &path).await,
