@@ -108,18 +108,25 @@ pub struct Config {
     #[arg(
         long,
         env = "CONTACTD_RATE_LIMIT_PER_SECOND",
+        value_parser = rate_or_off,
         default_value_t = 10_000.0
     )]
     pub rate_limit_per_second: f64,
 
     /// Requests a key may send at once (token bucket size).
-    #[arg(long, env = "CONTACTD_RATE_LIMIT_BURST", default_value_t = 20_000.0)]
+    #[arg(
+        long,
+        env = "CONTACTD_RATE_LIMIT_BURST",
+        value_parser = positive,
+        default_value_t = 20_000.0
+    )]
     pub rate_limit_burst: f64,
 
     /// Wrong API keys per minute from one client address before it gets 429.
     #[arg(
         long,
         env = "CONTACTD_AUTH_FAILURES_PER_MINUTE",
+        value_parser = positive,
         default_value_t = 600.0
     )]
     pub auth_failures_per_minute: f64,
@@ -147,7 +154,12 @@ pub struct Config {
 
     /// Days events stay in the feed (`/v2/events`); older ones are pruned, and a cursor
     /// older than that is refused.
-    #[arg(long, env = "CONTACTD_EVENT_RETENTION_DAYS", default_value_t = 30.0)]
+    #[arg(
+        long,
+        env = "CONTACTD_EVENT_RETENTION_DAYS",
+        value_parser = retention_days,
+        default_value_t = 30.0
+    )]
     pub event_retention_days: f64,
 
     /// Let webhook URLs reach loopback, private and link-local addresses (for tests and
@@ -163,6 +175,7 @@ pub struct Config {
     #[arg(
         long,
         env = "CONTACTD_WEBHOOK_RETRY_SCALE",
+        value_parser = positive,
         default_value_t = 1.0,
         hide = true
     )]
@@ -190,6 +203,45 @@ impl Config {
             webhook_retry_scale: 1.0,
         }
     }
+}
+
+fn number(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| format!("{s:?} is not a number"))
+}
+
+/// A rate: a number of at least 0, where 0 turns the limit off.
+fn rate_or_off(s: &str) -> Result<f64, String> {
+    let n = number(s)?;
+    if n < 0.0 {
+        return Err(format!(
+            "{s} is negative: give a rate, or 0 to turn the limit off"
+        ));
+    }
+    Ok(n)
+}
+
+/// A number above 0 (and at most a billion).
+fn positive(s: &str) -> Result<f64, String> {
+    let n = number(s)?;
+    if n <= 0.0 || n > 1e9 {
+        return Err(format!("{s} is out of range: give a number above 0"));
+    }
+    Ok(n)
+}
+
+/// Days to keep events: above 0 (fractions allowed), at most 100 years.
+fn retention_days(s: &str) -> Result<f64, String> {
+    let n = number(s)?;
+    if n <= 0.0 || n > 36_500.0 {
+        return Err(format!(
+            "{s} is out of range: give a number of days above 0 and at most 36500"
+        ));
+    }
+    Ok(n)
 }
 
 /// A trusted proxy: a network (`10.0.0.0/8`, `fd00::/8`) or one address (`10.0.0.7`).
@@ -235,6 +287,23 @@ impl fmt::Debug for MetricsToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_of_the_command_line_are_checked() {
+        assert_eq!(retention_days("30"), Ok(30.0));
+        assert_eq!(retention_days("0.5"), Ok(0.5));
+        for bad in ["0", "-1", "nan", "inf", "36501", "x"] {
+            assert!(retention_days(bad).is_err(), "{bad}");
+        }
+        assert_eq!(rate_or_off("0"), Ok(0.0));
+        for bad in ["-5", "NaN", "-inf"] {
+            assert!(rate_or_off(bad).is_err(), "{bad}");
+        }
+        assert_eq!(positive("0.0002"), Ok(0.0002));
+        for bad in ["0", "-1", "inf", "1e10"] {
+            assert!(positive(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn trusted_proxies_are_networks_or_addresses() {
