@@ -365,6 +365,34 @@ mod tests {
         super::Cli::command().debug_assert();
     }
 
+    /// A count or a time of 0 (or one past any use) would leave a server that answers
+    /// nothing: it is refused when the command line is read.
+    #[test]
+    fn counts_and_times_of_serve_are_at_least_one() {
+        use clap::Parser;
+        for flag in [
+            "--pool-size=0",
+            "--db-statement-timeout-ms=0",
+            "--db-statement-timeout-ms=18446744073709551615",
+            "--body-limit=0",
+            "--max-connections=0",
+            "--request-timeout-secs=0",
+            "--header-timeout-secs=0",
+            "--body-timeout-secs=0",
+            "--webhook-concurrency=0",
+            "--event-retention-days=0",
+            "--rate-limit-burst=inf",
+        ] {
+            assert!(
+                super::Cli::try_parse_from(["contactd", "serve", flag]).is_err(),
+                "{flag}"
+            );
+        }
+        assert!(
+            super::Cli::try_parse_from(["contactd", "serve", "--request-timeout-secs=1"]).is_ok()
+        );
+    }
+
     /// Every flag and argument of every command, by path, that `--help` shows without a
     /// description.
     fn undescribed(command: &clap::Command, path: &str, found: &mut Vec<String>) {

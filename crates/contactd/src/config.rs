@@ -20,21 +20,37 @@ pub struct DatabaseArgs {
     pub url: String,
 
     /// PostgreSQL: connections per contactd process.
-    #[arg(long, env = "CONTACTD_POOL_SIZE", default_value_t = 16)]
+    #[arg(
+        long,
+        env = "CONTACTD_POOL_SIZE",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000),
+        default_value_t = 16
+    )]
     pub pool_size: usize,
 
     /// PostgreSQL: how long to wait for a new connection, in milliseconds.
-    #[arg(long, env = "CONTACTD_DB_CONNECT_TIMEOUT_MS", default_value_t = 2000)]
+    #[arg(
+        long,
+        env = "CONTACTD_DB_CONNECT_TIMEOUT_MS",
+        value_parser = clap::value_parser!(u64).range(1..=86_400_000),
+        default_value_t = 2000
+    )]
     pub db_connect_timeout_ms: u64,
 
     /// PostgreSQL: how long a request waits for a free pooled connection, in milliseconds.
-    #[arg(long, env = "CONTACTD_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
+    #[arg(
+        long,
+        env = "CONTACTD_DB_ACQUIRE_TIMEOUT_MS",
+        value_parser = clap::value_parser!(u64).range(1..=86_400_000),
+        default_value_t = 2000
+    )]
     pub db_acquire_timeout_ms: u64,
 
     /// The longest a statement may run (PostgreSQL), or a list or count (SQLite), in ms.
     #[arg(
         long,
         env = "CONTACTD_DB_STATEMENT_TIMEOUT_MS",
+        value_parser = clap::value_parser!(u64).range(1..=86_400_000),
         default_value_t = 10_000
     )]
     pub db_statement_timeout_ms: u64,
@@ -85,23 +101,48 @@ pub struct Config {
     pub database: DatabaseArgs,
 
     /// Largest accepted request body, in bytes.
-    #[arg(long, env = "CONTACTD_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    #[arg(
+        long,
+        env = "CONTACTD_BODY_LIMIT",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_073_741_824),
+        default_value_t = 1024 * 1024
+    )]
     pub body_limit: usize,
 
     /// Most connections open at once; more are closed at once.
-    #[arg(long, env = "CONTACTD_MAX_CONNECTIONS", default_value_t = 4096)]
+    #[arg(
+        long,
+        env = "CONTACTD_MAX_CONNECTIONS",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000),
+        default_value_t = 4096
+    )]
     pub max_connections: usize,
 
     /// Seconds a client has to send a request's headers.
-    #[arg(long, env = "CONTACTD_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "CONTACTD_HEADER_TIMEOUT_SECS",
+        value_parser = clap::value_parser!(u64).range(1..=86_400),
+        default_value_t = 10
+    )]
     pub header_timeout_secs: u64,
 
     /// Seconds a client has to send a request's body.
-    #[arg(long, env = "CONTACTD_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(
+        long,
+        env = "CONTACTD_BODY_TIMEOUT_SECS",
+        value_parser = clap::value_parser!(u64).range(1..=86_400),
+        default_value_t = 30
+    )]
     pub body_timeout_secs: u64,
 
     /// Seconds a request may take once read; then it answers 503 unavailable.
-    #[arg(long, env = "CONTACTD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(
+        long,
+        env = "CONTACTD_REQUEST_TIMEOUT_SECS",
+        value_parser = clap::value_parser!(u64).range(1..=86_400),
+        default_value_t = 30
+    )]
     pub request_timeout_secs: u64,
 
     /// Requests per second per API key (token bucket refill); 0 turns the limit off.
@@ -168,7 +209,12 @@ pub struct Config {
     pub webhook_allow_private: bool,
 
     /// Webhook requests in flight to one endpoint from this server at most.
-    #[arg(long, env = "CONTACTD_WEBHOOK_CONCURRENCY", default_value_t = 8)]
+    #[arg(
+        long,
+        env = "CONTACTD_WEBHOOK_CONCURRENCY",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000),
+        default_value_t = 8
+    )]
     pub webhook_concurrency: usize,
 
     /// Multiplies the webhook retry delays and leases (tests shorten them).
