@@ -482,7 +482,8 @@ export interface paths {
          * Create a webhook endpoint
          * @description The answer carries the signing `secret`, shown here and by rotate-secret only. The URL
          *     must not resolve to a loopback, private, link-local or cloud metadata address (unless
-         *     the server runs with `--webhook-allow-private`).
+         *     the server runs with `--webhook-allow-private`). A workspace has at most 100 endpoints
+         *     in each mode; the 101st is `invalid_input` (field `webhooks`).
          */
         post: operations["createWebhook"];
         delete?: never;

@@ -132,6 +132,22 @@ impl Webhook {
     }
 }
 
+/// Most endpoints one workspace has in one mode: every endpoint has its own delivery
+/// runner (up to `--webhook-concurrency` requests at once), and the list shows them all.
+pub const MAX_ENDPOINTS: usize = 100;
+
+/// Why a create is refused when the tenant has [`MAX_ENDPOINTS`] already.
+pub fn too_many_endpoints() -> FieldError {
+    FieldError::new(
+        "webhooks",
+        format!(
+            "A workspace has at most {MAX_ENDPOINTS} webhook endpoints in each mode; delete \
+             one before adding another"
+        ),
+    )
+    .expected(format!("at most {MAX_ENDPOINTS} endpoints"))
+}
+
 /// A validated `POST /v2/webhook`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewWebhook {

@@ -558,3 +558,60 @@ async fn an_update_changes_what_is_sent_and_null_means_all_types() {
         json!([])
     );
 }
+
+/// A workspace has at most 100 endpoints in each mode, also when the creates come at
+/// once; the list shows them all, and a deleted one makes room.
+#[tokio::test]
+async fn a_workspace_has_at_most_100_endpoints() {
+    let server = fast_server().await;
+    let creates = (0..105).map(|n| {
+        let server = &server;
+        async move {
+            server
+                .post(
+                    "/v2/webhook",
+                    &json!({"url": format!("http://127.0.0.1:9/hook/{n}")}),
+                )
+                .await
+        }
+    });
+    let answers = futures::future::join_all(creates).await;
+    let created: Vec<&str> = answers
+        .iter()
+        .filter(|r| r.status == 201)
+        .map(|r| r.text.as_str())
+        .collect();
+    assert_eq!(created.len(), 100);
+    for refused in answers.iter().filter(|r| r.status != 201) {
+        assert_invalid(refused, "webhooks");
+        assert!(refused.text.contains("at most 100"), "{}", refused.text);
+    }
+    let list = server.get("/v2/webhook").await.expect(200);
+    let ids: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 100);
+    // The test mode is another tenant.
+    server
+        .post_as(
+            &server.test_key,
+            "/v2/webhook",
+            &json!({"url": "http://127.0.0.1:9/hook"}),
+        )
+        .await
+        .expect(201);
+    server
+        .delete(&format!("/v2/webhook/{}", ids[0]))
+        .await
+        .expect(200);
+    server
+        .post(
+            "/v2/webhook",
+            &json!({"url": "http://127.0.0.1:9/hook/again"}),
+        )
+        .await
+        .expect(201);
+}

@@ -20,7 +20,9 @@ use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::ids::ContactId;
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
-use crate::domain::webhook::{AttemptResult, Delivery, DeliveryState, Webhook};
+use crate::domain::webhook::{
+    too_many_endpoints, AttemptResult, Delivery, DeliveryState, Webhook, MAX_ENDPOINTS,
+};
 use crate::store::records::{
     self, DELIVERY_COLUMNS, EVENT_COLUMNS, WEBHOOK_COLUMNS, WEBHOOK_COLUMN_COUNT,
 };
@@ -239,15 +241,25 @@ impl EventStore for PgStore {
 
 #[async_trait]
 impl WebhookStore for PgStore {
+    /// Creates of one tenant take turns (a transaction lock on the tenant), so that its
+    /// count of endpoints cannot pass [`MAX_ENDPOINTS`] by two creates at once.
     async fn create_webhook(&self, tenant: &Tenant, w: Webhook) -> StoreResult<Webhook> {
-        let client = self.client().await?;
-        Db::Client(&client)
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        Db::Tx(&tx)
+            .execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('webhooks/' || $1 || '/' || $2, 0))",
+                &[&tenant.workspace_id, &tenant.mode.as_str()],
+            )
+            .await?;
+        let inserted = Db::Tx(&tx)
             .execute(
                 "INSERT INTO webhooks (workspace_id, mode, id, url, event_types, description, \
                  status, disabled_reason, secret, fanned_out, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, NULL, $8, \
                  COALESCE((SELECT next_sequence - 1 FROM event_counters \
-                 WHERE workspace_id = $1 AND mode = $2), 0), $9, $9)",
+                 WHERE workspace_id = $1 AND mode = $2), 0), $9, $9 \
+                 WHERE (SELECT COUNT(*) FROM webhooks WHERE workspace_id = $1 AND mode = $2) < $10",
                 &[
                     &tenant.workspace_id,
                     &tenant.mode.as_str(),
@@ -258,9 +270,14 @@ impl WebhookStore for PgStore {
                     &w.status.as_str(),
                     &w.secret,
                     &w.created_at.as_micros(),
+                    &(MAX_ENDPOINTS as i64),
                 ],
             )
             .await?;
+        if inserted == 0 {
+            return Err(StoreError::Invalid(too_many_endpoints()));
+        }
+        tx.commit().await?;
         Ok(w)
     }
 

@@ -15,7 +15,9 @@ use crate::domain::event::{self, EventType, NewEvent};
 use crate::domain::ids::ContactId;
 use crate::domain::tenant::{Mode, Tenant};
 use crate::domain::time::Timestamp;
-use crate::domain::webhook::{AttemptResult, Delivery, DeliveryState, Webhook};
+use crate::domain::webhook::{
+    too_many_endpoints, AttemptResult, Delivery, DeliveryState, Webhook, MAX_ENDPOINTS,
+};
 use crate::store::records::{
     self, DELIVERY_COLUMNS, EVENT_COLUMNS, WEBHOOK_COLUMNS, WEBHOOK_COLUMN_COUNT,
 };
@@ -559,25 +561,33 @@ impl WebhookStore for SqliteStore {
         let tenant = tenant.clone();
         self.writer
             .run(move |conn| {
-                conn.prepare_cached(
-                    "INSERT INTO webhooks (workspace_id, mode, id, url, event_types, description, \
-                     status, disabled_reason, secret, fanned_out, created_at, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, \
-                     COALESCE((SELECT next_sequence - 1 FROM event_counters \
-                     WHERE workspace_id = ?1 AND mode = ?2), 0), ?9, ?9)",
-                )?
-                .execute(params![
-                    tenant.workspace_id,
-                    tenant.mode.as_str(),
-                    w.id,
-                    w.url,
-                    records::event_types_text(&w),
-                    w.description,
-                    w.status.as_str(),
-                    w.secret,
-                    w.created_at.as_micros(),
-                ])?;
-                Ok(w)
+                let inserted = conn
+                    .prepare_cached(
+                        "INSERT INTO webhooks (workspace_id, mode, id, url, event_types, \
+                         description, status, disabled_reason, secret, fanned_out, created_at, \
+                         updated_at) \
+                         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, \
+                         COALESCE((SELECT next_sequence - 1 FROM event_counters \
+                         WHERE workspace_id = ?1 AND mode = ?2), 0), ?9, ?9 \
+                         WHERE (SELECT COUNT(*) FROM webhooks \
+                         WHERE workspace_id = ?1 AND mode = ?2) < ?10",
+                    )?
+                    .execute(params![
+                        tenant.workspace_id,
+                        tenant.mode.as_str(),
+                        w.id,
+                        w.url,
+                        records::event_types_text(&w),
+                        w.description,
+                        w.status.as_str(),
+                        w.secret,
+                        w.created_at.as_micros(),
+                        MAX_ENDPOINTS as i64,
+                    ])?;
+                match inserted {
+                    0 => Err(StoreError::Invalid(too_many_endpoints())),
+                    _ => Ok(w),
+                }
             })
             .await
     }
