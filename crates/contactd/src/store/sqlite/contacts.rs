@@ -467,22 +467,19 @@ impl ContactStore for SqliteStore {
                     )?
                     .collect::<Result<Vec<_>, _>>()?;
                 // Merges into it keep snapshots of the contacts it absorbed: all go too.
+                let ids =
+                    serde_json::to_string(&absorbed).map_err(|e| StoreError::Internal(e.into()))?;
                 for sql in [
-                    "WITH RECURSIVE absorbed(id) AS (SELECT ?3 UNION SELECT m.source_id \
-                     FROM merged_ids m JOIN absorbed a ON m.workspace_id = ?1 \
-                     AND m.mode = ?2 AND m.target_id = a.id) \
-                     DELETE FROM merges WHERE workspace_id = ?1 AND mode = ?2 \
-                     AND (target_id IN absorbed OR source_id IN absorbed)",
-                    "WITH RECURSIVE absorbed(id) AS (SELECT ?3 UNION SELECT m.source_id \
-                     FROM merged_ids m JOIN absorbed a ON m.workspace_id = ?1 \
-                     AND m.mode = ?2 AND m.target_id = a.id) \
-                     DELETE FROM merged_ids WHERE workspace_id = ?1 AND mode = ?2 \
-                     AND target_id IN absorbed",
+                    "DELETE FROM merges WHERE workspace_id = ?1 AND mode = ?2 \
+                     AND (target_id IN (SELECT value FROM json_each(?3)) \
+                     OR source_id IN (SELECT value FROM json_each(?3)))",
+                    "DELETE FROM merged_ids WHERE workspace_id = ?1 AND mode = ?2 \
+                     AND target_id IN (SELECT value FROM json_each(?3))",
                 ] {
                     conn.prepare_cached(sql)?.execute(params![
                         tenant.workspace_id,
                         tenant.mode.as_str(),
-                        current.id.as_str()
+                        ids
                     ])?;
                 }
                 events::erase_contacts(conn, &tenant, &absorbed)?;
